@@ -13,6 +13,19 @@ struct GlobalOptions {
 
 // Each cli/cmd_*.cpp defines one of these; register_all() calls them.
 void register_config_commands(CLI::App& app, GlobalOptions& global);    // check, show
+void register_serve_commands(CLI::App& app, GlobalOptions& global);     // serve
+void register_size_commands(CLI::App& app, GlobalOptions& global);      // size
+
+void register_topology_commands(CLI::App& app, GlobalOptions& global);  // topology, topology compare
+
+void register_sweep_commands(CLI::App& app, GlobalOptions& global);     // sweep
+void register_model_commands(CLI::App& app, GlobalOptions& global);     // model, trace-import
+
+void register_init_commands(CLI::App& app, GlobalOptions& global);      // init
+void register_validate_commands(CLI::App& app, GlobalOptions& global);  // validate
+void register_train_commands(CLI::App& app, GlobalOptions& global);     // train, calibrate
+
+void register_net_commands(CLI::App& app, GlobalOptions& global);       // net
 
 void register_all(CLI::App& app, GlobalOptions& global);
 

@@ -15,19 +15,42 @@
 #include <vector>
 
 #include "sim/config.hpp"
+#include "scenarios/net_spec.hpp"
+#include "topology/cluster.hpp"
+#include "workloads/decode_limit.hpp"
+#include "workloads/serving.hpp"
+#include "workloads/plan.hpp"
+#include "workloads/training.hpp"
 
 namespace codesim::scenarios {
 
 struct Scenario {
   std::string name;
   std::string description;
+  std::optional<topology::ClusterSpec> cluster;  // topology/cluster.hpp
+  std::optional<workloads::DecodeLimitSpec> decode_limit;  // workloads/decode_limit.hpp
+  std::optional<workloads::ServingSpec> serving;           // workloads/serving.hpp
+  std::optional<workloads::Plan> plan;                     // workloads/plan.hpp
+  std::optional<workloads::TrainingOptions> training;      // workloads/training.hpp
+  std::optional<NetworkSpec> network;                      // scenarios/net_spec.hpp
+  std::optional<CommSpec> comm;                            // scenarios/net_spec.hpp
 
   template <class V>
   void fields(V& v) {
     v.req("name", name, "short name used in tables and file names");
     v.opt("description", description, "what the scenario is for, with its source");
+    v.opt("cluster", cluster, "nodes, node count and fabric (codesim topology)");
+    v.opt("decode_limit", decode_limit, "ISCA'25 decode speed-limit assumptions (codesim serve)");
+    v.opt("serving", serving, "inference deployment and traffic (codesim serve, codesim size)");
+    v.opt("plan", plan, "training parallel plan: PP/EP/DP, batch, precision (codesim train)");
+    v.opt("training", training, "training model file and cost assumptions (codesim train)");
+    v.opt("network", network, "routing policy, completion merging, faults (codesim net)");
+    v.opt("comm", comm, "communication pattern, size and group (codesim net)");
   }
 };
+
+// Reads a resolved scenario tree (e.g. a sweep point) strictly.
+bool read_scenario(const config::Node& root, Scenario& out, config::Diagnostics& diags);
 
 // Loads FILE with its includes, applies --set overrides, and reads it
 // strictly. On failure `diags` holds every error; nothing is written.

@@ -255,11 +255,12 @@ struct is_string_map<std::map<std::string, T>> : std::true_type {};
 
 template <class T>
 void Reader::read_value(const Node& n, const std::string& key, T& field) {
-  if constexpr (is_optional<T>::value) {
-    typename T::value_type v{};
-    if (field) v = *field;
-    read_value(n, key, v);
-    field = std::move(v);
+  if constexpr (std::is_same_v<T, Node>) {
+    field = n;  // raw YAML, interpreted by the caller
+  } else if constexpr (is_optional<T>::value) {
+    // Reads into the existing value (keeping its defaults), or a fresh one.
+    if (!field) field.emplace();
+    read_value(n, key, *field);
   } else if constexpr (is_vector<T>::value) {
     if (!n.is_seq()) {
       type_error(n, key, "a list");
@@ -317,7 +318,9 @@ class Writer {
 
   template <class T>
   static Node to_node(const T& v) {
-    if constexpr (is_optional<T>::value) {
+    if constexpr (std::is_same_v<T, Node>) {
+      return v;
+    } else if constexpr (is_optional<T>::value) {
       return v ? to_node(*v) : Node{};
     } else if constexpr (is_vector<T>::value) {
       Node seq = Node::make_seq();

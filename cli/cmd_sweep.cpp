@@ -1,0 +1,192 @@
+// codesim sweep FILE: evaluate every point of a design-space sweep on all
+// cores (or over MPI ranks under mpirun/srun), resume after interruption,
+// and print the Pareto front over the sweep's objectives.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/sweep_mpi.hpp"
+#include "scenarios/evaluators.hpp"
+#include "scenarios/sweep.hpp"
+#include "scenarios/sweep_runner.hpp"
+
+namespace codesim::cli {
+
+namespace {
+
+struct SweepArgs {
+  std::string file;
+  std::vector<std::string> overrides;
+  std::string out_dir;
+  int threads = 0;
+  bool fresh = false;
+  bool full = false;
+  bool json = false;
+  bool csv = false;
+};
+
+// Writes `text` to `path` through a temporary file and a rename, so a
+// failure never leaves a half-written file.
+bool write_atomic(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!(out << text)) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+std::string fmt_metric(double v) {
+  char buf[32];
+  if (std::abs(v) >= 1e6 || (std::abs(v) < 1e-3 && v != 0)) std::snprintf(buf, sizeof buf, "%.4g", v);
+  else std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+int run(const SweepArgs& a, const GlobalOptions& global) {
+  scenarios::register_builtin_evaluators();
+  scenarios::SweepSpec spec;
+  std::string base_path;
+  config::Diagnostics diags;
+  if (!scenarios::load_sweep(a.file, a.overrides, spec, base_path, diags)) {
+    std::cerr << diags.str();
+    return 1;
+  }
+  std::string mode = a.full ? spec.mode + "-full" : spec.mode;
+  const scenarios::Evaluator* eval = scenarios::find_evaluator(mode);
+  if (!eval) {
+    std::cerr << a.file << ": key 'sweep.mode': unknown mode '" << mode
+              << "'; valid values are: " << scenarios::evaluator_names() << "\n";
+    return 1;
+  }
+  config::Node base;
+  if (!config::load_file(base_path, base, diags)) {
+    std::cerr << diags.str();
+    return 1;
+  }
+
+  std::filesystem::path dir = a.out_dir.empty() ? std::filesystem::path("out/sweeps") / spec.name
+                                                : std::filesystem::path(a.out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << "codesim sweep: cannot create output folder '" << dir.string() << "': " << ec.message() << "\n";
+    return 1;
+  }
+  const std::string jsonl = (dir / "rows.jsonl").string();
+  if (a.fresh) std::filesystem::remove(jsonl, ec);
+
+  const bool tty = isatty(STDERR_FILENO) && !global.quiet;
+  const auto t0 = std::chrono::steady_clock::now();
+  scenarios::SweepRunOptions opt;
+  opt.threads = a.threads > 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  opt.jsonl_path = jsonl;
+  opt.resume = true;
+  if (tty) {
+    opt.progress = [t0](size_t done, size_t total) {
+      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double eta = done > 0 ? el / static_cast<double>(done) * static_cast<double>(total - done) : 0;
+      int width = 30, fill = total ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu  %.1fs elapsed, ETA %.1fs ",
+                   std::string(static_cast<size_t>(fill), '#').c_str(),
+                   std::string(static_cast<size_t>(width - fill), '.').c_str(), done, total, el, eta);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+
+  int rank = 0;
+  scenarios::SweepRunSummary sum =
+      launched_under_mpi() ? run_sweep_mpi(spec, base, base_path, *eval, opt, rank)
+                           : scenarios::run_sweep_threads(spec, base, base_path, *eval, opt);
+  if (rank != 0) return 0;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<size_t> front = scenarios::pareto_front(sum.rows, spec.objectives);
+  std::vector<scenarios::SweepRow> front_rows;
+  for (size_t i : front) front_rows.push_back(sum.rows[i]);
+  if (!write_atomic(dir / "rows.csv", scenarios::rows_to_csv(sum.rows)) ||
+      !write_atomic(dir / "pareto.csv", scenarios::rows_to_csv(front_rows))) {
+    std::cerr << "codesim sweep: cannot write results in '" << dir.string() << "'\n";
+    return 1;
+  }
+  size_t skipped = 0, infeasible = 0;
+  for (const auto& r : sum.rows) {
+    if (r.result.status != scenarios::PointResult::Status::kOk) ++skipped;
+    else if (!r.feasible) ++infeasible;
+  }
+
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["name"] = spec.name;
+    j["points"] = sum.total;
+    j["evaluated"] = sum.evaluated;
+    j["resumed"] = sum.resumed;
+    j["skipped"] = skipped;
+    j["infeasible"] = infeasible;
+    j["rows_jsonl"] = jsonl;
+    j["pareto"] = nlohmann::ordered_json::array();
+    for (const auto& r : front_rows) j["pareto"].push_back(nlohmann::ordered_json::parse(scenarios::row_to_json(r)));
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  if (a.csv) {
+    std::cout << scenarios::rows_to_csv(sum.rows);
+    return 0;
+  }
+  std::cout << "sweep " << spec.name << ": " << sum.total << " points (" << sum.evaluated
+            << " evaluated, " << sum.resumed << " resumed from " << jsonl << "), " << skipped
+            << " skipped, " << infeasible << " infeasible, " << fmt_metric(wall) << " s\n";
+  std::cout << "rows: " << (dir / "rows.csv").string() << "   pareto: " << (dir / "pareto.csv").string() << "\n\n";
+  if (spec.objectives.empty()) return 0;
+  std::cout << "Pareto front over";
+  for (const auto& o : spec.objectives) std::cout << " " << config::enum_to_string(o.goal) << "(" << o.metric << ")";
+  std::cout << ":\n";
+  for (const auto& r : front_rows) {
+    std::cout << "  #" << r.point.index;
+    for (const auto& [k, v] : r.point.labels) std::cout << "  " << k << "=" << v;
+    for (const auto& o : spec.objectives) std::cout << "  " << o.metric << "=" << fmt_metric(r.result.metrics.at(o.metric));
+    std::cout << "\n";
+  }
+  if (global.verbose) {
+    std::cout << "\nskipped points:\n";
+    for (const auto& r : sum.rows)
+      if (r.result.status != scenarios::PointResult::Status::kOk)
+        std::cout << "  #" << r.point.index << ": " << r.result.reason << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_sweep_commands(CLI::App& app, GlobalOptions& global) {
+  static SweepArgs args;
+  auto* cmd = app.add_subcommand("sweep", "Evaluate a design-space sweep and print its Pareto front")
+                  ->footer(
+                      "Examples:\n"
+                      "  codesim sweep scenarios/sweeps/v3-fabrics.yaml\n"
+                      "  codesim sweep scenarios/sweeps/table3-fabrics.yaml --json\n"
+                      "  mpirun -n 4 codesim sweep scenarios/sweeps/v3-fabrics.yaml   # over MPI ranks\n"
+                      "Results are appended to OUT/rows.jsonl as they complete; running the same\n"
+                      "command again resumes (use --fresh to start over).");
+  cmd->add_option("file", args.file, "Sweep file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", args.overrides, "Override a key of the sweep file");
+  cmd->add_option("--out", args.out_dir, "Output folder (default out/sweeps/NAME)");
+  cmd->add_option("-j,--threads", args.threads, "Worker threads (default: all cores)");
+  cmd->add_flag("--fresh", args.fresh, "Ignore earlier results in the output folder");
+  cmd->add_flag("--full", args.full, "Use the full simulation instead of the fast model");
+  cmd->add_flag("--json", args.json, "Print a JSON summary with the Pareto rows");
+  cmd->add_flag("--csv", args.csv, "Print all rows as CSV");
+  cmd->callback([&global] { global.exit_code = run(args, global); });
+}
+
+}  // namespace codesim::cli

@@ -1,0 +1,235 @@
+#include "models/op_list.hpp"
+
+#include <algorithm>
+
+namespace codesim::models {
+namespace {
+
+// Builds one layer's forward ops, then derives backward ops in training.
+class LayerBuilder {
+ public:
+  LayerBuilder(const ModelSpec& s, const OpListOptions& o, int64_t tokens)
+      : s_(s), o_(o), t_(tokens) {}
+
+  void gemm(std::string name, int64_t n, int64_t k, Precision p) {
+    fwd_.push_back(gemm_op(std::move(name), Pass::kForward, p, GemmShape{t_, n, k, 1}));
+  }
+  void gemm_rows(std::string name, int64_t m, int64_t n, int64_t k, int64_t groups,
+                 Precision p) {
+    fwd_.push_back(gemm_op(std::move(name), Pass::kForward, p, GemmShape{m, n, k, groups}));
+  }
+  void pointwise(std::string name, OpType kind, int64_t rows, int64_t cols, double flops_per,
+                 int in, int out) {
+    fwd_.push_back(elementwise_op(std::move(name), kind, Pass::kForward, Precision::kBf16,
+                                  ElementwiseShape{rows, cols}, flops_per, in, out));
+  }
+  void norm(std::string name, int64_t cols) {
+    // x * rsqrt(mean(x^2)) * w: square, sum, scale, multiply = 4 FLOPs/element.
+    pointwise(std::move(name), OpType::kNorm, t_, cols, 4.0, 1, 1);
+  }
+  void op(Op o) { fwd_.push_back(std::move(o)); }
+
+  void attention();
+  void ffn_dense(int64_t inter, const std::string& prefix);
+  void moe();
+
+  LayerOps finish(std::string name, LayerKind kind) {
+    LayerOps l{std::move(name), kind, fwd_};
+    if (o_.workload != Workload::kTraining) return l;
+    std::vector<Op> weight;
+    for (auto it = fwd_.rbegin(); it != fwd_.rend(); ++it) {
+      const Op& f = *it;
+      switch (f.kind) {
+        case OpType::kGemm:
+        case OpType::kGroupedGemm:
+          l.ops.push_back(gemm_backward_input(f));
+          weight.push_back(gemm_backward_weight(f));
+          break;
+        case OpType::kAttention:
+          l.ops.push_back(attention_op(f.name + ".bwd", Pass::kBackwardInput, f.precision,
+                                       std::get<AttentionShape>(f.shape)));
+          break;
+        case OpType::kDispatch:  // its gradient flows back as a combine (BF16)
+          l.ops.push_back(comm_op(f.name + ".bwd", OpType::kCombine, Pass::kBackwardInput,
+                                  Precision::kBf16, std::get<CommShape>(f.shape)));
+          break;
+        case OpType::kCombine:  // its gradient is dispatched (FP8, TR Sec. 3.3)
+          l.ops.push_back(comm_op(f.name + ".bwd", OpType::kDispatch, Pass::kBackwardInput,
+                                  Precision::kFp8E4M3, std::get<CommShape>(f.shape)));
+          break;
+        case OpType::kEmbedding: {
+          Op b = f;  // scatter-add of the gradient rows into the table
+          b.name += ".bwd";
+          b.pass = Pass::kBackwardWeight;
+          weight.push_back(b);
+          break;
+        }
+        default: {  // pointwise: the backward reads the saved input and dY
+          Op b = f;
+          b.name += ".bwd";
+          b.pass = Pass::kBackwardInput;
+          b.flops = f.flops * 2.0;
+          b.bytes_read = f.bytes_read + f.bytes_written;
+          l.ops.push_back(b);
+          break;
+        }
+      }
+    }
+    for (auto& w : weight) l.ops.push_back(std::move(w));
+    return l;
+  }
+
+  int64_t tokens() const { return t_; }
+
+ private:
+  const ModelSpec& s_;
+  const OpListOptions& o_;
+  int64_t t_;
+  std::vector<Op> fwd_;
+};
+
+void LayerBuilder::attention() {
+  const Precision lp = o_.linear_precision;
+  const int64_t d = s_.dim, h = s_.n_heads;
+  const bool decode = o_.workload == Workload::kDecode;
+  const int64_t q_len = decode ? 1 : o_.seq_len;
+  const int64_t kv_len = o_.seq_len;
+  norm("attn_norm", d);
+  if (s_.attention == AttentionKind::kMla) {
+    const MlaSpec& m = *s_.mla;
+    const int64_t qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+    const bool absorbed = o_.mla_absorbed.value_or(decode);
+    if (m.q_lora_rank > 0) {
+      gemm("attn.wq_a", m.q_lora_rank, d, lp);
+      norm("attn.q_norm", m.q_lora_rank);
+      gemm("attn.wq_b", h * qk, m.q_lora_rank, lp);
+    } else {
+      gemm("attn.wq", h * qk, d, lp);
+    }
+    gemm("attn.wkv_a", m.kv_lora_rank + m.qk_rope_head_dim, d, lp);
+    norm("attn.kv_norm", m.kv_lora_rank);
+    pointwise("attn.rope", OpType::kRope, t_, (h + 1) * int64_t{m.qk_rope_head_dim}, 3.0, 1, 1);
+    if (!absorbed) {
+      gemm("attn.wkv_b", h * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, lp);
+      op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
+                      AttentionShape{o_.batch, q_len, kv_len, h, h, qk, m.v_head_dim, o_.causal}));
+      gemm("attn.wo", d, h * m.v_head_dim, lp);
+    } else {
+      // q_nope W_UK per head -> latent queries; attention over the cached
+      // latent (MQA: one KV head of kv_lora + rope, values = the latent);
+      // then W_UV per head and wo.
+      gemm_rows("attn.absorb_q", t_ * h, m.kv_lora_rank, m.qk_nope_head_dim, h,
+                Precision::kBf16);
+      op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
+                      AttentionShape{o_.batch, q_len, kv_len, h, 1,
+                                     m.kv_lora_rank + m.qk_rope_head_dim, m.kv_lora_rank,
+                                     o_.causal}));
+      gemm_rows("attn.absorb_o", t_ * h, m.v_head_dim, m.kv_lora_rank, h, Precision::kBf16);
+      gemm("attn.wo", d, h * m.v_head_dim, lp);
+    }
+  } else {
+    const GqaSpec& g = *s_.gqa;
+    gemm("attn.wqkv", (h + 2 * int64_t{g.n_kv_heads}) * g.head_dim, d, lp);
+    pointwise("attn.rope", OpType::kRope, t_, (h + g.n_kv_heads) * int64_t{g.head_dim}, 3.0, 1,
+              1);
+    op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
+                    AttentionShape{o_.batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim,
+                                   g.head_dim, o_.causal}));
+    gemm("attn.wo", d, h * int64_t{g.head_dim}, lp);
+  }
+  pointwise("attn.residual", OpType::kElementwise, t_, d, 1.0, 2, 1);
+}
+
+void LayerBuilder::ffn_dense(int64_t inter, const std::string& prefix) {
+  gemm(prefix + ".w13", 2 * inter, s_.dim, o_.linear_precision);
+  pointwise(prefix + ".swiglu", OpType::kActivation, t_, inter, 5.0, 2, 1);
+  gemm(prefix + ".w2", s_.dim, inter, o_.linear_precision);
+}
+
+void LayerBuilder::moe() {
+  const MoeSpec& m = *s_.moe;
+  const int64_t d = s_.dim, k = m.n_activated_experts, rows = t_ * k;
+  // Router: scores GEMM in FP32 (kept high precision, TR Sec. 3.3), then
+  // sigmoid/softmax, bias, group top-k and top-k (about 4 FLOPs per score).
+  gemm("moe.gate", m.n_routed_experts, d, Precision::kFp32);
+  pointwise("moe.route", OpType::kRouter, t_, m.n_routed_experts, 4.0, 1, 1);
+  op(comm_op("moe.dispatch", OpType::kDispatch, Pass::kForward, Precision::kFp8E4M3,
+             CommShape{t_, rows, d}));
+  gemm_rows("moe.up", rows, 2 * int64_t{m.moe_inter_dim}, d, m.n_routed_experts,
+            o_.linear_precision);
+  pointwise("moe.swiglu", OpType::kActivation, rows, m.moe_inter_dim, 5.0, 2, 1);
+  gemm_rows("moe.down", rows, d, m.moe_inter_dim, m.n_routed_experts, o_.linear_precision);
+  op(comm_op("moe.combine", OpType::kCombine, Pass::kForward, Precision::kBf16,
+             CommShape{t_, rows, d}));
+  if (m.n_shared_experts > 0)
+    ffn_dense(int64_t{m.n_shared_experts} * m.moe_inter_dim, "moe.shared");
+}
+
+}  // namespace
+
+std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) {
+  const bool decode = o.workload == Workload::kDecode;
+  const int64_t t = o.batch * (decode ? 1 : o.seq_len);
+  std::vector<LayerOps> out;
+
+  {
+    LayerBuilder b(s, o, t);
+    b.op(elementwise_op("embed", OpType::kEmbedding, Pass::kForward, Precision::kBf16,
+                        ElementwiseShape{t, s.dim}, 0.0, 1, 1));
+    out.push_back(b.finish("embed", LayerKind::kEmbedding));
+  }
+  auto block = [&](LayerBuilder& b, bool is_moe) {
+    b.attention();
+    b.norm("ffn_norm", s.dim);
+    if (is_moe)
+      b.moe();
+    else
+      b.ffn_dense(s.inter_dim, "ffn");
+    b.pointwise("ffn.residual", OpType::kElementwise, t, s.dim, 1.0, 2, 1);
+  };
+  auto head = [&](LayerBuilder& b, const std::string& prefix) {
+    b.norm(prefix + "norm", s.dim);
+    b.gemm(prefix + "head", s.vocab_size, s.dim, Precision::kBf16);  // BF16 (TR Sec. 3.3)
+    if (o.workload == Workload::kTraining)
+      b.pointwise(prefix + "loss", OpType::kLoss, t, s.vocab_size, 5.0, 1, 1);
+  };
+  const int n_dense = s.moe ? s.moe->n_dense_layers : s.n_layers;
+  for (int i = 0; i < s.n_layers; ++i) {
+    LayerBuilder b(s, o, t);
+    const bool is_moe = s.moe && i >= n_dense;
+    block(b, is_moe);
+    out.push_back(b.finish("layer." + std::to_string(i), is_moe ? LayerKind::kMoe : LayerKind::kDense));
+  }
+  {
+    LayerBuilder b(s, o, t);
+    head(b, "");
+    out.push_back(b.finish("head", LayerKind::kHead));
+  }
+  if (o.include_mtp && o.workload == Workload::kTraining) {
+    for (int k = 0; k < s.mtp_depth; ++k) {
+      LayerBuilder b(s, o, t);
+      b.norm("mtp.hnorm", s.dim);
+      b.norm("mtp.enorm", s.dim);
+      b.gemm("mtp.eh_proj", s.dim, 2 * int64_t{s.dim}, o.linear_precision);
+      block(b, s.moe.has_value());
+      head(b, "mtp.");
+      out.push_back(b.finish("mtp." + std::to_string(k), LayerKind::kMtp));
+    }
+  }
+  return out;
+}
+
+Flops total_flops(const std::vector<LayerOps>& layers, std::optional<Pass> pass, bool matmul_only) {
+  Flops sum;
+  for (const auto& l : layers)
+    for (const auto& op : l.ops) {
+      if (pass && op.pass != *pass) continue;
+      if (matmul_only && op.kind != OpType::kGemm && op.kind != OpType::kGroupedGemm &&
+          op.kind != OpType::kAttention)
+        continue;
+      sum += op.flops;
+    }
+  return sum;
+}
+
+}  // namespace codesim::models

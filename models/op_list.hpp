@@ -1,0 +1,78 @@
+// File: models/op_list.hpp
+//
+// Analytic per-layer op lists: for each layer of a ModelSpec, the ordered
+// ops (models/ops.hpp) a GPU runs for one micro-batch, with shapes, FLOPs and
+// bytes. This is what the training/inference simulators time; the Eigen
+// reference implementation emits the same Op records (plus the measured
+// routing) into traces.
+//
+// The list covers the whole micro-batch as if on one device (no tensor or
+// expert parallel split). MoE layers assume balanced routing: the routed
+// grouped GEMMs have tokens * top_k rows in total; a trace with a measured
+// routing (models/trace.hpp) carries the per-expert loads and the EP byte
+// matrices that split them over GPUs.
+//
+// Layer order: "embed", "layer.0" ... "layer.{n-1}", "head" (final norm,
+// output GEMM, loss), then "mtp.0" ... (each MTP module: norms, eh_proj,
+// one block, the shared head and its loss).
+// In training each layer lists its forward ops, then its backward-input ops
+// in reverse order, then its weight-gradient ops (DualPipe's F, B, W).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "models/model_spec.hpp"
+#include "models/ops.hpp"
+
+namespace codesim::models {
+
+enum class Workload { kTraining, kPrefill, kDecode };
+constexpr auto enum_names(Workload) {
+  return std::array{std::pair{Workload::kTraining, std::string_view("training")},
+                    std::pair{Workload::kPrefill, std::string_view("prefill")},
+                    std::pair{Workload::kDecode, std::string_view("decode")}};
+}
+
+enum class LayerKind { kEmbedding, kDense, kMoe, kHead, kMtp };
+constexpr auto enum_names(LayerKind) {
+  return std::array{std::pair{LayerKind::kEmbedding, std::string_view("embedding")},
+                    std::pair{LayerKind::kDense, std::string_view("dense")},
+                    std::pair{LayerKind::kMoe, std::string_view("moe")},
+                    std::pair{LayerKind::kHead, std::string_view("head")},
+                    std::pair{LayerKind::kMtp, std::string_view("mtp")}};
+}
+
+struct OpListOptions {
+  Workload workload = Workload::kTraining;
+  int64_t batch = 1;       // sequences in the micro-batch
+  int64_t seq_len = 4096;  // tokens per sequence; for decode, the context length
+  bool causal = true;
+  // MLA: absorbed path (cache the latent; W_UK folded into q, W_UV into the
+  // output). Default: naive in training and prefill, absorbed in decode.
+  std::optional<bool> mla_absorbed;
+  Precision linear_precision = Precision::kFp8E4M3;  // projections, FFN, experts
+  Precision attention_precision = Precision::kBf16;
+  bool include_mtp = true;  // MTP modules (training only; decode/prefill skip them)
+};
+
+struct LayerOps {
+  std::string name;  // "embed", "layer.3", "head", "mtp.0"
+  LayerKind kind = LayerKind::kDense;
+  std::vector<Op> ops;
+};
+
+// Throws nothing; the spec must have passed validation.
+std::vector<LayerOps> build_op_list(const ModelSpec& spec, const OpListOptions& options);
+
+// Sum of FLOPs (or bytes) over a list, optionally restricted to one pass and
+// to GEMM/attention ops only (the "model FLOPs" of the 6N convention).
+Flops total_flops(const std::vector<LayerOps>& layers, std::optional<Pass> pass = std::nullopt,
+                  bool matmul_only = false);
+
+}  // namespace codesim::models

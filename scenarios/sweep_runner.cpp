@@ -1,0 +1,100 @@
+#include "scenarios/sweep_runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace codesim::scenarios {
+
+namespace {
+std::mutex& sink_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
+RowSink::RowSink(const std::string& path) : path_(path) {
+  if (path_.empty()) return;
+  std::ofstream probe(path_, std::ios::app);
+  ok_ = static_cast<bool>(probe);
+}
+
+void RowSink::append(const SweepRow& row) {
+  if (path_.empty()) return;
+  std::lock_guard<std::mutex> lock(sink_mutex());
+  std::ofstream out(path_, std::ios::app);
+  out << row_to_json(row) << "\n";
+  out.flush();
+  ok_ = ok_ && static_cast<bool>(out);
+}
+
+std::vector<SweepPoint> remaining_points(const std::vector<SweepPoint>& points,
+                                         const std::vector<SweepRow>& done) {
+  std::set<std::pair<size_t, std::string>> have;
+  for (const auto& r : done) have.emplace(r.point.index, r.fingerprint());
+  std::vector<SweepPoint> left;
+  for (const auto& p : points) {
+    SweepRow probe;
+    probe.point = p;
+    if (!have.count({p.index, probe.fingerprint()})) left.push_back(p);
+  }
+  return left;
+}
+
+SweepRunSummary run_sweep_threads(const SweepSpec& spec, const config::Node& base,
+                                  const std::string& base_path, const Evaluator& eval,
+                                  const SweepRunOptions& options) {
+  SweepRunSummary summary;
+  std::vector<SweepPoint> points = expand(spec);
+  summary.total = points.size();
+
+  // Rows already on disk for points of this sweep count as done.
+  std::vector<SweepRow> done;
+  if (options.resume && !options.jsonl_path.empty()) {
+    std::set<std::pair<size_t, std::string>> valid;
+    for (const auto& p : points) {
+      SweepRow probe;
+      probe.point = p;
+      valid.emplace(p.index, probe.fingerprint());
+    }
+    for (auto& r : read_rows(options.jsonl_path))
+      if (valid.count({r.point.index, r.fingerprint()})) done.push_back(std::move(r));
+  }
+  std::vector<SweepPoint> todo = remaining_points(points, done);
+  summary.resumed = done.size();
+
+  RowSink sink(options.jsonl_path);
+  std::vector<SweepRow> fresh(todo.size());
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> finished{0};
+  std::mutex progress_mutex;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+      fresh[i] = evaluate_point(base, base_path, spec, todo[i], eval);
+      sink.append(fresh[i]);
+      size_t n = finished.fetch_add(1) + 1;
+      if (options.progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        options.progress(summary.resumed + n, summary.total);
+      }
+    }
+  };
+  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(todo.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  summary.evaluated = todo.size();
+  summary.rows = std::move(done);
+  for (auto& r : fresh) summary.rows.push_back(std::move(r));
+  std::sort(summary.rows.begin(), summary.rows.end(),
+            [](const SweepRow& a, const SweepRow& b) { return a.point.index < b.point.index; });
+  return summary;
+}
+
+}  // namespace codesim::scenarios

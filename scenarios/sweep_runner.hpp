@@ -1,0 +1,53 @@
+// File: scenarios/sweep_runner.hpp
+//
+// Runs a sweep's points on this machine's cores (threads), appending each
+// finished row to a JSON Lines file as it completes, so that an interrupted
+// sweep resumes: rows already in the file (same index and same overrides)
+// are not evaluated again. The MPI driver (cli/sweep_mpi.cpp) spreads the
+// same points over ranks with the same row format.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "scenarios/sweep.hpp"
+
+namespace codesim::scenarios {
+
+struct SweepRunOptions {
+  int threads = 1;
+  std::string jsonl_path;  // rows are appended here ("" = keep in memory only)
+  bool resume = true;      // skip points already in jsonl_path
+  // Called after each finished point (from any thread, serialised).
+  std::function<void(size_t done, size_t total)> progress;
+};
+
+struct SweepRunSummary {
+  size_t total = 0;
+  size_t evaluated = 0;  // this run
+  size_t resumed = 0;    // found in the file
+  std::vector<SweepRow> rows;  // all rows, sorted by point index
+};
+
+// Appends rows to a JSON Lines file; thread-safe; flushes each line.
+class RowSink {
+ public:
+  explicit RowSink(const std::string& path);
+  void append(const SweepRow& row);
+  bool ok() const { return ok_; }
+
+ private:
+  std::string path_;
+  bool ok_ = true;
+};
+
+// The points of `points` not already present (by index and overrides) in `done`.
+std::vector<SweepPoint> remaining_points(const std::vector<SweepPoint>& points,
+                                         const std::vector<SweepRow>& done);
+
+SweepRunSummary run_sweep_threads(const SweepSpec& spec, const config::Node& base,
+                                  const std::string& base_path, const Evaluator& eval,
+                                  const SweepRunOptions& options);
+
+}  // namespace codesim::scenarios

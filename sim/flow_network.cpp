@@ -1,0 +1,670 @@
+#include "sim/flow_network.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+
+namespace codesim::sim {
+
+namespace {
+
+constexpr double kPsPerSecond = 1e12;
+
+uint64_t mix(uint64_t h, uint64_t x) {
+  h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+template <class T, class Cmp>
+void heap_push(std::vector<T>& h, T v, Cmp cmp) {
+  h.push_back(v);
+  std::push_heap(h.begin(), h.end(), cmp);
+}
+template <class T, class Cmp>
+T heap_pop(std::vector<T>& h, Cmp cmp) {
+  std::pop_heap(h.begin(), h.end(), cmp);
+  T v = h.back();
+  h.pop_back();
+  return v;
+}
+
+struct PendingLater {
+  template <class P>
+  bool operator()(const P& a, const P& b) const {
+    return a.t != b.t ? a.t > b.t : a.v > b.v;
+  }
+};
+struct ShareLater {
+  bool operator()(const std::pair<double, LinkId>& a, const std::pair<double, LinkId>& b) const {
+    return a.first != b.first ? a.first > b.first : a.second > b.second;
+  }
+};
+
+}  // namespace
+
+FlowNetwork::FlowNetwork(Scheduler& sched, const LinkTable& links, PathSelector& selector,
+                         NetworkParams params)
+    : sched_(&sched), links_(&links), selector_(&selector), params_(params) {
+  const size_t n = links.size();
+  base_cap_.resize(n);
+  for (size_t l = 0; l < n; ++l) base_cap_[l] = links.capacity[l].bytes_per_second();
+  cap_ = base_cap_;
+  up_.assign(n, 1);
+  degraded_.assign(n, 0);
+  assigned_.assign(n, 0);
+  link_vars_.resize(n);
+  link_rate_.assign(n, 0.0);
+  link_weight_.assign(n, 0.0);
+  link_bytes_.assign(n, 0.0);
+  link_since_.assign(n, 0);
+  link_stamp_.assign(n, 0);
+  purge_stamp_.assign(n, 0);
+  rem_.assign(n, 0.0);
+  w_.assign(n, 0.0);
+  cnt_.assign(n, 0);
+  route_pos_.assign(n, -1);
+}
+
+void FlowNetwork::reserve(size_t flows, size_t hops) {
+  tag_.reserve(flows);
+  start_.reserve(flows);
+  src_.reserve(flows);
+  dst_.reserve(flows);
+  var_of_.reserve(flows);
+  remaining_.reserve(flows);
+  rate_.reserve(flows);
+  t_last_.reserve(flows);
+  mult_.reserve(flows);
+  use_begin_.reserve(flows);
+  coef_begin_.reserve(flows);
+  version_.reserve(flows);
+  head_.reserve(flows);
+  stamp_.reserve(flows);
+  use_count_.reserve(flows);
+  state_.reserve(flows);
+  flags_.reserve(flows);
+  uses_.reserve(flows * hops);
+}
+
+FlowNetwork::VarId FlowNetwork::new_var() {
+  if (!free_vars_.empty()) {
+    VarId v = free_vars_.back();
+    free_vars_.pop_back();
+    return v;
+  }
+  remaining_.push_back(0);
+  rate_.push_back(0);
+  t_last_.push_back(0);
+  mult_.push_back(0);
+  use_begin_.push_back(0);
+  coef_begin_.push_back(kNone);
+  version_.push_back(0);
+  head_.push_back(0);
+  stamp_.push_back(0);
+  born_.push_back(0);
+  use_count_.push_back(0);
+  state_.push_back(0);
+  flags_.push_back(0);
+  return static_cast<VarId>(remaining_.size() - 1);
+}
+
+// Merges the paths of `rb` into one list of (link, coefficient).
+void FlowNetwork::set_route(VarId v, const RouteBuilder& rb) {
+  const uint32_t begin = static_cast<uint32_t>(uses_.size());
+  std::vector<float> tmp;
+  bool unit = true;
+  for (size_t p = 0; p < rb.num_paths(); ++p) {
+    const double w = rb.weight(p);
+    for (LinkId l : rb.path(p)) {
+      int32_t& pos = route_pos_[static_cast<size_t>(l)];
+      if (pos < 0) {
+        pos = static_cast<int32_t>(uses_.size() - begin);
+        uses_.push_back(l);
+        tmp.push_back(static_cast<float>(w));
+      } else {
+        tmp[static_cast<size_t>(pos)] += static_cast<float>(w);
+      }
+    }
+  }
+  for (size_t i = begin; i < uses_.size(); ++i) {
+    route_pos_[static_cast<size_t>(uses_[i])] = -1;
+    if (std::abs(tmp[i - begin] - 1.0f) > 1e-6f) unit = false;
+  }
+  if (uses_.size() - begin > 0xffff) throw std::length_error("FlowNetwork: route with > 65535 links");
+  use_begin_[v] = begin;
+  use_count_[v] = static_cast<uint16_t>(uses_.size() - begin);
+  if (unit) {
+    coef_begin_[v] = kNone;
+  } else {
+    coef_begin_[v] = static_cast<uint32_t>(coefs_.size());
+    coefs_.insert(coefs_.end(), tmp.begin(), tmp.end());
+  }
+}
+
+void FlowNetwork::members_of(VarId v, std::vector<FlowId>& out) const {
+  out.clear();
+  out.push_back(head_[v]);
+  if (mult_[v] > 1) {
+    auto it = extra_members_.find(v);
+    if (it != extra_members_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+}
+
+// True when pending var v, created now with `size` bytes, has exactly the
+// (unit-weight) route in rb_.
+bool FlowNetwork::same_route(VarId v, Bytes size, int64_t now) {
+  if (state_[v] != 1 || remaining_[v] != size.as_double() || t_last_[v] != now) return false;
+  if (coef_begin_[v] != kNone) return false;
+  // Build the merged route at the end of uses_, compare, and drop it.
+  const size_t mark = uses_.size(), cmark = coefs_.size();
+  const uint32_t ob = use_begin_[v], oc = coef_begin_[v];
+  const uint16_t on = use_count_[v];
+  set_route(v, rb_);
+  const bool same = use_count_[v] == on && coef_begin_[v] == kNone &&
+                    std::equal(uses_.begin() + static_cast<ptrdiff_t>(mark), uses_.end(), uses_.begin() + ob);
+  uses_.resize(mark);
+  coefs_.resize(cmark);
+  use_begin_[v] = ob;
+  use_count_[v] = on;
+  coef_begin_[v] = oc;
+  return same;
+}
+
+FlowId FlowNetwork::start_flow(int32_t src, int32_t dst, Bytes size, uint64_t tag) {
+  const int64_t now = sched_->now().ps();
+  const FlowId id = static_cast<FlowId>(tag_.size());
+  if (tag_.size() >= 0xfffffffeu) throw std::length_error("FlowNetwork: too many flows");
+  tag_.push_back(tag);
+  start_.push_back(now);
+  src_.push_back(src);
+  dst_.push_back(dst);
+  var_of_.push_back(kNone);
+  ++stats_.flows_started;
+  ++live_flows_;
+
+  rb_.clear();
+  FlowRequest req{src, dst, size, tag, id, 0};
+  selector_->select(req, link_state(), rb_);
+  bool usable = !rb_.empty();
+  for (size_t p = 0; usable && p < rb_.num_paths(); ++p)
+    for (LinkId l : rb_.path(p))
+      if (!up_[static_cast<size_t>(l)]) usable = false;
+  if (!usable) {
+    ++stats_.undelivered;
+    --live_flows_;
+    done_.push_back(FlowDone{id, tag, Time::from_ps(now), Time::from_ps(now), false, false, false});
+    if (!flush_event_.valid())
+      flush_event_ = sched_->schedule(sched_->now(), Priority::kNetwork, "net.undeliverable",
+                                      [this] {
+                                        flush_event_ = {};
+                                        flush_done();
+                                      });
+    return id;
+  }
+
+  // Same route and size as a flow started at this instant: join its group.
+  uint64_t h = mix(0, size.count());
+  for (size_t p = 0; p < rb_.num_paths(); ++p) {
+    h = mix(h, std::hash<double>{}(rb_.weight(p)));
+    for (LinkId l : rb_.path(p)) h = mix(h, static_cast<uint64_t>(l));
+    h = mix(h, 0xfeed);
+  }
+  constexpr size_t kGroupSlots = 1 << 16;
+  if (group_time_ != now) {
+    group_.assign(kGroupSlots, {0, kNone});
+    group_time_ = now;
+  }
+  const size_t slot = static_cast<size_t>(h) & (kGroupSlots - 1);
+  if (params_.group_identical && group_[slot].second != kNone && group_[slot].first == h &&
+      same_route(group_[slot].second, size, now)) {
+    const VarId v = group_[slot].second;
+    ++mult_[v];
+    extra_members_[v].push_back(id);
+    var_of_[id] = v;
+    for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] += 1;
+    return id;
+  }
+
+  const VarId v = new_var();
+  set_route(v, rb_);
+  remaining_[v] = size.as_double();
+  rate_[v] = 0;
+  t_last_[v] = now;
+  mult_[v] = 1;
+  head_[v] = id;
+  version_[v]++;
+  state_[v] = 1;
+  flags_[v] = 0;
+  var_of_[id] = v;
+  ++stats_.variables;
+  for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] += 1;
+  if (params_.group_identical) group_[slot] = {h, v};
+
+  Duration lat = Duration::zero();
+  if (rb_.latency_override()) lat = *rb_.latency_override();
+  else for (size_t p = 0; p < rb_.num_paths(); ++p) {
+    Duration d = Duration::zero();
+    for (LinkId l : rb_.path(p)) d += links_->latency[static_cast<size_t>(l)];
+    lat = std::max(lat, d);
+  }
+  const int64_t act = now + (params_.message_overhead + lat).ps();
+  heap_push(pending_, Pending{act, v, version_[v]}, PendingLater{});
+  schedule_next();
+  return id;
+}
+
+void FlowNetwork::push_completion(VarId v) {
+  if (rate_[v] <= 0) return;  // stalled (only on a zero-capacity link)
+  const double dt = std::max(0.0, remaining_[v]) / rate_[v] * kPsPerSecond;
+  const int64_t t = t_last_[v] + (dt > 9e18 ? int64_t{9'000'000'000'000'000'000} : std::llround(dt));
+  heap_push(completions_, Completion{t, v, version_[v]}, PendingLater{});
+}
+
+void FlowNetwork::advance(VarId v, int64_t t) {
+  if (state_[v] == 2 && t > t_last_[v]) {
+    remaining_[v] -= rate_[v] * static_cast<double>(t - t_last_[v]) / kPsPerSecond;
+    if (remaining_[v] < 0) remaining_[v] = 0;
+  }
+  t_last_[v] = t;
+}
+
+void FlowNetwork::schedule_next() {
+  auto valid = [this](const Completion& c) { return state_[c.v] == 2 && version_[c.v] == c.version; };
+  while (!completions_.empty() && !valid(completions_.front()))
+    heap_pop(completions_, PendingLater{});
+  while (!pending_.empty() && (state_[pending_.front().v] != 1 ||
+                               version_[pending_.front().v] != pending_.front().version))
+    heap_pop(pending_, PendingLater{});
+  int64_t t = -1;
+  if (!pending_.empty()) t = pending_.front().t;
+  if (!completions_.empty() && (t < 0 || completions_.front().t < t)) t = completions_.front().t;
+  if (t < 0) {
+    if (next_event_.valid()) sched_->cancel(next_event_);
+    next_event_ = {};
+    next_event_time_ = -1;
+    return;
+  }
+  t = std::max(t, sched_->now().ps());
+  if (next_event_.valid() && next_event_time_ == t) return;
+  if (next_event_.valid()) sched_->cancel(next_event_);
+  next_event_time_ = t;
+  next_event_ = sched_->schedule(Time::from_ps(t), Priority::kNetwork, "net.update", [this] {
+    next_event_ = {};
+    next_event_time_ = -1;
+    process();
+  });
+}
+
+void FlowNetwork::emit_done(VarId v, int64_t t, bool delivered) {
+  members_of(v, members_scratch_);
+  const bool rer = flags_[v] & 1, deg = flags_[v] & 2;
+  for (FlowId f : members_scratch_) {
+    done_.push_back(FlowDone{f, tag_[f], Time::from_ps(start_[f]), Time::from_ps(t), delivered, rer, deg});
+    var_of_[f] = kNone;
+  }
+  live_flows_ -= members_scratch_.size();
+  if (!delivered) stats_.undelivered += members_scratch_.size();
+}
+
+void FlowNetwork::touch_link(size_t l, int64_t now) {
+  if (link_since_[l] == now) return;
+  link_bytes_[l] += link_rate_[l] * static_cast<double>(now - link_since_[l]) / kPsPerSecond;
+  link_since_[l] = now;
+}
+
+void FlowNetwork::kill_var(VarId v, std::vector<LinkId>& dirty) {
+  const int64_t m = mult_[v];
+  const int64_t now = sched_->now().ps();
+  const auto ls = links_of(v);
+  for (size_t i = 0; i < ls.size(); ++i) {
+    const size_t l = static_cast<size_t>(ls[i]);
+    assigned_[l] -= m;
+    if (state_[v] == 2) {
+      dirty.push_back(ls[i]);
+      touch_link(l, now);
+      const double c = coef(v, i) * static_cast<double>(m);
+      link_rate_[l] = std::max(0.0, link_rate_[l] - c * rate_[v]);
+      link_weight_[l] = std::max(0.0, link_weight_[l] - c);
+    }
+  }
+  if (state_[v] == 2) threshold_ = std::min(threshold_, rate_[v]);
+  state_[v] = 0;
+  version_[v]++;
+  dead_uses_ += use_count_[v];
+  if (mult_[v] > 1) extra_members_.erase(v);
+  to_free_.push_back(v);
+}
+
+void FlowNetwork::activate(VarId v, int64_t t, std::vector<LinkId>& dirty) {
+  state_[v] = 2;
+  t_last_[v] = t;
+  rate_[v] = 0;
+  born_[v] = instant_;
+  const auto ls = links_of(v);
+  for (size_t i = 0; i < ls.size(); ++i) {
+    const size_t l = static_cast<size_t>(ls[i]);
+    auto& lv = link_vars_[l];
+    if (lv.size() == lv.capacity() && assigned_[l] > static_cast<int64_t>(lv.size()))
+      lv.reserve(static_cast<size_t>(assigned_[l]));  // no doubling slack on busy links
+    lv.push_back(v);
+    link_weight_[l] += coef(v, i) * static_cast<double>(mult_[v]);
+    dirty.push_back(ls[i]);
+    if (degraded_[l]) flags_[v] |= 2;
+  }
+}
+
+void FlowNetwork::process() {
+  const int64_t now = sched_->now().ps();
+  ++stats_.events;
+  ++instant_;
+  threshold_ = std::numeric_limits<double>::infinity();
+  dirty_.clear();
+  new_vars_.clear();
+  const int64_t horizon = now + params_.merge_quantum.ps();
+  while (!completions_.empty() && completions_.front().t <= horizon) {
+    const Completion c = heap_pop(completions_, PendingLater{});
+    if (state_[c.v] != 2 || version_[c.v] != c.version) continue;
+    emit_done(c.v, now, true);
+    kill_var(c.v, dirty_);
+    if (done_.size() >= (1u << 16)) flush_done();  // bounded memory for huge batches
+  }
+  while (!pending_.empty() && pending_.front().t <= now) {
+    const Pending p = heap_pop(pending_, PendingLater{});
+    if (state_[p.v] != 1 || version_[p.v] != p.version) continue;
+    if (use_count_[p.v] == 0) {  // src == dst: nothing to move
+      state_[p.v] = 2;
+      emit_done(p.v, now, true);
+      kill_var(p.v, dirty_);
+      continue;
+    }
+    activate(p.v, now, dirty_);
+    new_vars_.push_back(p.v);
+  }
+  if (pending_.empty() && pending_.capacity() > (1u << 16)) pending_.shrink_to_fit();
+  // A new flow's max-min rate is at least min over its links of
+  // capacity / (weight of the flows on it): no link can saturate earlier.
+  for (VarId v : new_vars_) {
+    const auto ls = links_of(v);
+    for (size_t i = 0; i < ls.size(); ++i) {
+      const size_t l = static_cast<size_t>(ls[i]);
+      threshold_ = std::min(threshold_, cap_[l] / std::max(link_weight_[l], 1e-300));
+    }
+  }
+  finish_instant();
+}
+
+void FlowNetwork::finish_instant() {
+  solve(dirty_, threshold_);
+  purge_links(dirty_);
+  for (VarId v : to_free_) free_vars_.push_back(v);
+  to_free_.clear();
+  maybe_compact_uses();
+  if (completions_.size() > 4 * (remaining_.size() - free_vars_.size()) + 4096) {
+    std::erase_if(completions_, [this](const Completion& c) {
+      return state_[c.v] != 2 || version_[c.v] != c.version;
+    });
+    std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
+  }
+  flush_done();
+  schedule_next();
+}
+
+void FlowNetwork::flush_done() {
+  if (done_.empty()) return;
+  std::vector<FlowDone> batch;
+  batch.swap(done_);
+  if (on_done_) on_done_(batch);
+}
+
+void FlowNetwork::purge_links(const std::vector<LinkId>& dirty) {
+  ++purge_epoch_;
+  for (LinkId l : dirty) {
+    const size_t li = static_cast<size_t>(l);
+    if (purge_stamp_[li] == purge_epoch_) continue;
+    purge_stamp_[li] = purge_epoch_;
+    std::erase_if(link_vars_[li], [this](VarId v) { return state_[v] != 2; });
+  }
+}
+
+void FlowNetwork::maybe_compact_uses() {
+  if (dead_uses_ < (1u << 20) || dead_uses_ * 2 < uses_.size()) return;
+  std::vector<LinkId> nu;
+  std::vector<float> nc;
+  nu.reserve(uses_.size() - dead_uses_);
+  for (VarId v = 0; v < remaining_.size(); ++v) {
+    if (state_[v] == 0) continue;
+    const uint32_t b = static_cast<uint32_t>(nu.size());
+    nu.insert(nu.end(), uses_.begin() + use_begin_[v], uses_.begin() + use_begin_[v] + use_count_[v]);
+    if (coef_begin_[v] != kNone) {
+      const uint32_t cb = static_cast<uint32_t>(nc.size());
+      nc.insert(nc.end(), coefs_.begin() + coef_begin_[v], coefs_.begin() + coef_begin_[v] + use_count_[v]);
+      coef_begin_[v] = cb;
+    }
+    use_begin_[v] = b;
+  }
+  uses_.swap(nu);
+  coefs_.swap(nc);
+  dead_uses_ = 0;
+}
+
+// Progressive filling on the flows that can change (see the header): those
+// reachable from `dirty` through flows that are new or have a rate >=
+// threshold. The others keep their rates; the capacity they use is
+// link_rate_ minus the old consumption of the re-solved flows.
+void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
+  const int64_t now = sched_->now().ps();
+  const double cut = threshold * (1 - 1e-9);
+  epoch_ += 2;
+  const uint32_t in = epoch_, frozen = epoch_ + 1;
+  comp_links_.clear();
+  comp_vars_.clear();
+  for (LinkId l : dirty) {
+    const size_t li = static_cast<size_t>(l);
+    if (link_stamp_[li] != in) {
+      link_stamp_[li] = in;
+      comp_links_.push_back(l);
+    }
+  }
+  for (size_t i = 0; i < comp_links_.size(); ++i) {
+    for (VarId v : link_vars_[static_cast<size_t>(comp_links_[i])]) {
+      if (state_[v] != 2 || stamp_[v] == in) continue;
+      if (born_[v] != instant_ && rate_[v] < cut) continue;  // cannot change
+      stamp_[v] = in;
+      comp_vars_.push_back(v);
+      for (LinkId l2 : links_of(v)) {
+        const size_t l2i = static_cast<size_t>(l2);
+        if (link_stamp_[l2i] != in) {
+          link_stamp_[l2i] = in;
+          comp_links_.push_back(l2);
+        }
+      }
+    }
+  }
+  ++stats_.solves;
+  stats_.solved_vars += comp_vars_.size();
+
+  for (LinkId l : comp_links_) {
+    const size_t li = static_cast<size_t>(l);
+    rem_[li] = cap_[li] - link_rate_[li];  // link_rate_ still holds the old rates
+    w_[li] = 0;
+    cnt_[li] = 0;
+  }
+  for (VarId v : comp_vars_) {
+    advance(v, now);
+    const auto ls = links_of(v);
+    const double m = static_cast<double>(mult_[v]);
+    for (size_t i = 0; i < ls.size(); ++i) {
+      const size_t li = static_cast<size_t>(ls[i]);
+      const double c = coef(v, i) * m;
+      rem_[li] += c * rate_[v];
+      w_[li] += c;
+      cnt_[li] += 1;
+    }
+  }
+  share_heap_.clear();
+  for (LinkId l : comp_links_) {
+    const size_t li = static_cast<size_t>(l);
+    if (cnt_[li] > 0) share_heap_.emplace_back(std::max(0.0, rem_[li]) / w_[li], l);
+  }
+  std::make_heap(share_heap_.begin(), share_heap_.end(), ShareLater{});
+  while (!share_heap_.empty()) {
+    const auto [s, l] = heap_pop(share_heap_, ShareLater{});
+    const size_t li = static_cast<size_t>(l);
+    if (cnt_[li] <= 0) continue;
+    const double cur = std::max(0.0, rem_[li]) / std::max(w_[li], 1e-300);
+    if (cur > s * (1 + 1e-12)) {  // stale: shares only grow; re-queue at its new value
+      heap_push(share_heap_, std::pair{cur, l}, ShareLater{});
+      continue;
+    }
+    for (VarId v : link_vars_[li]) {
+      if (stamp_[v] != in) continue;
+      stamp_[v] = frozen;
+      rate_[v] = cur;
+      const auto ls = links_of(v);
+      const double m = static_cast<double>(mult_[v]);
+      for (size_t i = 0; i < ls.size(); ++i) {
+        const size_t l2 = static_cast<size_t>(ls[i]);
+        const double c = coef(v, i) * m;
+        rem_[l2] -= c * cur;
+        w_[l2] -= c;
+        cnt_[l2] -= 1;
+      }
+    }
+  }
+  for (VarId v : comp_vars_) version_[v]++;
+  if (comp_vars_.size() > (1u << 16) && comp_vars_.size() * 2 > completions_.size()) {
+    // Most heap entries just went stale: drop them before pushing the new
+    // ones, so the heap never holds two entries per flow (memory at 4M flows).
+    std::erase_if(completions_, [this](const Completion& c) {
+      return state_[c.v] != 2 || version_[c.v] != c.version;
+    });
+    std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
+  }
+  for (VarId v : comp_vars_) push_completion(v);
+  for (LinkId l : comp_links_) {
+    const size_t li = static_cast<size_t>(l);
+    touch_link(li, now);
+    const double r = link_vars_[li].empty() ? 0.0 : std::max(0.0, cap_[li] - std::max(0.0, rem_[li]));
+    if (params_.record_utilisation) {
+      if (last_sample_.empty()) last_sample_.assign(cap_.size(), 0.0f);
+      if (static_cast<float>(r) != last_sample_[li]) {
+        util_.push_back(UtilisationSample{now, l, static_cast<float>(r)});
+        last_sample_[li] = static_cast<float>(r);
+      }
+    }
+    link_rate_[li] = r;
+  }
+}
+
+double FlowNetwork::rate_of(FlowId f) const {
+  if (f >= var_of_.size() || var_of_[f] == kNone) return 0;
+  const VarId v = var_of_[f];
+  return state_[v] == 2 ? rate_[v] : 0.0;
+}
+
+void FlowNetwork::fail_links(std::span<const LinkId> links) {
+  const int64_t now = sched_->now().ps();
+  ++instant_;
+  dirty_.clear();
+  std::vector<VarId> affected;
+  ++purge_epoch_;
+  for (LinkId l : links) {
+    const size_t li = static_cast<size_t>(l);
+    up_[li] = 0;
+    degraded_[li] = 1;
+    cap_[li] = 0;
+    dirty_.push_back(l);
+    for (VarId v : link_vars_[li])
+      if (state_[v] == 2) affected.push_back(v);
+  }
+  // Flows still in their latency phase whose route crosses a failed link.
+  for (const Pending& p : pending_) {
+    if (state_[p.v] != 1 || version_[p.v] != p.version) continue;
+    for (LinkId l : links_of(p.v))
+      if (!up_[static_cast<size_t>(l)]) {
+        affected.push_back(p.v);
+        break;
+      }
+  }
+  std::sort(affected.begin(), affected.end());
+  affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+
+  std::vector<FlowId> members;
+  for (VarId v : affected) {
+    advance(v, now);
+    members_of(v, members);
+    const double rem = remaining_[v];
+    const bool was_active = state_[v] == 2;
+    // Kill first (so that assigned counts no longer include it), then route.
+    if (!was_active) {
+      // Pending: remove from the pending heap lazily (state check on pop).
+      for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] -= mult_[v];
+      state_[v] = 0;
+      version_[v]++;
+      dead_uses_ += use_count_[v];
+      if (mult_[v] > 1) extra_members_.erase(v);
+      to_free_.push_back(v);
+    } else {
+      kill_var(v, dirty_);
+    }
+    for (FlowId f : members) {
+      var_of_[f] = kNone;
+      bool ok = selector_->reroutes();
+      if (ok) {
+        rb_.clear();
+        FlowRequest req{src_[f], dst_[f], Bytes::from_double(rem), tag_[f], f, 1};
+        selector_->select(req, link_state(), rb_);
+        ok = !rb_.empty();
+        for (size_t p = 0; ok && p < rb_.num_paths(); ++p)
+          for (LinkId l : rb_.path(p))
+            if (!up_[static_cast<size_t>(l)]) ok = false;
+      }
+      if (!ok) {
+        done_.push_back(FlowDone{f, tag_[f], Time::from_ps(start_[f]), Time::from_ps(now), false, false, true});
+        --live_flows_;
+        ++stats_.undelivered;
+        continue;
+      }
+      const VarId nv = new_var();
+      set_route(nv, rb_);
+      remaining_[nv] = rem;
+      rate_[nv] = 0;
+      mult_[nv] = 1;
+      head_[nv] = f;
+      version_[nv]++;
+      flags_[nv] = 3;
+      var_of_[f] = nv;
+      ++stats_.variables;
+      ++stats_.rerouted;
+      for (LinkId l : links_of(nv)) assigned_[static_cast<size_t>(l)] += 1;
+      activate(nv, now, dirty_);
+    }
+  }
+  threshold_ = 0;
+  finish_instant();
+}
+
+void FlowNetwork::degrade_links(std::span<const LinkId> links, double factor) {
+  if (factor <= 0) {
+    fail_links(links);
+    return;
+  }
+  ++instant_;
+  dirty_.clear();
+  for (LinkId l : links) {
+    const size_t li = static_cast<size_t>(l);
+    cap_[li] = base_cap_[li] * factor;
+    up_[li] = 1;
+    degraded_[li] = factor < 1.0 ? 1 : 0;
+    dirty_.push_back(l);
+    if (factor < 1.0)
+      for (VarId v : link_vars_[li]) flags_[v] |= 2;
+  }
+  threshold_ = 0;
+  finish_instant();
+}
+
+}  // namespace codesim::sim

@@ -1,0 +1,349 @@
+// File: sim/flow_network.hpp
+//
+// Flow-level network model. The network is a table of directed links, each
+// with a capacity (bytes/s, per direction: a full-duplex cable is two links)
+// and a latency. A flow moves `size` bytes from one endpoint to another
+// along a route chosen by a PathSelector when the flow starts. A route is one
+// path or several weighted paths (packet spraying): a flow of rate r puts
+// r * coef(l) on each link l, coef(l) = sum of the weights of its paths that
+// cross l.
+//
+// Rates are max-min fair (progressive filling, Bertsekas & Gallager, Data
+// Networks, 2nd ed., Sec. 6.5.2): raise every unfrozen flow's rate equally
+// until a link saturates, freeze the flows on it, repeat. With equal path
+// latencies this is exactly SimGrid's CM02 model without cross-traffic
+// (measured to 1e-9 in /work/shared/notes/simgrid-3.32.md; re-checked by
+// tests/sim/engine_simgrid_test.cpp).
+//
+// Timing of one flow (CM02-like, so that both engines agree):
+//     activation = start + message_overhead + max over paths of sum(latency)
+//     end        = activation + time to move size bytes at the fair rates
+// so a lone flow takes overhead + latency + size / bottleneck bandwidth.
+//
+// Speed (the levers, all on by default; see bench/net_bench.cpp):
+//  * incremental: when flows start or end, only flows that can change are
+//    re-solved. Progressive filling freezes flows in increasing rate order,
+//    so removing a flow of rate r leaves every flow of rate < r untouched
+//    (the filling below level r is the same with or without it), and adding
+//    a flow whose rate is at least r_lb = min over its links of
+//    capacity / (flows on the link) leaves every flow below r_lb untouched.
+//    The re-solve takes the flows reachable from the touched links through
+//    flows at or above that threshold, with the capacity the frozen ones
+//    leave (exact, not an approximation; checked against a from-scratch
+//    solver in tests/sim/engine_flow_test.cpp). Faults use threshold 0;
+//  * lazy heap of link fair shares: shares only grow during filling, so a
+//    popped entry is either current or re-pushed once with its new value;
+//  * grouping: flows started at the same instant with the same route and
+//    size share one variable with a multiplicity (they stay identical);
+//  * completion merging (NetworkParams::merge_quantum = q): every flow whose
+//    completion falls in [t, t+q] ends at t, the earliest of them. Each such
+//    flow ends early by less than q and frees its bandwidth early by less
+//    than q, so every reported time is early by at most q per merged batch
+//    on its dependency chain (in the 131K-flow ECMP case: < 0.1% at 1 us,
+//    measured in tests/sim/engine_merge_test.cpp). q = 0 is exact.
+//
+// Faults: links can be failed or degraded at run time. Flows crossing a
+// failed link are re-routed (remaining bytes, from the failure instant) when
+// the selector allows it, else reported as undelivered. Nothing is dropped
+// silently: every started flow is reported exactly once through the
+// completion callback, delivered or not, with flags saying whether a fault
+// touched it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/event_queue.hpp"
+#include "sim/units.hpp"
+
+namespace codesim::sim {
+
+using LinkId = int32_t;
+using FlowId = uint32_t;
+
+// Directed links. Ids are dense, 0..size()-1.
+struct LinkTable {
+  std::vector<Bandwidth> capacity;  // per direction
+  std::vector<Duration> latency;    // per hop
+  std::vector<std::string> name;    // for traces; may be empty strings
+
+  LinkId add(Bandwidth bw, Duration lat, std::string link_name = {}) {
+    capacity.push_back(bw);
+    latency.push_back(lat);
+    name.push_back(std::move(link_name));
+    return static_cast<LinkId>(capacity.size() - 1);
+  }
+  size_t size() const { return capacity.size(); }
+};
+
+// The route a selector writes: paths (lists of directed links, in order)
+// with weights that sum to 1. An empty route means "no usable path".
+class RouteBuilder {
+ public:
+  void clear() {
+    links_.clear();
+    ends_.clear();
+    weights_.clear();
+    latency_override_.reset();
+  }
+  // A route given as fragments (e.g. a sprayed DAG, one link per "path")
+  // sets its end-to-end latency explicitly; otherwise the engine takes the
+  // largest sum of link latencies over the paths.
+  void set_latency(Duration d) { latency_override_ = d; }
+  const std::optional<Duration>& latency_override() const { return latency_override_; }
+  void add_path(std::span<const LinkId> links, double weight = 1.0) {
+    links_.insert(links_.end(), links.begin(), links.end());
+    ends_.push_back(static_cast<uint32_t>(links_.size()));
+    weights_.push_back(weight);
+  }
+  size_t num_paths() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  std::span<const LinkId> path(size_t i) const {
+    const uint32_t b = i == 0 ? 0 : ends_[i - 1];
+    return {links_.data() + b, ends_[i] - b};
+  }
+  double weight(size_t i) const { return weights_[i]; }
+
+ private:
+  std::vector<LinkId> links_;
+  std::vector<uint32_t> ends_;
+  std::vector<double> weights_;
+  std::optional<Duration> latency_override_;
+};
+
+// What a selector may read: per-link counts of flows currently assigned
+// (started and not finished, including those still in their latency phase;
+// kept by the engine itself because rates lag behind simultaneous starts),
+// and whether a link is up.
+class LinkState {
+ public:
+  LinkState(const std::vector<int64_t>& assigned, const std::vector<uint8_t>& up,
+            const std::vector<double>& capacity)
+      : assigned_(&assigned), up_(&up), capacity_(&capacity) {}
+  int64_t assigned_flows(LinkId l) const { return (*assigned_)[static_cast<size_t>(l)]; }
+  bool up(LinkId l) const { return (*up_)[static_cast<size_t>(l)] != 0; }
+  Bandwidth capacity(LinkId l) const {
+    return BytesPerSecond((*capacity_)[static_cast<size_t>(l)]);
+  }
+
+ private:
+  const std::vector<int64_t>* assigned_;
+  const std::vector<uint8_t>* up_;
+  const std::vector<double>* capacity_;
+};
+
+struct FlowRequest {
+  int32_t src = 0;  // endpoint ids, opaque to the engine (GPU ids in codesim)
+  int32_t dst = 0;
+  Bytes size;
+  uint64_t tag = 0;   // the caller's id, returned in FlowDone
+  FlowId id = 0;      // engine id: stable input for hashing (ECMP)
+  int attempt = 0;    // 0 at start; 1, 2, ... when re-routing after a fault
+};
+
+// Routing decisions, called once per flow when it starts (and again when a
+// fault forces a re-route). Implementations live in topology/routing.hpp.
+class PathSelector {
+ public:
+  virtual ~PathSelector() = default;
+  virtual void select(const FlowRequest& req, const LinkState& links, RouteBuilder& out) = 0;
+  // False for policies that never move a flow (a fault then fails it).
+  virtual bool reroutes() const { return true; }
+};
+
+// A selector from a callable, for tests and hand-built networks.
+class FunctionPathSelector : public PathSelector {
+ public:
+  using Fn = std::function<void(const FlowRequest&, const LinkState&, RouteBuilder&)>;
+  explicit FunctionPathSelector(Fn fn, bool reroutes = true) : fn_(std::move(fn)), reroutes_(reroutes) {}
+  void select(const FlowRequest& r, const LinkState& s, RouteBuilder& out) override { fn_(r, s, out); }
+  bool reroutes() const override { return reroutes_; }
+
+ private:
+  Fn fn_;
+  bool reroutes_;
+};
+
+struct NetworkParams {
+  Duration message_overhead = Duration::zero();  // per flow, before the first byte
+  Duration merge_quantum = Duration::zero();     // 0 = exact; see the header comment
+  bool group_identical = true;
+  bool record_utilisation = false;  // keep (time, link, rate) samples for traces
+};
+
+struct FlowDone {
+  FlowId id = 0;
+  uint64_t tag = 0;
+  Time start;
+  Time end;
+  bool delivered = true;
+  bool rerouted = false;  // moved to another path by a fault
+  bool degraded = false;  // crossed a link while it was degraded or failed
+};
+
+struct UtilisationSample {
+  int64_t time_ps;
+  LinkId link;
+  float bytes_per_second;
+};
+
+struct NetworkStats {
+  uint64_t flows_started = 0;
+  uint64_t variables = 0;     // after grouping
+  uint64_t events = 0;        // processing instants
+  uint64_t solves = 0;
+  uint64_t solved_vars = 0;   // sum of component sizes
+  uint64_t undelivered = 0;
+  uint64_t rerouted = 0;
+};
+
+class FlowNetwork {
+ public:
+  using DoneFn = std::function<void(std::span<const FlowDone>)>;
+
+  FlowNetwork(Scheduler& sched, const LinkTable& links, PathSelector& selector,
+              NetworkParams params = {});
+  FlowNetwork(const FlowNetwork&) = delete;
+  FlowNetwork& operator=(const FlowNetwork&) = delete;
+
+  // Called with every batch of finished (or undeliverable) flows, from inside
+  // a scheduler event; it may start new flows.
+  void on_done(DoneFn fn) { on_done_ = std::move(fn); }
+
+  // Starts a flow now. Routing happens here.
+  FlowId start_flow(int32_t src, int32_t dst, Bytes size, uint64_t tag = 0);
+  // Pre-sizes internal arrays for `flows` flows of about `hops` links.
+  void reserve(size_t flows, size_t hops);
+
+  // Faults, applied at now(); schedule them with Priority::kFaults.
+  void fail_links(std::span<const LinkId> links);
+  // factor in (0, 1]: capacity = base * factor (1 restores). 0 = fail.
+  void degrade_links(std::span<const LinkId> links, double factor);
+
+  // Current state, for tests and observers.
+  double rate_of(FlowId f) const;  // bytes/s per flow, 0 while in latency phase
+  size_t active_flows() const { return live_flows_; }
+  const NetworkStats& stats() const { return stats_; }
+  LinkState link_state() const { return LinkState(assigned_, up_, cap_); }
+  // Bytes carried by each link so far (integrated rate), for mean utilisation.
+  const std::vector<double>& link_bytes() const { return link_bytes_; }
+  const std::vector<UtilisationSample>& utilisation() const { return util_; }
+  const LinkTable& links() const { return *links_; }
+
+ private:
+  using VarId = uint32_t;
+  static constexpr uint32_t kNone = 0xffffffffu;
+
+  struct Pending {
+    int64_t t;
+    VarId v;
+    uint32_t version;
+  };
+  struct Completion {
+    int64_t t;
+    VarId v;
+    uint32_t version;
+  };
+
+  VarId new_var();
+  void set_route(VarId v, const RouteBuilder& rb);
+  bool same_route(VarId v, Bytes size, int64_t now);
+  std::span<const LinkId> links_of(VarId v) const {
+    return {uses_.data() + use_begin_[v], use_count_[v]};
+  }
+  float coef(VarId v, size_t i) const {
+    return coef_begin_[v] == kNone ? 1.0f : coefs_[coef_begin_[v] + i];
+  }
+  void members_of(VarId v, std::vector<FlowId>& out) const;
+  void schedule_next();
+  void process();
+  // Re-solves the flows that can change: those reachable from `dirty`
+  // through flows whose rate is >= threshold (or that are new).
+  void solve(const std::vector<LinkId>& dirty, double threshold);
+  void touch_link(size_t l, int64_t now);
+  void activate(VarId v, int64_t t, std::vector<LinkId>& dirty);
+  void finish_instant();  // solve dirty_, purge, free, report
+  void advance(VarId v, int64_t t);
+  void push_completion(VarId v);
+  void kill_var(VarId v, std::vector<LinkId>& dirty);
+  void purge_links(const std::vector<LinkId>& dirty);
+  void maybe_compact_uses();
+  void flush_done();
+  void emit_done(VarId v, int64_t t, bool delivered);
+
+  Scheduler* sched_;
+  const LinkTable* links_;
+  PathSelector* selector_;
+  NetworkParams params_;
+  DoneFn on_done_;
+
+  // Links.
+  std::vector<double> base_cap_, cap_;
+  std::vector<uint8_t> up_, degraded_;
+  std::vector<int64_t> assigned_;
+  std::vector<std::vector<VarId>> link_vars_;  // active vars on each link
+  std::vector<double> link_rate_, link_bytes_;  // current load (sum c*m*rate), integral
+  std::vector<double> link_weight_;             // sum of c*m over active vars
+  std::vector<int64_t> link_since_;
+  std::vector<UtilisationSample> util_;
+  std::vector<float> last_sample_;  // last recorded rate per link
+
+  // Variables (groups of identical flows).
+  std::vector<double> remaining_, rate_;
+  std::vector<int64_t> t_last_;
+  std::vector<uint32_t> mult_, use_begin_, coef_begin_, version_, head_, stamp_, born_;
+  std::vector<uint16_t> use_count_;
+  std::vector<uint8_t> state_;  // 0 free, 1 pending (latency), 2 active
+  std::vector<uint8_t> flags_;  // bit0 rerouted, bit1 degraded
+  std::vector<VarId> free_vars_;
+  std::unordered_map<VarId, std::vector<FlowId>> extra_members_;
+  std::vector<LinkId> uses_;
+  std::vector<float> coefs_;
+  size_t dead_uses_ = 0;
+
+  // Flows.
+  std::vector<uint64_t> tag_;
+  std::vector<int64_t> start_;
+  std::vector<int32_t> src_, dst_;
+  std::vector<VarId> var_of_;
+  size_t live_flows_ = 0;
+
+  // Grouping: a direct-mapped cache of vars created at the current instant,
+  // by (route, size) hash. Lossy on hash-slot clashes (a flow then gets its
+  // own variable, which is always correct) but O(1) and 256 KiB whatever
+  // the flow count.
+  int64_t group_time_ = -1;
+  std::vector<std::pair<uint64_t, VarId>> group_;  // (route hash, var)
+
+  // Event queues (min-heaps by time).
+  std::vector<Pending> pending_;
+  std::vector<Completion> completions_;
+  EventId next_event_;
+  int64_t next_event_time_ = -1;
+  std::vector<FlowDone> done_;  // reported at the end of the current event (or in chunks)
+  EventId flush_event_;
+
+  // Scratch.
+  RouteBuilder rb_;
+  uint32_t epoch_ = 0;
+  uint32_t instant_ = 1;     // counts processing instants; born_[v] == instant_: new now
+  double threshold_ = 0;     // see solve()
+  std::vector<uint32_t> link_stamp_;
+  std::vector<double> rem_, w_;
+  std::vector<int32_t> cnt_, route_pos_;
+  std::vector<uint32_t> purge_stamp_;
+  uint32_t purge_epoch_ = 0;
+  std::vector<VarId> to_free_, comp_vars_, new_vars_;
+  std::vector<LinkId> comp_links_, dirty_;
+  std::vector<std::pair<double, LinkId>> share_heap_;
+  std::vector<FlowId> members_scratch_;
+
+  NetworkStats stats_;
+};
+
+}  // namespace codesim::sim

@@ -1,0 +1,157 @@
+#include "scenarios/sweep.hpp"
+#include "scenarios/sweep_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace codesim::scenarios {
+namespace {
+
+// A deterministic toy evaluator: cost = x * 10, speed = y - x; rejects x = 3.
+PointResult toy(const config::Node& tree, const std::string&) {
+  PointResult r;
+  const config::Node* x = tree.find("x");
+  const config::Node* y = tree.find("y");
+  double xv = std::stod(x->scalar), yv = std::stod(y->scalar);
+  if (xv == 3) {
+    r.status = PointResult::Status::kSkipped;
+    r.reason = "x = 3 is not a valid plan";
+    return r;
+  }
+  r.metrics["cost_usd"] = xv * 10;
+  r.metrics["speed"] = yv - xv;
+  return r;
+}
+
+SweepSpec toy_spec() {
+  SweepSpec s;
+  config::Diagnostics d;
+  const char* text =
+      "sweep:\n"
+      "  name: toy\n"
+      "  base: base.yaml\n"
+      "  mode: toy\n"
+      "  axes:\n"
+      "    - key: x\n"
+      "      range: {from: 1, to: 4, step: 1}\n"
+      "    - name: pair\n"
+      "      values:\n"
+      "        - {y: 10, z: a}\n"
+      "        - {y: 20, z: b}\n"
+      "  constraints:\n"
+      "    - {metric: speed, min: 8}\n"
+      "  objectives:\n"
+      "    - {metric: cost_usd, goal: min}\n"
+      "    - {metric: speed, goal: max}\n";
+  SweepFile f;
+  EXPECT_TRUE(config::load_text(text, "toy.yaml", f, d)) << d.str();
+  return f.sweep;
+}
+
+TEST(Sweep, ExpandsTheCartesianProductLastAxisFastest) {
+  auto points = expand(toy_spec());
+  ASSERT_EQ(points.size(), 8u);  // 4 x values * 2 linked pairs
+  EXPECT_EQ(points[0].overrides, (std::vector<std::string>{"x=1", "y=10", "z=a"}));
+  EXPECT_EQ(points[1].overrides, (std::vector<std::string>{"x=1", "y=20", "z=b"}));
+  EXPECT_EQ(points[7].overrides, (std::vector<std::string>{"x=4", "y=20", "z=b"}));
+  EXPECT_EQ(points[7].labels[1].second, "y=20,z=b");
+}
+
+TEST(Sweep, MultiplicativeRange) {
+  SweepFile f;
+  config::Diagnostics d;
+  ASSERT_TRUE(config::load_text(
+      "sweep: {name: r, base: b, mode: m, axes: [{key: plan.ep, range: {from: 8, to: 64, times: 2}}]}\n",
+      "r.yaml", f, d)) << d.str();
+  auto points = expand(f.sweep);
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[3].overrides[0], "plan.ep=64");
+}
+
+TEST(Sweep, BadAxesAreErrorsWithLocations) {
+  SweepFile f;
+  config::Diagnostics d;
+  EXPECT_FALSE(config::load_text(
+      "sweep:\n  name: r\n  base: b\n  mode: m\n  axes:\n    - key: a\n      range: {from: 4, to: 1, step: 1}\n"
+      "    - key: b\n      values: [1, 2]\n      range: {from: 1, to: 2, times: 2}\n",
+      "bad.yaml", f, d));
+  std::string all = d.str();
+  EXPECT_NE(all.find("bad.yaml:7:28: key 'sweep.axes[0].range.to': must be >= 'from'"), std::string::npos) << all;
+  EXPECT_NE(all.find("key 'sweep.axes[1].values': give exactly one of 'values' or 'range'"), std::string::npos) << all;
+}
+
+TEST(Sweep, SkipsInvalidPointsAndFindsTheParetoFront) {
+  SweepSpec spec = toy_spec();
+  config::Node base = config::Node::make_map();
+  SweepRunOptions opt;
+  opt.threads = 2;
+  auto sum = run_sweep_threads(spec, base, "base.yaml", toy, opt);
+  ASSERT_EQ(sum.rows.size(), 8u);
+  // x=3 rows are skipped, with the reason kept.
+  EXPECT_EQ(sum.rows[4].result.status, PointResult::Status::kSkipped);
+  EXPECT_EQ(sum.rows[4].result.reason, "x = 3 is not a valid plan");
+  // speed >= 8 needs y=10 with x <= 2, or y=20. Feasible: (1,10) s9 c10, (1,20) s19 c10,
+  // (2,10) s8 c20, (2,20) s18 c20, (4,20) s16 c40. Front (min cost, max speed): (1,20) only,
+  // since it is cheapest and fastest.
+  auto front = pareto_front(sum.rows, spec.objectives);
+  ASSERT_EQ(front.size(), 1u);
+  EXPECT_EQ(sum.rows[front[0]].point.index, 1u);
+  EXPECT_FALSE(sum.rows[0 * 2 + 0].feasible == false);
+  EXPECT_FALSE(sum.rows[3 * 2 + 0].feasible);  // (4,10): speed 6 < 8
+}
+
+TEST(Sweep, ResumesFromTheJsonLinesFileAndIgnoresATornLine) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "codesim_sweep_resume";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string jsonl = (dir / "rows.jsonl").string();
+  SweepSpec spec = toy_spec();
+  config::Node base = config::Node::make_map();
+  SweepRunOptions opt;
+  opt.jsonl_path = jsonl;
+  auto first = run_sweep_threads(spec, base, "b", toy, opt);
+  EXPECT_EQ(first.evaluated, 8u);
+  // Simulate an interruption: keep 3 rows and a torn 4th line.
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(jsonl);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  {
+    std::ofstream out(jsonl, std::ios::trunc);
+    for (int i = 0; i < 3; ++i) out << lines[static_cast<size_t>(i)] << "\n";
+    out << lines[3].substr(0, lines[3].size() / 2);
+  }
+  int calls = 0;
+  auto counting = [&](const config::Node& t, const std::string& o) {
+    ++calls;
+    return toy(t, o);
+  };
+  opt.threads = 1;
+  auto second = run_sweep_threads(spec, base, "b", counting, opt);
+  EXPECT_EQ(second.resumed, 3u);
+  EXPECT_EQ(second.evaluated, 5u);
+  EXPECT_EQ(calls, 5);
+  ASSERT_EQ(second.rows.size(), 8u);
+  EXPECT_EQ(rows_to_csv(second.rows), rows_to_csv(first.rows));
+}
+
+TEST(Sweep, RowsRoundTripThroughJson) {
+  SweepRow r;
+  r.point.index = 7;
+  r.point.overrides = {"a=1", "b=x"};
+  r.point.labels = {{"a", "1"}, {"b", "x"}};
+  r.result.metrics["t_s"] = 0.1 + 0.2;  // not exactly representable: must survive
+  r.result.text["fabric"] = "mpft";
+  SweepRow back;
+  ASSERT_TRUE(row_from_json(row_to_json(r), back));
+  EXPECT_EQ(back.point.overrides, r.point.overrides);
+  EXPECT_EQ(back.result.metrics.at("t_s"), r.result.metrics.at("t_s"));
+  EXPECT_EQ(back.result.text.at("fabric"), "mpft");
+}
+
+}  // namespace
+}  // namespace codesim::scenarios

@@ -1,0 +1,113 @@
+// Pipeline schedules: DualPipe op counts (T26) and simulated bubbles against
+// the closed forms of the DualPipe README / DeepSeek-V3 TR Table 2 (T25).
+// Source: shared/reference/deepseek-v3-published.md, Sec. 3.2.
+#include <gtest/gtest.h>
+
+#include "workloads/schedule.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+// T26: for PP = 16 and 120 micro-batches per DP rank, half-rank h has
+// 97 + h overlapped F&B pairs, 23 - h standalone F, 23 - h standalone B and
+// 15 - h standalone W (exact: integer arithmetic of dualpipe.py step()).
+TEST(DualPipeSchedule, CountsMatchT26) {
+  const auto p = build_pipeline(PipelineSchedule::kDualPipe, 16, 120);
+  ASSERT_EQ(p.ops.size(), 16u);
+  for (int r = 0; r < 16; ++r) {
+    const int h = std::min(r, 15 - r);
+    const ScheduleCounts c = count_ops(p.ops[r]);
+    EXPECT_EQ(c.fb, 97 + h) << "rank " << r;
+    EXPECT_EQ(c.f, 23 - h) << "rank " << r;
+    EXPECT_EQ(c.b, 23 - h) << "rank " << r;
+    EXPECT_EQ(c.w, 15 - h) << "rank " << r;
+    // Every micro-batch of both directions passes forward and backward once:
+    // F + FB = 120 forwards, B + FB = 120 backwards.
+    EXPECT_EQ(c.f + c.fb, 120);
+    EXPECT_EQ(c.b + c.fb, 120);
+  }
+}
+
+TEST(DualPipeSchedule, RejectsShapesDualPipeCannotTake) {
+  EXPECT_EQ(check_pipeline(PipelineSchedule::kDualPipe, 16, 120), "");
+  EXPECT_NE(check_pipeline(PipelineSchedule::kDualPipe, 15, 120), "");  // odd ranks
+  EXPECT_NE(check_pipeline(PipelineSchedule::kDualPipe, 16, 121), "");  // odd chunks
+  EXPECT_NE(check_pipeline(PipelineSchedule::kDualPipe, 16, 30), "");   // < 2 x PP
+  EXPECT_EQ(check_pipeline(PipelineSchedule::k1F1B, 16, 3), "");
+}
+
+ChunkTimes chunk(int64_t f_ms, int64_t b_in_ms, int64_t w_ms) {
+  ChunkTimes c;
+  c.f = Milliseconds(f_ms);
+  c.b_input = Milliseconds(b_in_ms);
+  c.w = Milliseconds(w_ms);
+  c.b = c.b_input + c.w;
+  return c;
+}
+
+PipelineTiming uniform(int ranks, const ChunkTimes& c, Duration fb) {
+  PipelineTiming t;
+  t.stage.assign(ranks, c);
+  t.fb.assign(ranks, {fb, fb});
+  return t;
+}
+
+// Busy time per rank is the same on every rank (each runs every chunk once),
+// so bubble = makespan - busy is the rank-independent idle of the step.
+Duration sim_bubble(PipelineSchedule s, int ranks, int mbs, const ChunkTimes& c, Duration fb) {
+  const auto p = build_pipeline(s, ranks, mbs);
+  const auto r = simulate_pipeline(p, uniform(ranks, c, fb));
+  EXPECT_TRUE(r.ok) << r.error;
+  return r.bubble(0);
+}
+
+// T25, 1F1B: (PP-1)(F+B) exactly, for any F, B.
+TEST(PipelineBubble, OneFOneBClosedForm) {
+  for (int pp : {2, 4, 8, 16}) {
+    const ChunkTimes c = chunk(10, 14, 6);
+    EXPECT_EQ(sim_bubble(PipelineSchedule::k1F1B, pp, 4 * pp, c, {}),
+              bubble_closed_form(PipelineSchedule::k1F1B, pp, c, {}))
+        << "PP " << pp;
+  }
+}
+
+// T25, ZB1P: (PP-1)(F+B-2W) with B = B_in + W, exactly when F = B_in = W
+// (the ZB-H1 construction assumes equal F, B and W).
+TEST(PipelineBubble, Zb1pClosedForm) {
+  for (int pp : {2, 4, 8, 16}) {
+    const ChunkTimes c = chunk(10, 10, 10);
+    EXPECT_EQ(sim_bubble(PipelineSchedule::kZb1p, pp, 4 * pp, c, {}),
+              bubble_closed_form(PipelineSchedule::kZb1p, pp, c, {}))
+        << "PP " << pp;
+  }
+}
+
+// T25, DualPipe: (PP/2-1)(F&B+B-3W), exactly, with F&B = F + B (no overlap
+// gain) and F = B_in = W, as in the README figure's unit chunks.
+TEST(PipelineBubble, DualPipeClosedForm) {
+  for (int pp : {4, 8, 16}) {
+    const ChunkTimes c = chunk(10, 10, 10);
+    const Duration fb = c.f + c.b;
+    EXPECT_EQ(sim_bubble(PipelineSchedule::kDualPipe, pp, 2 * pp + 8, c, fb),
+              bubble_closed_form(PipelineSchedule::kDualPipe, pp, c, fb))
+        << "PP " << pp;
+  }
+}
+
+TEST(PipelineBubble, PrintsDualPipeForUnequalChunks) {
+  // Informational: how the simulated bubble compares with the closed form
+  // when F, B_in, W and F&B differ (the formula is exact only for the
+  // README's idealised chunks).
+  const ChunkTimes c = chunk(49, 60, 30);
+  const Duration fb = Milliseconds(130);
+  for (int pp : {8, 16}) {
+    const Duration sim = sim_bubble(PipelineSchedule::kDualPipe, pp, 120, c, fb);
+    const Duration cf = bubble_closed_form(PipelineSchedule::kDualPipe, pp, c, fb);
+    std::printf("DualPipe PP=%d: simulated bubble %.1f ms, closed form %.1f ms\n", pp,
+                sim / Milliseconds(1), cf / Milliseconds(1));
+    EXPECT_GT(sim, Duration::zero());
+  }
+}
+
+}  // namespace
+}  // namespace codesim::workloads

@@ -1,0 +1,61 @@
+// The request-level simulation: deterministic for a seed, consistent with the
+// steady-state estimate it is sized from, and stable (no queue build-up) at
+// the day-6 load. Short windows keep the test well under a second.
+#include <gtest/gtest.h>
+
+#include "serving_test_util.hpp"
+#include "workloads/serving_estimate.hpp"
+#include "workloads/serving_sim.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+using testing::load_section;
+
+ServingSpec short_day6() {
+  ServingSpec s;
+  EXPECT_TRUE(load_section("scenarios/paper/v3-serve-day6.yaml", "serving", s));
+  s.simulate.warmup = Seconds(int64_t{20});
+  s.simulate.duration = Seconds(int64_t{20});
+  return s;
+}
+
+TEST(ServingSim, DeterministicForASeed) {
+  ServingSpec s = short_day6();
+  const ServingEstimate e = estimate_serving(s, true);
+  const SimResult a = simulate_serving(s, e), b = simulate_serving(s, e);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.completed, b.completed);
+  EXPECT_EQ(a.ttft.p99, b.ttft.p99);
+  EXPECT_EQ(a.tpot.p50, b.tpot.p50);
+  s.simulate.seed = 2;
+  const SimResult c = simulate_serving(s, e);
+  EXPECT_NE(a.events, c.events);
+}
+
+TEST(ServingSim, AgreesWithTheSteadyStateEstimate) {
+  ServingSpec s = short_day6();
+  const ServingEstimate e = estimate_serving(s, true);
+  const SimResult r = simulate_serving(s, e);
+  // Arrivals: Poisson at traffic.arrival_rate() (~1,800/s): within 3 sigma.
+  const double expected = s.traffic.arrival_rate() * 20;
+  EXPECT_NEAR(static_cast<double>(r.arrived), expected, 3 * std::sqrt(expected));
+  // TPOT within the 20 tok/s target (50 ms) at p50 and p99: the decode batch
+  // cap comes from the estimate, and fewer requests than the cap only speed it up.
+  EXPECT_GT(r.tpot.count, 0);
+  EXPECT_LE(r.tpot.p50, 0.050);
+  EXPECT_LE(r.tpot.p99, 0.050 * 1.05);
+  // TTFT is at least one prefill forward of a small batch and the pool keeps up.
+  EXPECT_GT(r.ttft.p50, 0.0);
+  EXPECT_LE(r.ttft.p50, r.ttft.p90);
+  EXPECT_LE(r.ttft.p90, r.ttft.p99);
+  EXPECT_LT(r.prefill_queue_at_end, 2000u);
+  // Served input tokens per prefill node match the offered load spread over
+  // the (whole) units: input rate / prefill nodes, within 10% (Poisson noise
+  // and the requests in flight at the window's edges).
+  const double offered = e.input_tokens_per_s / r.prefill_nodes;
+  EXPECT_NEAR(r.input_tokens_per_s_per_prefill_node, offered, 0.10 * offered);
+}
+
+}  // namespace
+}  // namespace codesim::workloads

@@ -1,0 +1,27 @@
+// Helpers for the serving tests: read one section of a scenario file (the
+// tests link workloads, not scenarios, so they read the section directly).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sim/config.hpp"
+
+namespace codesim::workloads::testing {
+
+inline std::string repo_path(const std::string& rel) { return std::string(CODESIM_SOURCE_DIR) + "/" + rel; }
+
+template <class T>
+::testing::AssertionResult load_section(const std::string& rel, const std::string& key, T& out) {
+  config::Diagnostics diags;
+  config::Node root;
+  if (!config::load_file(repo_path(rel), root, diags)) return ::testing::AssertionFailure() << diags.str();
+  const config::Node* n = root.find(key);
+  if (!n) return ::testing::AssertionFailure() << rel << ": no '" << key << "' section";
+  config::Reader::read_struct(*n, key, out, diags);
+  if (!diags.empty()) return ::testing::AssertionFailure() << diags.str();
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace codesim::workloads::testing

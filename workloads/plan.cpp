@@ -1,0 +1,440 @@
+#include "workloads/plan.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+
+namespace codesim::workloads {
+namespace {
+
+std::string gb(Bytes b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fGB", b.as_double() / 1e9);
+  return buf;
+}
+
+}  // namespace
+
+void Plan::validate(config::Reader& r) {
+  r.check(pipeline.degree >= 1, "pipeline.degree", "must be >= 1");
+  r.check(data.degree >= 1, "data.degree", "must be >= 1");
+  r.check(tensor.degree == 1, "tensor.degree",
+          "only TP = 1 is simulated (DeepSeek-V3 trains without TP), got " +
+              std::to_string(tensor.degree));
+  r.check(expert.degree >= 1, "expert.degree", "must be >= 1");
+  r.check(data.zero_stage >= 0 && data.zero_stage <= 2, "data.zero_stage",
+          "must be 0, 1 or 2, got " + std::to_string(data.zero_stage));
+  r.check(batch.micro_batch >= 1, "batch.micro_batch", "must be >= 1");
+  r.check(batch.sequence_length >= 1, "batch.sequence_length", "must be >= 1");
+  r.check(comm_sms >= 0, "comm_sms", "must be >= 0");
+  if (data.degree < 1 || batch.micro_batch < 1) return;
+  if (batch.global_batch % data.degree != 0) {
+    r.check(false, "batch.global_batch",
+            "global batch " + std::to_string(batch.global_batch) +
+                " does not divide over DP = " + std::to_string(data.degree) + " ranks");
+    return;
+  }
+  if (global_batch_per_dp() % batch.micro_batch != 0) {
+    r.check(false, "batch.micro_batch",
+            std::to_string(global_batch_per_dp()) + " sequences per DP rank do not split into "
+            "micro-batches of " + std::to_string(batch.micro_batch));
+    return;
+  }
+  const std::string why = check_pipeline(pipeline.schedule, pipeline.degree, micro_batches());
+  r.check(why.empty(), "pipeline.schedule",
+          why + " (" + std::to_string(micro_batches()) + " micro-batches = global_batch / (DP x micro_batch))");
+}
+
+std::vector<double> layer_costs(const std::vector<models::LayerOps>& layers, const GpuCompute& gpu,
+                                const ComputeCalibration& cal, int sms) {
+  std::vector<double> cost;
+  for (const auto& l : layers) {
+    Duration t;
+    for (const auto& op : l.ops) {
+      t += time_op(op, gpu, cal, sms).time;
+      for (const auto& q : auxiliary_kernels(op)) t += time_op(q, gpu, cal, sms).time;
+    }
+    cost.push_back(t.seconds());
+  }
+  return cost;
+}
+
+std::vector<int> layer_kinds(const std::vector<models::LayerOps>& layers) {
+  std::vector<int> k;
+  for (const auto& l : layers) k.push_back(static_cast<int>(l.kind));
+  return k;
+}
+
+std::vector<StageLayers> partition_layers(const std::vector<double>& cost, int parts, bool paired) {
+  const int n = static_cast<int>(cost.size());
+  std::vector<StageLayers> out;
+  if (parts <= 0) return out;
+  std::vector<double> prefix(n + 1, 0);
+  for (int i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + cost[i];
+  const double inf = std::numeric_limits<double>::infinity();
+  // best[p][i]: minimal max-sum splitting the first i layers into p parts
+  // (parts may be empty only when there are fewer layers than parts).
+  std::vector<std::vector<double>> best(parts + 1, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<int>> cut(parts + 1, std::vector<int>(n + 1, 0));
+  best[0][0] = 0;
+  for (int p = 1; p <= parts; ++p)
+    for (int i = 0; i <= n; ++i)
+      for (int j = 0; j <= i; ++j) {
+        if (best[p - 1][j] == inf) continue;
+        const double v = std::max(best[p - 1][j], prefix[i] - prefix[j]);
+        if (v < best[p][i] - 1e-9 * std::abs(v)) {
+          best[p][i] = v;
+          cut[p][i] = j;
+        }
+      }
+  out.resize(parts);
+  int i = n;
+  for (int p = parts; p >= 1; --p) {
+    const int j = cut[p][i];
+    out[p - 1] = StageLayers{j, i - j};
+    i = j;
+  }
+  if (!paired || parts < 2) return out;
+
+  auto sums = [&](const std::vector<StageLayers>& st) {
+    std::vector<double> s(parts);
+    for (int p = 0; p < parts; ++p) s[p] = prefix[st[p].first + st[p].count] - prefix[st[p].first];
+    return s;
+  };
+  auto score = [&](const std::vector<StageLayers>& st) {
+    const auto s = sums(st);
+    double pair = 0, single = 0;
+    for (int p = 0; p < parts; ++p) {
+      pair = std::max(pair, s[p] + s[parts - 1 - p]);
+      single = std::max(single, s[p]);
+    }
+    return std::pair{pair, single};
+  };
+  // Neighbourhood: move one layer's worth of count from stage i to stage j
+  // (the boundaries in between shift by one; middle stages keep their size).
+  auto from_counts = [&](const std::vector<int>& c) {
+    std::vector<StageLayers> st(parts);
+    int first = 0;
+    for (int p = 0; p < parts; ++p) {
+      st[p] = StageLayers{first, c[p]};
+      first += c[p];
+    }
+    return st;
+  };
+  std::vector<int> counts(parts);
+  for (int p = 0; p < parts; ++p) counts[p] = out[p].count;
+  auto best_score = score(out);
+  for (bool improved = true; improved;) {
+    improved = false;
+    for (int from = 0; from < parts && !improved; ++from)
+      for (int to = 0; to < parts && !improved; ++to) {
+        if (from == to || counts[from] <= 1) continue;
+        auto trial = counts;
+        --trial[from];
+        ++trial[to];
+        const auto sc = score(from_counts(trial));
+        if (sc.first < best_score.first * (1 - 1e-12) ||
+            (sc.first <= best_score.first && sc.second < best_score.second * (1 - 1e-12))) {
+          counts = trial;
+          best_score = sc;
+          improved = true;
+        }
+      }
+  }
+  out = from_counts(counts);
+  return out;
+}
+
+models::Op reshape_grouped(const models::Op& op, int64_t groups) {
+  models::GemmShape s = std::get<models::GemmShape>(op.shape);
+  s.groups = groups;
+  if (op.pass != models::Pass::kBackwardWeight) {
+    models::Op out = models::gemm_op(op.name, op.pass, op.precision, s);
+    out.kind = models::OpType::kGroupedGemm;
+    return out;
+  }
+  // Weight gradient (k, n, m_total): same activations read, one FP32
+  // gradient of k x n written per local expert.
+  models::Op out = op;
+  out.shape = s;
+  out.bytes_written = B(static_cast<uint64_t>(groups) * static_cast<uint64_t>(s.m) *
+                        static_cast<uint64_t>(s.n) * 4);
+  return out;
+}
+
+std::vector<models::LayerOps> plan_op_list(const models::ModelSpec& spec, const Plan& plan) {
+  models::OpListOptions o;
+  o.batch = plan.batch.micro_batch;
+  o.seq_len = plan.batch.sequence_length;
+  o.causal = true;
+  o.linear_precision = plan.precision.gemm == GemmPrecision::kFp8 ? models::Precision::kFp8E4M3
+                                                                   : models::Precision::kBf16;
+  std::vector<models::LayerOps> layers = models::build_op_list(spec, o);
+  const int local_experts =
+      spec.moe ? std::max(1, spec.moe->n_routed_experts / std::max(1, plan.expert.degree)) : 1;
+  for (auto& l : layers)
+    for (auto& op : l.ops)
+      if (op.kind == models::OpType::kGroupedGemm) op = reshape_grouped(op, local_experts);
+  return layers;
+}
+
+std::vector<StageLayers> stage_split(const Plan& plan, const std::vector<double>& cost) {
+  const auto& fixed = plan.pipeline.layers_per_stage;
+  if (!fixed.empty()) {
+    std::vector<StageLayers> out;
+    int first = 0;
+    for (int c : fixed) {
+      out.push_back(StageLayers{first, c});
+      first += c;
+    }
+    return out;
+  }
+  return partition_layers(cost, plan.pipeline.degree,
+                          plan.pipeline.schedule == PipelineSchedule::kDualPipe);
+}
+
+Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& plan,
+                                       bool moe_layer) {
+  // What one token leaves behind per layer for the backward pass. Items
+  // (bytes per token; d = dim): BF16 residual-stream inputs of both blocks
+  // (2 x 2d); FP8 copies (1 B + a 4 B scale per 128) of every Linear input
+  // kept for the weight gradient; attention: the q/kv latents in BF16 and
+  // the attention output (BF16, needed by the FlashAttention backward) plus
+  // its log-sum-exp; q/k/v only when the MLA up-projections are not
+  // recomputed; MoE: top-k FP8 copies of the expert input and of the
+  // SwiGLU input (its output is recomputed), router scores in FP32.
+  // Not counted: the per-copy expert outputs (assumed not kept: the
+  // gate-weight gradient is taken inside the combine).
+  const double d = s.dim;
+  const bool fp8 = plan.precision.gemm == GemmPrecision::kFp8;
+  auto cached = [&](double elems) { return fp8 ? elems * (1.0 + 4.0 / 128) : elems * 2.0; };
+  double b = 2 * 2 * d;  // residual inputs of attention and FFN blocks
+  const int64_t h = s.n_heads;
+  if (s.attention == models::AttentionKind::kMla && s.mla) {
+    const auto& m = *s.mla;
+    const double qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+    b += cached(d);                                                    // wq_a / wkv_a input
+    b += 2.0 * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim);  // latents (wq_b/wkv_b inputs)
+    if (!plan.recompute.mla_up_projection) b += 2.0 * h * (2 * qk + m.v_head_dim);
+    b += 2.0 * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
+    if (!plan.recompute.norms) b += 2.0 * (d + m.q_lora_rank + m.kv_lora_rank);
+  } else if (s.gqa) {
+    const auto& g = *s.gqa;
+    b += cached(d);
+    b += 2.0 * (h + 2.0 * g.n_kv_heads) * g.head_dim;  // q, k, v
+    b += 2.0 * h * g.head_dim + 4.0 * h;
+    if (!plan.recompute.norms) b += 2.0 * d;
+  }
+  if (moe_layer && s.moe) {
+    const auto& m = *s.moe;
+    b += cached(d);                                         // dispatch / shared-expert input
+    b += 4.0 * m.n_routed_experts;                          // router scores
+    b += m.n_activated_experts * cached(d);                 // expert inputs (received copies)
+    b += m.n_activated_experts * cached(2.0 * m.moe_inter_dim);  // SwiGLU inputs
+    b += m.n_shared_experts * cached(2.0 * m.moe_inter_dim);
+    if (!plan.recompute.swiglu)
+      b += (m.n_activated_experts + m.n_shared_experts) * cached(1.0 * m.moe_inter_dim);
+  } else {
+    b += cached(d) + cached(2.0 * s.inter_dim);
+    if (!plan.recompute.swiglu) b += cached(1.0 * s.inter_dim);
+  }
+  if (!plan.recompute.norms) b += 2.0 * d;
+  return Bytes::from_double(b);
+}
+
+std::string MemoryBreakdown::str() const {
+  return "weights " + gb(weights) + ", gradients " + gb(gradients) + ", FP32 master " +
+         gb(master_weights) + ", AdamW moments " + gb(optimizer_moments) + ", activations " +
+         gb(activations) + " (" + std::to_string(peak_in_flight) + " micro-batch-stages x " +
+         gb(activation_per_micro_batch_stage) + "), total " + gb(total());
+}
+
+namespace {
+
+// Parameters of op-list layer i on one GPU: {replicated over DP, expert-sharded}.
+std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& s, const models::ParamCounts& pc,
+                                         int kind, int ep) {
+  using models::LayerKind;
+  const auto k = static_cast<LayerKind>(kind);
+  const int64_t routed = s.moe ? int64_t{s.moe->n_routed_experts} * pc.expert : 0;
+  const int64_t local_routed = ep > 0 ? routed / ep : routed;
+  switch (k) {
+    case LayerKind::kEmbedding: return {pc.embedding, 0};
+    case LayerKind::kDense: return {pc.dense_layer, 0};
+    case LayerKind::kMoe: return {pc.moe_layer - routed, local_routed};
+    case LayerKind::kHead: return {pc.output_head + pc.final_norm, 0};
+    case LayerKind::kMtp: return {pc.mtp_module - routed, local_routed};
+  }
+  return {0, 0};
+}
+
+// Peak number of (micro-batch, stage) activation sets a rank holds.
+int peak_in_flight(const PipelineProgram& p, int rank) {
+  int now = 0, peak = 0;
+  for (const auto& op : p.ops[rank]) {
+    switch (op.kind) {
+      case PipeOpKind::kF: peak = std::max(peak, ++now); break;
+      case PipeOpKind::kB:
+      case PipeOpKind::kBInput: --now; break;
+      case PipeOpKind::kFB: peak = std::max(peak, ++now); --now; break;
+      case PipeOpKind::kW: break;
+    }
+  }
+  return peak;
+}
+
+std::vector<int> stages_of_rank(const Plan& plan, int rank) {
+  const int pp = plan.pipeline.degree;
+  std::vector<int> held = {rank};
+  if (plan.pipeline.schedule == PipelineSchedule::kDualPipe && pp - 1 - rank != rank)
+    held.push_back(pp - 1 - rank);
+  return held;
+}
+
+}  // namespace
+
+RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
+                       const std::vector<StageLayers>& stages, const std::vector<int>& layer_kind,
+                       int rank) {
+  const models::ParamCounts pc = models::count_params(spec);
+  const int ep = std::max(1, plan.expert.degree);
+  RankParams rp;
+  for (int st : stages_of_rank(plan, rank)) {
+    const auto& sl = stages[st];
+    for (int i = sl.first; i < sl.first + sl.count; ++i) {
+      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep);
+      rp.dense += d;
+      rp.expert += e;
+    }
+  }
+  return rp;
+}
+
+MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
+                            const std::vector<StageLayers>& stages,
+                            const std::vector<int>& layer_kind, int rank) {
+  MemoryBreakdown m;
+  const models::ParamCounts pc = models::count_params(spec);
+  const int pp = plan.pipeline.degree;
+  const bool dual = plan.pipeline.schedule == PipelineSchedule::kDualPipe;
+  std::vector<int> held = {rank};
+  if (dual && pp - 1 - rank != rank) held.push_back(pp - 1 - rank);
+
+  const int stage_gpus = plan.data.degree * plan.tensor.degree;
+  const int ep = std::max(1, plan.expert.degree);
+  const int dp_dense = plan.data.degree;
+  const int dp_expert = std::max(1, stage_gpus / ep);
+  double weights = 0, grads = 0, master = 0, moments = 0;
+  int64_t params = 0;
+  Bytes act_stage_max;
+  for (int st : held) {
+    int64_t dense = 0, expert = 0;
+    double act = 0;
+    const auto& sl = stages[st];
+    for (int i = sl.first; i < sl.first + sl.count; ++i) {
+      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep);
+      dense += d;
+      expert += e;
+      const auto k = static_cast<models::LayerKind>(layer_kind[i]);
+      if (k == models::LayerKind::kDense || k == models::LayerKind::kMoe ||
+          k == models::LayerKind::kMtp)
+        act += activation_bytes_per_token_layer(spec, plan, k != models::LayerKind::kDense)
+                   .as_double();
+    }
+    // MTP shares the embedding and head: with DualPipe they sit on this rank already.
+    params += dense + expert;
+    const double p = static_cast<double>(dense + expert);
+    weights += 2.0 * p;
+    const double shard_d = plan.data.zero_stage >= 1 ? dp_dense : 1;
+    const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
+    master += 4.0 * (dense / shard_d + expert / shard_e);
+    moments += 4.0 * (dense / shard_d + expert / shard_e);
+    grads += plan.data.zero_stage >= 2 ? 4.0 * (dense / dp_dense + expert / static_cast<double>(dp_expert))
+                                       : 4.0 * p;
+    act_stage_max = std::max(act_stage_max,
+                             Bytes::from_double(act * static_cast<double>(plan.tokens_per_micro_batch())));
+  }
+  m.params = params;
+  m.weights = Bytes::from_double(weights);
+  m.gradients = Bytes::from_double(grads);
+  m.master_weights = Bytes::from_double(master);
+  m.optimizer_moments = Bytes::from_double(moments);
+  m.activation_per_micro_batch_stage = act_stage_max;
+  if (check_pipeline(plan.pipeline.schedule, pp, plan.micro_batches()).empty()) {
+    const PipelineProgram prog = build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches());
+    m.peak_in_flight = peak_in_flight(prog, rank);
+  }
+  m.activations = act_stage_max * static_cast<uint64_t>(m.peak_in_flight);
+  return m;
+}
+
+void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const models::ModelSpec& spec,
+                const GpuCompute& gpu, Bytes hbm, const ComputeCalibration& cal, config::Reader& r,
+                const std::string& prefix) {
+  auto key = [&](const char* k) { return prefix + "." + k; };
+  if (plan.gpus() != cluster_gpus) {
+    r.check(false, key("data.degree"),
+            "PP x DP x TP = " + std::to_string(plan.pipeline.degree) + " x " +
+                std::to_string(plan.data.degree) + " x " + std::to_string(plan.tensor.degree) +
+                " = " + std::to_string(plan.gpus()) + " GPUs, but the cluster has " +
+                std::to_string(cluster_gpus));
+    return;
+  }
+  const int stage_gpus = plan.data.degree * plan.tensor.degree;
+  if (stage_gpus % plan.expert.degree != 0) {
+    r.check(false, key("expert.degree"),
+            "EP = " + std::to_string(plan.expert.degree) + " must divide the " +
+                std::to_string(stage_gpus) + " GPUs of a pipeline stage");
+    return;
+  }
+  if (spec.moe) {
+    if (spec.moe->n_routed_experts % plan.expert.degree != 0) {
+      r.check(false, key("expert.degree"),
+              std::to_string(spec.moe->n_routed_experts) + " routed experts do not split over EP = " +
+                  std::to_string(plan.expert.degree) + " GPUs");
+      return;
+    }
+    if (gpus_per_node > 0 && plan.expert.nodes_per_group * gpus_per_node != plan.expert.degree) {
+      r.check(false, key("expert.nodes_per_group"),
+              "EP = " + std::to_string(plan.expert.degree) + " with " + std::to_string(gpus_per_node) +
+                  " GPUs per node spans " + std::to_string(plan.expert.degree / std::max(1, gpus_per_node)) +
+                  " nodes, not " + std::to_string(plan.expert.nodes_per_group));
+      return;
+    }
+    r.check(plan.expert.max_nodes_per_token <= plan.expert.nodes_per_group,
+            key("expert.max_nodes_per_token"),
+            "node limit M = " + std::to_string(plan.expert.max_nodes_per_token) +
+                " exceeds the group's " + std::to_string(plan.expert.nodes_per_group) + " nodes");
+  }
+  // Memory on every rank (the most loaded one decides).
+  const auto layers = plan_op_list(spec, plan);
+  const std::vector<int> kinds = layer_kinds(layers);
+  if (!plan.pipeline.layers_per_stage.empty()) {
+    int sum = 0;
+    for (int c : plan.pipeline.layers_per_stage) sum += c;
+    if (static_cast<int>(plan.pipeline.layers_per_stage.size()) != plan.pipeline.degree ||
+        sum != static_cast<int>(layers.size())) {
+      r.check(false, key("pipeline.layers_per_stage"),
+              "needs " + std::to_string(plan.pipeline.degree) + " entries summing to the model's " +
+                  std::to_string(layers.size()) + " op-list layers (embed + " +
+                  std::to_string(spec.n_layers) + " layers + head + " + std::to_string(spec.mtp_depth) +
+                  " MTP), got " + std::to_string(plan.pipeline.layers_per_stage.size()) +
+                  " entries summing to " + std::to_string(sum));
+      return;
+    }
+  }
+  const auto stages =
+      stage_split(plan, layer_costs(layers, gpu, cal, std::max(1, gpu.sms - plan.comm_sms)));
+  for (int rank = 0; rank < plan.pipeline.degree; ++rank) {
+    const MemoryBreakdown m = plan_memory(spec, plan, stages, kinds, rank);
+    if (m.total() > hbm) {
+      r.check(false, key("batch.micro_batch"),
+              "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +
+                  gb(hbm) + ": " + m.str());
+      return;
+    }
+  }
+}
+
+}  // namespace codesim::workloads

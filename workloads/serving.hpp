@@ -1,0 +1,328 @@
+// File: workloads/serving.hpp
+//
+// The serving (inference) scenario section: one model served by two node
+// pools, prefill and decode (disaggregation), each with its own parallel
+// plan, under a traffic description and latency SLOs. Read strictly through
+// sim/config.hpp as the `serving:` section of a scenario:
+//
+//   serving:
+//     model: {include: ../models/deepseek-v3.yaml}
+//     hardware: {...}        # GPU, node and price (explicit numbers)
+//     calibration: {include: ../../workloads/serving_calibration.yaml}
+//     prefill: {nodes: 4, ep: 32, attention_dp: 32, ...}
+//     decode:  {nodes: 18, ep: 144, attention_dp: 144, ...}
+//     mtp: {depth: 1, acceptance: 0.85}
+//     traffic: {input_tokens_per_day: 608e9, ...}
+//     slo: {tokens_per_s_per_user: 20, ttft: 5s}
+//
+// Units: every dimensioned value carries its unit in the file ("80GB",
+// "3.35TB/s", "3.7us"). Token counts and rates are plain numbers (tokens,
+// tokens per second). The published figures that these scenarios reproduce
+// live only in tests; nothing here holds a result.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/counts.hpp"
+#include "models/model_spec.hpp"
+#include "sim/config.hpp"
+#include "sim/units.hpp"
+
+namespace codesim::workloads {
+
+// The accelerator and node the pools run on. Per-GPU numbers; bandwidths
+// are per direction. (Kept explicit in the scenario so a serving file is
+// self-contained; the values for H800 match topology's catalog.)
+struct ServingHardware {
+  std::string gpu = "H800";
+  int gpus_per_node = 8;
+  Bytes hbm_capacity;
+  Bandwidth hbm_bandwidth;
+  FlopRate fp8_peak;   // dense
+  FlopRate bf16_peak;  // dense
+  Bandwidth scale_out_bandwidth;  // per GPU (one NIC), per direction
+  Bandwidth scale_up_bandwidth;   // per GPU inside a node, per direction
+  Duration network_latency;       // one all-to-all's end-to-end network latency
+  double usd_per_gpu_hour = 2.0;
+
+  template <class V>
+  void fields(V& v) {
+    v.opt("gpu", gpu, "GPU name (for reports)");
+    v.opt("gpus_per_node", gpus_per_node, "GPUs per node");
+    v.req("hbm_capacity", hbm_capacity, "HBM per GPU");
+    v.req("hbm_bandwidth", hbm_bandwidth, "HBM bandwidth per GPU");
+    v.req("fp8_peak", fp8_peak, "dense FP8 tensor-core peak per GPU");
+    v.req("bf16_peak", bf16_peak, "dense BF16 tensor-core peak per GPU");
+    v.req("scale_out_bandwidth", scale_out_bandwidth, "NIC bandwidth per GPU, per direction");
+    v.req("scale_up_bandwidth", scale_up_bandwidth, "NVLink bandwidth per GPU, per direction");
+    v.opt("network_latency", network_latency, "network latency of one all-to-all phase");
+    v.opt("usd_per_gpu_hour", usd_per_gpu_hour, "rental price, USD per GPU-hour");
+  }
+  void validate(config::Reader& r) {
+    r.check(gpus_per_node > 0, "gpus_per_node", "must be > 0");
+    r.check(hbm_capacity.count() > 0, "hbm_capacity", "must be > 0");
+    r.check(hbm_bandwidth.bytes_per_second() > 0, "hbm_bandwidth", "must be > 0");
+    r.check(usd_per_gpu_hour >= 0, "usd_per_gpu_hour", "must be >= 0");
+  }
+};
+
+// Efficiencies that turn hardware peaks into achieved rates. Each one has
+// its source in workloads/serving_calibration.yaml; none is fitted to the
+// inference figures that the tests compare against.
+struct ServingCalibration {
+  double gemm_efficiency = 0.68;       // achieved / peak FP8 on large GEMMs
+  double attention_efficiency = 0.59;  // achieved / peak BF16 on the attention core
+  double hbm_efficiency = 0.80;        // achieved / peak HBM on memory-bound GEMMs
+  double attention_hbm_efficiency = 0.90;  // same, attention (KV reads)
+  double system_efficiency = 1.0;      // achieved / kernel-roofline for whole steps
+  double decode_a2a_efficiency = 0.78;   // achieved / NIC bandwidth, low-latency kernels
+  double prefill_a2a_efficiency = 0.86;  // same, normal (high-throughput) kernels
+  Duration a2a_overhead;               // software overhead per dispatch or combine
+  Bytes activation_reserve;            // HBM kept for activations, buffers, context
+  double expert_imbalance = 1.0;       // max/mean routed load per GPU after EPLB
+  Bandwidth kv_transfer_bandwidth;     // prefill -> decode KV move, per GPU
+
+  template <class V>
+  void fields(V& v) {
+    v.req("gemm_efficiency", gemm_efficiency, "achieved/peak FP8 GEMM rate (compute-bound)");
+    v.req("attention_efficiency", attention_efficiency, "achieved/peak BF16 attention-core rate");
+    v.req("hbm_efficiency", hbm_efficiency, "achieved/peak HBM bandwidth, GEMM weight reads");
+    v.req("attention_hbm_efficiency", attention_hbm_efficiency, "achieved/peak HBM bandwidth, KV reads");
+    v.req("system_efficiency", system_efficiency,
+          "achieved/kernel-roofline for compute-bound work (launches, small kernels, sync)");
+    v.req("decode_a2a_efficiency", decode_a2a_efficiency, "achieved/NIC bandwidth, low-latency EP kernels");
+    v.req("prefill_a2a_efficiency", prefill_a2a_efficiency, "achieved/NIC bandwidth, normal EP kernels");
+    v.req("a2a_overhead", a2a_overhead, "software overhead per dispatch or combine call");
+    v.req("activation_reserve", activation_reserve, "HBM not available to weights or KV");
+    v.req("expert_imbalance", expert_imbalance, "max/mean routed-expert load per GPU after EPLB");
+    v.req("kv_transfer_bandwidth", kv_transfer_bandwidth, "prefill-to-decode KV transfer rate per GPU");
+  }
+  void validate(config::Reader& r) {
+    auto frac = [&](double x, std::string_view k) { r.check(x > 0 && x <= 1, k, "must be in (0, 1]"); };
+    frac(gemm_efficiency, "gemm_efficiency");
+    frac(attention_efficiency, "attention_efficiency");
+    frac(hbm_efficiency, "hbm_efficiency");
+    frac(attention_hbm_efficiency, "attention_hbm_efficiency");
+    frac(system_efficiency, "system_efficiency");
+    frac(decode_a2a_efficiency, "decode_a2a_efficiency");
+    frac(prefill_a2a_efficiency, "prefill_a2a_efficiency");
+    r.check(expert_imbalance >= 1.0, "expert_imbalance", "must be >= 1");
+  }
+};
+
+// One pool's parallel plan. A "unit" is one EP group: nodes x gpus_per_node
+// GPUs holding one full copy of the model.
+struct PoolPlan {
+  int nodes = 1;              // nodes per unit
+  int units = 0;              // 0: as many as the traffic needs (serve), searched (size)
+  int ep = 8;                 // MoE expert-parallel size (GPUs per unit)
+  int attention_tp = 1;       // attention tensor parallel; attention DP = ep / attention_tp
+  int redundant_experts = 0;  // extra expert replicas (EPLB), spread over the EP group
+  int micro_batches = 2;      // 2: dual micro-batch overlap of compute and all-to-all
+  double tokens_per_gpu = 0;  // prefill: new tokens per GPU per forward (0: default 16384)
+  double batch_per_gpu = 0;   // decode: requests per GPU (0: largest meeting KV and SLO)
+  models::KvPrecision kv_precision = models::KvPrecision::kBf16;
+
+  template <class V>
+  void fields(V& v) {
+    v.req("nodes", nodes, "nodes per unit (one EP group)");
+    v.opt("units", units, "units in the pool (0: sized from the traffic)");
+    v.req("ep", ep, "expert-parallel size = GPUs per unit");
+    v.opt("attention_tp", attention_tp, "attention tensor-parallel size (DP = ep / tp)");
+    v.opt("redundant_experts", redundant_experts, "redundant expert replicas (EPLB)");
+    v.opt("micro_batches", micro_batches, "micro-batches overlapped with all-to-all (1 or 2)");
+    v.opt("tokens_per_gpu", tokens_per_gpu, "prefill: new tokens per GPU per forward");
+    v.opt("batch_per_gpu", batch_per_gpu, "decode: requests per GPU (0: largest feasible)");
+    v.opt("kv_precision", kv_precision, "KV-cache precision");
+  }
+  void validate(config::Reader& r) {
+    r.check(nodes > 0, "nodes", "must be > 0");
+    r.check(units >= 0, "units", "must be >= 0");
+    r.check(ep > 0, "ep", "must be > 0");
+    r.check(attention_tp > 0 && ep % attention_tp == 0, "attention_tp", "must divide ep");
+    r.check(redundant_experts >= 0, "redundant_experts", "must be >= 0");
+    r.check(micro_batches == 1 || micro_batches == 2, "micro_batches", "must be 1 or 2");
+    r.check(tokens_per_gpu >= 0, "tokens_per_gpu", "must be >= 0");
+    r.check(batch_per_gpu >= 0, "batch_per_gpu", "must be >= 0");
+  }
+};
+
+// Multi-token prediction used as speculative decoding: `depth` draft tokens
+// per step; the k-th is accepted with probability acceptance^k (each needs
+// the previous one).
+struct MtpSettings {
+  int depth = 0;
+  double acceptance = 0.0;
+  template <class V>
+  void fields(V& v) {
+    v.req("depth", depth, "draft tokens per step (MTP modules used)");
+    v.req("acceptance", acceptance, "acceptance rate of the first draft token");
+  }
+  void validate(config::Reader& r) {
+    r.check(depth >= 0 && depth <= 4, "depth", "must be in 0..4");
+    r.check(acceptance >= 0 && acceptance <= 1, "acceptance", "must be in [0, 1]");
+  }
+};
+
+// A length distribution in tokens: lognormal with this mean and coefficient
+// of variation (cv = 0: every request has the mean), clipped to [min, max].
+struct LengthDist {
+  double mean = 1000;
+  double cv = 0;
+  double min = 1;
+  double max = 131072;
+  template <class V>
+  void fields(V& v) {
+    v.req("mean", mean, "mean length, tokens");
+    v.opt("cv", cv, "coefficient of variation (lognormal; 0 = constant)");
+    v.opt("min", min, "shortest, tokens");
+    v.opt("max", max, "longest, tokens");
+  }
+  void validate(config::Reader& r) {
+    r.check(mean >= 1, "mean", "must be >= 1");
+    r.check(cv >= 0, "cv", "must be >= 0");
+    r.check(min >= 1 && max >= min, "max", "need 1 <= min <= max");
+  }
+};
+
+// The load. Either a request rate or daily token totals (the rate then
+// follows from the mean output length).
+struct Traffic {
+  double requests_per_s = 0;        // 0: from output_tokens_per_day / output mean
+  double input_tokens_per_day = 0;  // informational when requests_per_s is set
+  double output_tokens_per_day = 0;
+  double cache_hit_rate = 0;        // fraction of input tokens served from the prefix cache
+  LengthDist input_length;
+  LengthDist output_length;
+
+  template <class V>
+  void fields(V& v) {
+    v.opt("requests_per_s", requests_per_s, "arrival rate (Poisson); 0: from output_tokens_per_day");
+    v.opt("input_tokens_per_day", input_tokens_per_day, "input tokens per day (incl. cache hits)");
+    v.opt("output_tokens_per_day", output_tokens_per_day, "output tokens per day");
+    v.opt("cache_hit_rate", cache_hit_rate, "fraction of input tokens hitting the prefix cache");
+    v.req("input_length", input_length, "prompt length distribution");
+    v.req("output_length", output_length, "output length distribution");
+  }
+  void validate(config::Reader& r) {
+    r.check(cache_hit_rate >= 0 && cache_hit_rate < 1, "cache_hit_rate", "must be in [0, 1)");
+    r.check(requests_per_s > 0 || output_tokens_per_day > 0, "requests_per_s",
+            "set requests_per_s or output_tokens_per_day");
+  }
+  // Mean arrival rate, requests per second.
+  double arrival_rate() const {
+    return requests_per_s > 0 ? requests_per_s : output_tokens_per_day / 86400.0 / output_length.mean;
+  }
+};
+
+// Latency targets; an absent one is not enforced.
+struct Slo {
+  std::optional<Duration> ttft;
+  std::optional<Duration> tpot;
+  std::optional<double> tokens_per_s_per_user;
+  template <class V>
+  void fields(V& v) {
+    v.opt("ttft", ttft, "time to first token (mean, steady state)");
+    v.opt("tpot", tpot, "time per output token");
+    v.opt("tokens_per_s_per_user", tokens_per_s_per_user, "decode speed each user sees");
+  }
+  // The tightest TPOT implied by tpot and tokens_per_s_per_user.
+  std::optional<Duration> tpot_limit() const {
+    std::optional<Duration> t = tpot;
+    if (tokens_per_s_per_user && *tokens_per_s_per_user > 0) {
+      Duration u = Seconds(1.0 / *tokens_per_s_per_user);
+      if (!t || u < *t) t = u;
+    }
+    return t;
+  }
+};
+
+// The deployment search of `codesim size`.
+struct SizeSearch {
+  std::vector<int> prefill_ep = {8, 16, 32, 64};
+  std::vector<int> decode_ep = {16, 32, 64, 72, 144, 288};
+  std::vector<double> decode_batch = {};  // empty: the largest feasible batch only
+  bool integer_units = true;  // whole units (true) or time-averaged fractions
+  int runners_up = 4;
+  template <class V>
+  void fields(V& v) {
+    v.opt("prefill_ep", prefill_ep, "prefill EP sizes to try (multiples of gpus_per_node)");
+    v.opt("decode_ep", decode_ep, "decode EP sizes to try");
+    v.opt("decode_batch", decode_batch, "decode requests per GPU to try (empty: largest feasible)");
+    v.opt("integer_units", integer_units, "count whole units (false: average, fractional units)");
+    v.opt("runners_up", runners_up, "how many runners-up to print");
+  }
+};
+
+// Request-level simulation settings.
+struct SimulateSettings {
+  Duration duration = Seconds(int64_t{600});
+  Duration warmup = Seconds(int64_t{60});
+  int64_t seed = 1;
+  template <class V>
+  void fields(V& v) {
+    v.opt("duration", duration, "simulated time after warm-up");
+    v.opt("warmup", warmup, "simulated time before statistics are collected");
+    v.opt("seed", seed, "random seed (the serving stream is derived from it)");
+  }
+};
+
+// A second model whose KV-cache concurrency is printed beside the served one
+// (MLA vs GQA): the same GPU, `context`-token requests, its own unit.
+struct KvComparison {
+  models::ModelSpec model;
+  int nodes = 1;
+  int attention_tp = 8;  // a dense GQA model is served TP over the unit
+  double context = 4096;
+  template <class V>
+  void fields(V& v) {
+    v.req("model", model, "the model to compare (include: ../models/NAME.yaml)");
+    v.opt("nodes", nodes, "nodes per unit holding one copy of it");
+    v.opt("attention_tp", attention_tp, "tensor-parallel size of its attention and FFN");
+    v.opt("context", context, "tokens per request");
+  }
+};
+
+struct ServingSpec {
+  models::ModelSpec model;
+  ServingHardware hardware;
+  ServingCalibration calibration;
+  PoolPlan prefill;
+  PoolPlan decode;
+  MtpSettings mtp;
+  Traffic traffic;
+  Slo slo;
+  SizeSearch search;
+  SimulateSettings simulate;
+  double mean_decode_context = 0;  // 0: from the traffic (input + output/2)
+  double kv_context = 4096;        // context of the "concurrent requests per GPU" figure
+  std::optional<KvComparison> kv_comparison;
+
+  template <class V>
+  void fields(V& v) {
+    v.req("model", model, "the served model (usually include: ../models/NAME.yaml)");
+    v.req("hardware", hardware, "GPU and node");
+    v.req("calibration", calibration, "efficiencies (include: workloads/serving_calibration.yaml)");
+    v.req("prefill", prefill, "prefill pool plan");
+    v.req("decode", decode, "decode pool plan");
+    v.opt("mtp", mtp, "multi-token prediction (speculative decoding)");
+    v.req("traffic", traffic, "load");
+    v.opt("slo", slo, "latency targets");
+    v.opt("search", search, "deployment search space for `codesim size`");
+    v.opt("simulate", simulate, "request-level simulation settings");
+    v.opt("mean_decode_context", mean_decode_context,
+          "mean KV length per decode step, tokens (0: input mean + output mean / 2)");
+    v.opt("kv_context", kv_context, "request length for the concurrent-requests-per-GPU figure");
+    v.opt("kv_comparison", kv_comparison, "another model to compare KV concurrency with");
+  }
+  void validate(config::Reader& r) {
+    r.check(prefill.ep == prefill.nodes * hardware.gpus_per_node, "prefill.ep",
+            "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");
+    r.check(decode.ep == decode.nodes * hardware.gpus_per_node, "decode.ep",
+            "must equal decode.nodes x hardware.gpus_per_node (one EP group per unit)");
+  }
+};
+
+}  // namespace codesim::workloads

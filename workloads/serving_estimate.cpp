@@ -1,0 +1,167 @@
+#include "workloads/serving_estimate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace codesim::workloads {
+
+RequestShape request_shape(const ServingSpec& s) {
+  const Traffic& t = s.traffic;
+  RequestShape r;
+  r.input = t.input_length.mean;
+  r.output = t.output_length.mean;
+  // Attention work grows with the square of the prompt, so the per-token
+  // means are weighted by E[L^2] / E[L] = mean (1 + cv^2).
+  const double weighted = t.input_length.mean * (1 + t.input_length.cv * t.input_length.cv);
+  r.cached = t.cache_hit_rate * weighted;
+  r.computed = (1 - t.cache_hit_rate) * weighted;
+  const double cv_o = t.output_length.cv;
+  r.decode_context = s.mean_decode_context > 0
+                         ? s.mean_decode_context
+                         : t.input_length.mean + t.output_length.mean * (1 + cv_o * cv_o) / 2;
+  return r;
+}
+
+PrefillEstimate estimate_prefill(const ServingSpec& s, const PoolPlan& plan) {
+  PrefillEstimate p;
+  const RequestShape shape = request_shape(s);
+  StepModel model(s, plan, true);
+  p.memory = model.memory();
+  p.tokens_per_gpu = plan.tokens_per_gpu > 0 ? plan.tokens_per_gpu : 16384;
+  p.step = model.prefill(p.tokens_per_gpu, shape.computed, shape.cached);
+  p.new_tokens_per_s_per_gpu = p.tokens_per_gpu / p.step.total.seconds();
+  p.input_tokens_per_s_per_node =
+      p.new_tokens_per_s_per_gpu * s.hardware.gpus_per_node / (1 - s.traffic.cache_hit_rate);
+  const Bytes kv = models::kv_cache_bytes_per_token(s.model, s.decode.kv_precision);
+  p.kv_transfer = Bytes::from_double(kv.as_double() * shape.input) / s.calibration.kv_transfer_bandwidth;
+  return p;
+}
+
+DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
+  DecodeEstimate e;
+  const RequestShape shape = request_shape(s);
+  StepModel model(s, plan, false);
+  e.memory = model.memory();
+  e.accepted_per_step = StepModel::accepted_per_step(s.mtp.depth, s.mtp.acceptance);
+  const double ctx = shape.decode_context;
+  e.kv_capacity = model.kv_capacity_requests(ctx);
+  auto fill = [&](double b) {
+    e.batch_per_gpu = b;
+    e.step = model.decode(b, ctx, s.mtp.depth);
+    e.tpot = e.step.total / e.accepted_per_step;
+    e.tokens_per_s_per_user = e.accepted_per_step / e.step.total.seconds();
+    e.tokens_per_s_per_gpu = b * e.tokens_per_s_per_user;
+    e.tokens_per_s_per_node = e.tokens_per_s_per_gpu * s.hardware.gpus_per_node;
+  };
+  if (!e.memory.fits) {
+    e.limited_by = "weights do not fit in HBM";
+    return e;
+  }
+  const std::optional<Duration> limit = s.slo.tpot_limit();
+  auto tpot_of = [&](double b) { return model.decode(b, ctx, s.mtp.depth).total / e.accepted_per_step; };
+  if (plan.batch_per_gpu > 0) {
+    fill(plan.batch_per_gpu);
+    e.limited_by = "fixed";
+    e.feasible = plan.batch_per_gpu <= e.kv_capacity * (1 + 1e-9) && (!limit || e.tpot <= *limit);
+    if (plan.batch_per_gpu > e.kv_capacity) e.limited_by = "fixed batch exceeds the KV cache";
+    else if (limit && e.tpot > *limit) e.limited_by = "fixed batch misses the TPOT target";
+    return e;
+  }
+  if (e.kv_capacity < 1) {
+    e.limited_by = "KV cache holds less than one request";
+    return e;
+  }
+  if (!limit || tpot_of(e.kv_capacity) <= *limit) {
+    fill(e.kv_capacity);
+    e.limited_by = "kv_cache";
+    e.feasible = true;
+    return e;
+  }
+  if (tpot_of(1.0) > *limit) {
+    fill(1.0);
+    e.limited_by = "TPOT target missed even at one request per GPU";
+    return e;
+  }
+  // TPOT grows with the batch: bisect for the largest batch meeting the limit.
+  double lo = 1.0, hi = e.kv_capacity;
+  for (int i = 0; i < 60 && hi - lo > 1e-3; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (tpot_of(mid) <= *limit ? lo : hi) = mid;
+  }
+  fill(lo);
+  e.limited_by = "slo";
+  e.feasible = true;
+  return e;
+}
+
+ServingEstimate estimate_serving(const ServingSpec& s, bool integer_units) {
+  ServingEstimate r;
+  r.shape = request_shape(s);
+  r.prefill = estimate_prefill(s, s.prefill);
+  r.decode = estimate_decode(s, s.decode);
+  r.arrival_rate = s.traffic.arrival_rate();
+  r.input_tokens_per_s = r.arrival_rate * r.shape.input;
+  r.output_tokens_per_s = r.arrival_rate * r.shape.output;
+  const int gpn = s.hardware.gpus_per_node;
+
+  // Prefill pool. Units batch whatever is queued when they start a forward
+  // (continuous batching), so a forward lasts T = T0 / (1 - rho) at
+  // utilisation rho (T0: the fixed part of a forward, weights and latency),
+  // capped at S, the forward of a full batch. A request waits on average
+  // half a forward, then its own: TTFT ~ 1.5 T. A TTFT target caps rho.
+  const Duration S = r.prefill.step.total;
+  const Duration T0 = StepModel(s, s.prefill, true).prefill(1, r.shape.computed, r.shape.cached).total;
+  const double unit_cap = r.prefill.input_tokens_per_s_per_node * s.prefill.nodes;
+  double rho = 1.0;
+  bool ttft_ok = true;
+  if (s.slo.ttft && *s.slo.ttft < S * 1.5) {
+    rho = 1 - 1.5 * T0.seconds() / s.slo.ttft->seconds();
+    if (rho <= 0) {
+      ttft_ok = false;
+      rho = 0.5;
+    }
+  }
+  auto count = [&](double units) { return integer_units ? std::ceil(units - 1e-9) : units; };
+  if (s.prefill.units > 0) {
+    r.prefill_units = s.prefill.units;
+    r.prefill_utilization = r.input_tokens_per_s / (unit_cap * r.prefill_units);
+  } else {
+    r.prefill_units = std::max(integer_units ? 1.0 : 0.0, count(r.input_tokens_per_s / (unit_cap * rho)));
+    r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
+  }
+  const double u = std::min(r.prefill_utilization, 0.999);
+  r.ttft = std::min(S, T0 / (1 - u)) * 1.5;
+
+  // Decode pool.
+  const double dec_unit_cap = r.decode.tokens_per_s_per_node * s.decode.nodes;
+  if (s.decode.units > 0) {
+    r.decode_units = s.decode.units;
+  } else if (dec_unit_cap > 0) {
+    r.decode_units = std::max(integer_units ? 1.0 : 0.0, count(r.output_tokens_per_s / dec_unit_cap));
+  }
+  r.prefill_nodes = r.prefill_units * s.prefill.nodes;
+  r.decode_nodes = r.decode_units * s.decode.nodes;
+  r.total_nodes = r.prefill_nodes + r.decode_nodes;
+  r.gpus = static_cast<int>(std::lround(r.total_nodes * gpn));
+  const double node_day = gpn * 24.0 * s.hardware.usd_per_gpu_hour;
+  r.cost_per_day_usd = r.total_nodes * node_day;
+  if (r.input_tokens_per_s > 0)
+    r.usd_per_m_input = r.prefill_nodes * node_day / (r.input_tokens_per_s * 86400 / 1e6);
+  if (r.output_tokens_per_s > 0)
+    r.usd_per_m_output = r.decode_nodes * node_day / (r.output_tokens_per_s * 86400 / 1e6);
+
+  r.meets_slo = true;
+  auto fail = [&](const std::string& why) {
+    r.meets_slo = false;
+    if (!r.why_not.empty()) r.why_not += "; ";
+    r.why_not += why;
+  };
+  if (!r.prefill.memory.fits) fail("prefill weights do not fit in HBM");
+  if (!r.decode.feasible) fail("decode: " + r.decode.limited_by);
+  if (!ttft_ok || (s.slo.ttft && r.ttft > *s.slo.ttft)) fail("TTFT target missed (prefill forward " + to_string(S) + ")");
+  if (r.prefill_utilization > 1) fail("prefill pool overloaded");
+  if (dec_unit_cap * r.decode_units < r.output_tokens_per_s * (1 - 1e-9)) fail("decode pool overloaded");
+  return r;
+}
+
+}  // namespace codesim::workloads

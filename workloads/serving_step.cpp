@@ -1,0 +1,228 @@
+#include "workloads/serving_step.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace codesim::workloads {
+namespace {
+
+double d(int64_t v) { return static_cast<double>(v); }
+Flops flops(double v) { return Flops::from_count(v); }
+Bytes bytes(double v) { return Bytes::from_double(v); }
+
+}  // namespace
+
+StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill)
+    : spec_(&spec), plan_(plan), prefill_(prefill) {
+  const models::ModelSpec& m = spec.model;
+  const ServingHardware& hw = spec.hardware;
+  const ServingCalibration& cal = spec.calibration;
+  params_ = models::count_params(m);
+  ep_bytes_ = models::ep_bytes_per_token(m);
+  const double t = plan.attention_tp;
+  const double L = m.n_layers;
+  n_moe_ = m.moe ? m.n_layers - m.moe->n_dense_layers : 0;
+  n_dense_ = m.n_layers - n_moe_;
+
+  // FP8 linear weights (1 B per parameter; the 128x128 block scales add
+  // 4 B / 16384 and are left out), BF16 embedding and output head.
+  attn_weight_bytes_ = L * d(params_.attention) / t;
+  if (m.moe) {
+    const models::MoeSpec& moe = *m.moe;
+    experts_per_gpu_ = (moe.n_routed_experts + plan.redundant_experts) / static_cast<double>(plan.ep);
+    // Dense FFNs of the first layers run TP1 (replicated), as in DeepSeek-V3's deployment.
+    dense_weight_bytes_ = n_dense_ * d(params_.dense_ffn) +
+                          n_moe_ * (moe.n_shared_experts * d(params_.expert) + d(params_.moe_gate));
+    routed_weight_bytes_ = n_moe_ * experts_per_gpu_ * d(params_.expert);
+    if (m.mtp_depth > 0) {
+      const double block_routed = moe.n_routed_experts * d(params_.expert);
+      mtp_weight_bytes_ = d(params_.mtp_module) - block_routed - d(params_.attention) +
+                          d(params_.attention) / t + experts_per_gpu_ * d(params_.expert);
+    }
+  } else {
+    dense_weight_bytes_ = L * d(params_.dense_ffn) / t;
+  }
+  head_weight_bytes_ = 2.0 * d(params_.output_head) / (m.moe ? 1.0 : t);
+  const double embedding = 2.0 * d(params_.embedding) / (m.moe ? 1.0 : t);
+
+  memory_.weights = bytes(attn_weight_bytes_ + dense_weight_bytes_ + routed_weight_bytes_ +
+                          m.mtp_depth * mtp_weight_bytes_ + head_weight_bytes_ + embedding);
+  memory_.reserve = cal.activation_reserve;
+  const Bytes used = memory_.weights + memory_.reserve;
+  memory_.fits = used < hw.hbm_capacity;
+  memory_.kv_free = memory_.fits ? hw.hbm_capacity - used : B(0);
+  // KV per request held by one GPU, amortised over the attention TP group:
+  // MLA's latent is shared by all heads, so every TP rank keeps the whole of
+  // it; GQA splits its KV heads over up to n_kv_heads ranks.
+  const Bytes kv = models::kv_cache_bytes_per_token(m, plan.kv_precision);
+  double share = t;
+  if (m.attention == models::AttentionKind::kGqa) share = t / std::min<double>(t, m.gqa->n_kv_heads);
+  memory_.kv_per_token = bytes(kv.as_double() * share);
+
+  gemm_rate_ = hw.fp8_peak * (cal.gemm_efficiency * cal.system_efficiency);
+  attn_rate_ = hw.bf16_peak * (cal.attention_efficiency * cal.system_efficiency);
+  gemm_bw_ = hw.hbm_bandwidth * cal.hbm_efficiency;
+  attn_bw_ = hw.hbm_bandwidth * cal.attention_hbm_efficiency;
+}
+
+double StepModel::accepted_per_step(int depth, double acceptance) {
+  double sum = 1.0, p = 1.0;
+  for (int i = 0; i < depth; ++i) sum += (p *= acceptance);
+  return sum;
+}
+
+double StepModel::kv_capacity_requests(double context) const {
+  if (!memory_.fits || context <= 0) return 0;
+  return memory_.kv_free.as_double() / (memory_.kv_per_token.as_double() * context);
+}
+
+Duration StepModel::roof_gemm(Flops f, Bytes b) const { return std::max(f / gemm_rate_, b / gemm_bw_); }
+Duration StepModel::roof_attention(Flops f, Bytes b) const {
+  return std::max(f / attn_rate_, b / attn_bw_);
+}
+
+// One MoE layer's dispatch + combine for `tokens` tokens per GPU.
+Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
+  const models::ModelSpec& m = spec_->model;
+  if (!m.moe || plan_.ep <= 1) return Duration::zero();
+  const ServingHardware& hw = spec_->hardware;
+  const ServingCalibration& cal = spec_->calibration;
+  const double k = m.moe->n_activated_experts;
+  const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
+  const double gpn = std::min(hw.gpus_per_node, plan_.ep);
+  const double ep = plan_.ep;
+  const double nodes = ep / gpn;
+  double ib_copies = 0, nvl_copies = 0;
+  if (low_latency) {
+    // One RDMA copy per destination GPU off the node; on-node copies go over NVLink.
+    ib_copies = k * (ep - gpn) / ep;
+    nvl_copies = k * (gpn - 1) / ep;
+  } else {
+    // One IB copy per destination node (expected distinct other nodes among
+    // k uniform picks, at most n_limited_groups when groups map to nodes),
+    // then NVLink forwarding to each expert's GPU.
+    double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, k));
+    if (m.moe->n_expert_groups == static_cast<int>(nodes)) distinct = std::min(distinct, double(m.moe->n_limited_groups));
+    ib_copies = distinct;
+    nvl_copies = k * (gpn - 1) / gpn;
+  }
+  const double imb = cal.expert_imbalance;
+  const Bandwidth ib_bw =
+      hw.scale_out_bandwidth * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
+  const Duration ib = bytes(tokens * ib_copies * per_copy * imb) / ib_bw;
+  const Duration nvl = bytes(tokens * nvl_copies * per_copy * imb) / hw.scale_up_bandwidth;
+  const Duration fixed = (hw.network_latency + cal.a2a_overhead) * int64_t{2 * plan_.micro_batches};
+  return std::max(ib, nvl) + fixed;
+}
+
+StepCost StepModel::combine(StepCost c, double moe_layers, int micro_batches) const {
+  c.compute = c.attention + c.dense + c.experts + c.tp_comm;
+  const double L = spec_->model.n_layers;
+  Duration moe_time = Duration::zero();
+  Duration c_moe = Duration::zero();
+  if (moe_layers > 0) {
+    c_moe = c.compute * (moe_layers / L);
+    const Duration cl = c_moe / moe_layers, ml = c.comm / moe_layers;
+    if (micro_batches >= 2)
+      moe_time = std::max(cl, ml) * moe_layers + std::min(cl, ml) / 2.0;
+    else
+      moe_time = (cl + ml) * moe_layers;
+  }
+  c.total = c.compute - c_moe + moe_time + c.mtp;
+  c.exposed_comm = c.total - c.compute - c.mtp;
+  return c;
+}
+
+StepCost StepModel::decode(double requests, double context, int mtp_depth) const {
+  const models::ModelSpec& m = spec_->model;
+  const double q = 1 + mtp_depth;
+  const double P = requests * q;
+  const double L = m.n_layers, H = m.n_heads, mb = plan_.micro_batches;
+  const double kvt = memory_.kv_per_token.as_double();
+  StepCost c;
+  c.tokens = P;
+  // Attention core. MLA decode runs absorbed: keys [c_kv; k_rope], values c_kv.
+  const double dims = m.attention == models::AttentionKind::kMla
+                          ? 2.0 * m.mla->kv_lora_rank + m.mla->qk_rope_head_dim
+                          : 2.0 * m.gqa->head_dim;
+  c.attention = roof_attention(flops(2 * P * L * H * dims * context), bytes(requests * context * kvt));
+  // GEMMs whose weights are on every GPU.
+  double dense_params = L * d(params_.attention) + d(params_.output_head);
+  if (m.moe)
+    dense_params += n_dense_ * d(params_.dense_ffn) +
+                    n_moe_ * (m.moe->n_shared_experts * d(params_.expert) + d(params_.moe_gate));
+  else
+    dense_params += L * d(params_.dense_ffn);
+  c.dense = roof_gemm(flops(2 * P * dense_params),
+                      bytes((attn_weight_bytes_ + dense_weight_bytes_ + head_weight_bytes_) * mb));
+  if (m.moe) {
+    const double rows = P * m.moe->n_activated_experts * spec_->calibration.expert_imbalance;
+    const double rows_per_expert_mb = rows / mb / experts_per_gpu_;
+    const double active = 1 - std::exp(-rows_per_expert_mb);
+    c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_),
+                          bytes(routed_weight_bytes_ * active * mb));
+    c.comm = moe_comm_per_layer(P, true) * static_cast<double>(n_moe_);
+  }
+  if (plan_.attention_tp > 1) {
+    const double t = plan_.attention_tp;
+    const double per_gpu = 2 * (t - 1) / t * P * t * m.dim * 2.0;
+    c.tp_comm = bytes(per_gpu * L) / spec_->hardware.scale_up_bandwidth;
+  }
+  // MTP drafting: `mtp_depth` sequential passes of the MTP block over one
+  // position per request, each with the output head and (MoE) one
+  // dispatch/combine; the verification of the drafts is in the q positions above.
+  if (mtp_depth > 0) {
+    const double b = requests;
+    const Duration pass =
+        roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head))),
+                  bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
+        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) +
+        moe_comm_per_layer(b, true);
+    c.mtp = pass * static_cast<int64_t>(mtp_depth);
+  }
+  return combine(c, n_moe_, plan_.micro_batches);
+}
+
+StepCost StepModel::prefill(double new_tokens, double new_per_request, double cached_per_request) const {
+  const double n = std::max(1.0, new_per_request);
+  const double requests = new_tokens / n;
+  // Causal pairs per request = n * cached + n^2 / 2.
+  return prefill_batch(new_tokens, requests, requests * (n * cached_per_request + n * n / 2),
+                       requests * (n + cached_per_request));
+}
+
+StepCost StepModel::prefill_batch(double new_tokens, double requests, double pairs, double kv_tokens) const {
+  const models::ModelSpec& m = spec_->model;
+  const double T = new_tokens;
+  const double L = m.n_layers, H = m.n_heads, mb = plan_.micro_batches;
+  StepCost c;
+  c.tokens = T;
+  // Prefill attention in the MHA form (keys/values decompressed).
+  const double qk = models::attention_qk_dim(m), v = models::attention_v_dim(m);
+  const double kvt = memory_.kv_per_token.as_double();
+  c.attention = roof_attention(flops(2 * H * (qk + v) * pairs * L), bytes(kv_tokens * kvt));
+  double dense_params = L * d(params_.attention);
+  if (m.moe)
+    dense_params += n_dense_ * d(params_.dense_ffn) +
+                    n_moe_ * (m.moe->n_shared_experts * d(params_.expert) + d(params_.moe_gate));
+  else
+    dense_params += L * d(params_.dense_ffn);
+  // The MTP block also runs over the prompt (it needs its own KV); the head
+  // runs once per request (the last position).
+  double mtp_flops = 0;
+  if (m.mtp_depth > 0 && spec_->mtp.depth > 0) mtp_flops = 2 * T * d(params_.mtp_module_activated);
+  c.dense = roof_gemm(flops(2 * T * dense_params + 2 * requests * d(params_.output_head) + mtp_flops),
+                      bytes((attn_weight_bytes_ + dense_weight_bytes_ + head_weight_bytes_) * mb));
+  if (m.moe) {
+    const double rows = T * m.moe->n_activated_experts * spec_->calibration.expert_imbalance;
+    c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_), bytes(routed_weight_bytes_ * mb));
+    c.comm = moe_comm_per_layer(T, false) * static_cast<double>(n_moe_);
+  }
+  if (plan_.attention_tp > 1) {
+    const double t = plan_.attention_tp;
+    c.tp_comm = bytes(2 * (t - 1) / t * T * t * m.dim * 2.0 * L) / spec_->hardware.scale_up_bandwidth;
+  }
+  return combine(c, n_moe_, plan_.micro_batches);
+}
+
+}  // namespace codesim::workloads

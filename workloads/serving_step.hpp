@@ -1,0 +1,106 @@
+// File: workloads/serving_step.hpp
+//
+// Per-step cost of one GPU in a prefill or decode unit: a pure value object
+// built from a ServingSpec and one pool's plan. No scheduler, no RNG.
+//
+// Model (all per GPU; every GPU of an EP unit is symmetric):
+//  * Each op group is timed on a roofline, max(FLOPs / rate, bytes / HBM):
+//      attention core   absorbed MLA in decode (q . [c_kv, k_rope], p . c_kv:
+//                       2 H (kv_lora + rope + kv_lora) flops per query-key
+//                       pair), MHA form in prefill (2 H (qk + v)); GQA
+//                       2 H (2 head_dim); bytes = KV read once per step;
+//      dense GEMMs      attention projections, dense FFNs, shared experts,
+//                       router, output head (weights on every GPU);
+//      routed experts   rows = tokens x top-k x expert_imbalance; weights of
+//                       the experts that get at least one row;
+//      MTP draft        `depth` sequential passes of the MTP block + head.
+//    With m micro-batches every GEMM reads its weights m times.
+//    rate = peak x kernel efficiency x system_efficiency (calibration).
+//  * EP all-to-all (dispatch FP8 + scales, combine BF16, sizes from
+//    models::ep_bytes_per_token): decode uses low-latency kernels (one copy
+//    per destination GPU, RDMA only, no SMs); prefill uses normal kernels
+//    (one IB copy per destination node, then NVLink). Time per MoE layer =
+//    IB bytes / (NIC x efficiency) + per call (latency + overhead) x 2m.
+//  * Overlap: with 2 micro-batches, compute of one hides the all-to-all of
+//    the other, so each MoE layer costs max(compute, comm), plus one
+//    pipeline fill of min(compute, comm) / 2 per step; with 1 micro-batch it
+//    costs compute + comm. Dense layers, head and MTP are not overlapped.
+#pragma once
+
+#include <string>
+
+#include "models/counts.hpp"
+#include "sim/units.hpp"
+#include "workloads/serving.hpp"
+
+namespace codesim::workloads {
+
+struct StepCost {
+  Duration attention;   // attention core
+  Duration dense;       // GEMMs whose weights every GPU holds
+  Duration experts;     // routed-expert GEMMs
+  Duration mtp;         // MTP draft passes (incl. their all-to-all)
+  Duration tp_comm;     // attention TP collectives (not overlapped)
+  Duration compute;     // attention + dense + experts (+ tp_comm)
+  Duration comm;        // EP dispatch + combine over all MoE layers
+  Duration exposed_comm;  // part of comm not hidden behind compute
+  Duration total;       // the step
+  double tokens = 0;    // query positions (decode) or new tokens (prefill) per GPU
+};
+
+// Weights and KV capacity of one GPU of a unit.
+struct GpuMemory {
+  Bytes weights;       // resident weights (FP8 linear layers, BF16 embedding/head)
+  Bytes reserve;       // activations, communication buffers, context
+  Bytes kv_free;       // what is left for the KV cache (0 when weights do not fit)
+  Bytes kv_per_token;  // KV bytes one cached token costs this GPU
+  bool fits = true;
+};
+
+class StepModel {
+ public:
+  StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill);
+
+  // Decode: `requests` per GPU, mean KV length `context` tokens, verifying
+  // 1 + mtp_depth positions per request.
+  StepCost decode(double requests, double context, int mtp_depth) const;
+  // Prefill: `new_tokens` per GPU in one forward; each request computes
+  // `new_per_request` tokens on top of `cached_per_request` prefix tokens.
+  StepCost prefill(double new_tokens, double new_per_request, double cached_per_request) const;
+  // Prefill of a mixed batch, per GPU: `requests` requests with `pairs`
+  // causal query-key pairs in total (sum of n c + n^2 / 2) and `kv_tokens`
+  // prefix + new tokens whose KV is read.
+  StepCost prefill_batch(double new_tokens, double requests, double pairs, double kv_tokens) const;
+
+  const GpuMemory& memory() const { return memory_; }
+  // Requests of mean KV length `context` that fit in one GPU's KV cache.
+  double kv_capacity_requests(double context) const;
+  // Expected tokens emitted per request per step with MTP depth d and
+  // acceptance a: 1 + a + a^2 + ... + a^d.
+  static double accepted_per_step(int depth, double acceptance);
+
+ private:
+  struct Group {
+    Flops flops;
+    Bytes bytes;
+  };
+  Duration roof_gemm(Flops f, Bytes b) const;
+  Duration roof_attention(Flops f, Bytes b) const;
+  Duration moe_comm_per_layer(double tokens, bool low_latency) const;
+  StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
+
+  const ServingSpec* spec_;
+  PoolPlan plan_;
+  bool prefill_;
+  models::ParamCounts params_;
+  models::EpBytes ep_bytes_;
+  int n_moe_ = 0, n_dense_ = 0;
+  double experts_per_gpu_ = 0;
+  double attn_weight_bytes_ = 0, dense_weight_bytes_ = 0, routed_weight_bytes_ = 0,
+         mtp_weight_bytes_ = 0, head_weight_bytes_ = 0;
+  GpuMemory memory_;
+  FlopRate gemm_rate_, attn_rate_;
+  Bandwidth gemm_bw_, attn_bw_;
+};
+
+}  // namespace codesim::workloads

@@ -1,0 +1,466 @@
+#include "workloads/training.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "models/counts.hpp"
+#include "models/op_list.hpp"
+
+namespace codesim::workloads {
+
+void TrainingOptions::validate(config::Reader& r) {
+  r.check(!model.empty(), "model", "must name a model spec file");
+  r.check(rental_usd_per_gpu_hour >= 0, "rental_usd_per_gpu_hour", "must be >= 0");
+  r.check(lifetime_years > 0, "lifetime_years", "must be > 0");
+  r.check(node_power_kw >= 0, "node_power_kw", "must be >= 0");
+  r.check(pue >= 1, "pue", "must be >= 1");
+  r.check(electricity_usd_per_kwh >= 0, "electricity_usd_per_kwh", "must be >= 0");
+  r.check(report_rank >= 0, "report_rank", "must be >= 0");
+  // Resolve the model path relative to the file that names it.
+  model_path = model;
+  if (!model.empty() && model[0] != '/') {
+    if (const config::Node* n = r.node().find("model"); n && !n->mark.file.empty() &&
+                                                        n->mark.file != "--set") {
+      const std::string& f = n->mark.file;
+      const auto slash = f.find_last_of('/');
+      if (slash != std::string::npos) model_path = f.substr(0, slash + 1) + model;
+    }
+  }
+}
+
+RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes, int gpus_per_node) {
+  RoutingFanout f;
+  const int g = std::max(1, nodes_per_group);
+  const int n = (max_nodes > 0 && max_nodes < g) ? max_nodes : g;  // nodes a token may use
+  const double k = std::max(0, top_k);
+  // The k experts fall uniformly on the n chosen nodes; the token's own node
+  // is among the chosen ones with probability n/g.
+  const double distinct_nodes = n * (1.0 - std::pow(1.0 - 1.0 / n, k));
+  f.remote_nodes = distinct_nodes * (1.0 - 1.0 / g);
+  const double slots = static_cast<double>(n) * std::max(1, gpus_per_node);
+  f.gpus = slots * (1.0 - std::pow(1.0 - 1.0 / slots, k));
+  return f;
+}
+
+Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes per_copy,
+                            const RoutingFanout& f, bool crosses_leaf) {
+  const double t = static_cast<double>(tokens);
+  Bandwidth ib = net.nic_effective;
+  if (crosses_leaf && net.oversubscription > 1) ib = ib / net.oversubscription;
+  const Bytes ib_bytes = per_copy * (t * f.remote_nodes);
+  // NVLink: copies to GPUs other than the one the token (or its IB copy) lands on.
+  const double nvl_copies = f.gpus * (1.0 - 1.0 / std::max(1, net.gpus_per_node));
+  const Bytes nvl_bytes = per_copy * (t * nvl_copies);
+  return std::max(ib_bytes / ib, nvl_bytes / net.nvlink) + net.latency;
+}
+
+Duration ring_collective_time(const CommModel& net, Bytes bytes, int ranks, bool crosses_leaf) {
+  if (ranks <= 1) return Duration::zero();
+  // A ring over `ranks` GPUs, `g` of them per node: every GPU moves
+  // (n-1)/n of the buffer; NCCL runs one ring per NIC, so a node's g NICs
+  // share the inter-node part while each GPU's NVLink carries its own.
+  const int g = std::min(ranks, std::max(1, net.gpus_per_node));
+  const bool multi_node = ranks > g;
+  const Bytes moved = bytes * (static_cast<double>(ranks - 1) / ranks);
+  Bandwidth ib = net.nic_effective * static_cast<double>(g);
+  if (crosses_leaf && net.oversubscription > 1) ib = ib / net.oversubscription;
+  Duration t = Duration::zero();
+  if (multi_node) t = std::max(t, moved / ib);
+  if (g > 1) t = std::max(t, moved / net.nvlink);
+  return t + net.latency * static_cast<int64_t>(ranks - 1);
+}
+
+namespace {
+
+// One layer's work, split at its all-to-alls (compute times already divided
+// by the stream occupancy).
+struct LayerWork {
+  bool has_comm = false;
+  Duration f_pre, f_mlp, f_post;       // attn(F) | mlp(F) | after combine
+  Duration dispatch_f, combine_f;
+  Duration b_mlp, b_attn;              // mlp(B) (incl. pre-combine bits) | attn(B)
+  Duration combine_b, dispatch_b;      // gradient all-to-alls: combine(B) is a dispatch kernel
+  Duration w_mlp, w_attn;
+};
+
+bool is_shared_expert(const std::string& name) { return name.find("shared") != std::string::npos; }
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+struct Context {
+  const TrainingInputs* in;
+  RoutingFanout fanout;
+  bool ep_crosses_leaf = false;
+  int sms = 0;
+};
+
+// An op with its FP8 quantisation kernels, as wall time on the compute stream.
+Duration compute_time(const Context& c, const models::Op& op) {
+  Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
+  for (const auto& q : auxiliary_kernels(op)) t += time_op(q, c.in->gpu, c.in->calibration, c.sms).time;
+  return t / c.in->calibration.stream_occupancy;
+}
+
+Duration comm_time(const Context& c, const models::Op& op) {
+  const auto& s = std::get<models::CommShape>(op.shape);
+  const Bytes per_copy = Bytes::from_double(op.bytes_read.as_double() /
+                                            static_cast<double>(std::max<int64_t>(1, s.copies)));
+  CommModel net = c.in->net;
+  net.nic_effective = net.nic_effective * (op.kind == models::OpType::kDispatch
+                                               ? c.in->calibration.deepep_dispatch_fraction
+                                               : c.in->calibration.deepep_combine_fraction);
+  return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf);
+}
+
+LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
+  LayerWork w;
+  const RecomputePlan& rc = c.in->plan.recompute;
+  int seg_f = 0, seg_b = 0;
+  for (const auto& op : layer.ops) {
+    const bool comm = op.kind == models::OpType::kDispatch || op.kind == models::OpType::kCombine;
+    if (comm) w.has_comm = true;
+    switch (op.pass) {
+      case models::Pass::kForward: {
+        if (comm) {
+          (seg_f == 0 ? w.dispatch_f : w.combine_f) += comm_time(c, op);
+          ++seg_f;
+          break;
+        }
+        const Duration t = compute_time(c, op);
+        if (is_shared_expert(op.name) || seg_f == 1)
+          w.f_mlp += t;
+        else
+          (seg_f == 0 ? w.f_pre : w.f_post) += t;
+        // Recomputation in the backward pass (DeepSeek-V3 TR 3.3 / 3.2).
+        if ((rc.mla_up_projection && (op.name == "attn.wq_b" || op.name == "attn.wkv_b")) ||
+            (rc.norms && op.kind == models::OpType::kNorm))
+          w.b_attn += t;
+        if (rc.swiglu && op.kind == models::OpType::kActivation) w.b_mlp += t;
+        break;
+      }
+      case models::Pass::kBackwardInput: {
+        if (comm) {
+          (seg_b == 0 ? w.combine_b : w.dispatch_b) += comm_time(c, op);
+          ++seg_b;
+          break;
+        }
+        const Duration t = compute_time(c, op);
+        if (!w.has_comm || seg_b >= 2)
+          w.b_attn += t;
+        else
+          w.b_mlp += t;  // before and between the gradient all-to-alls
+        break;
+      }
+      case models::Pass::kBackwardWeight:
+        (starts_with(op.name, "moe.") || starts_with(op.name, "mtp.moe") ? w.w_mlp : w.w_attn) +=
+            compute_time(c, op);
+        break;
+    }
+  }
+  if (!w.has_comm) {  // dense layers, embedding, head: one compute segment per pass
+    w.f_pre += w.f_mlp + w.f_post;
+    w.f_mlp = w.f_post = Duration::zero();
+    w.b_attn += w.b_mlp;
+    w.b_mlp = Duration::zero();
+  }
+  return w;
+}
+
+// Two in-order streams (compute, communication) with dependencies.
+class TwoStreams {
+ public:
+  int add(bool comm, Duration d, std::initializer_list<int> deps) {
+    int64_t start = free_[comm ? 1 : 0];
+    for (int dep : deps)
+      if (dep >= 0) start = std::max(start, end_[dep]);
+    const int64_t end = start + d.ps();
+    free_[comm ? 1 : 0] = end;
+    end_.push_back(end);
+    return static_cast<int>(end_.size()) - 1;
+  }
+  Duration makespan() const {
+    int64_t m = 0;
+    for (int64_t e : end_) m = std::max(m, e);
+    return Duration::from_ps(m);
+  }
+
+ private:
+  int64_t free_[2] = {0, 0};
+  std::vector<int64_t> end_;
+};
+
+// Forward of layer l after `prev`; returns the task the next layer waits on.
+int forward_layer(TwoStreams& s, const LayerWork& w, int prev, Duration carry) {
+  const int pre = s.add(false, carry + w.f_pre, {prev});
+  if (!w.has_comm) return pre;
+  const int d = s.add(true, w.dispatch_f, {pre});
+  const int mlp = s.add(false, w.f_mlp, {d});
+  return s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
+}
+
+int backward_layer(TwoStreams& s, const LayerWork& w, int prev, bool with_weight) {
+  if (!w.has_comm) {
+    const int b = s.add(false, w.b_attn, {prev});
+    if (with_weight) s.add(false, w.w_mlp + w.w_attn, {b});
+    return b;
+  }
+  const int cb = s.add(true, w.combine_b, {prev});
+  const int mlp = s.add(false, w.b_mlp, {cb});
+  const int db = s.add(true, w.dispatch_b, {mlp});
+  if (with_weight) s.add(false, w.w_mlp, {mlp});
+  const int attn = s.add(false, w.b_attn, {db});
+  if (with_weight) s.add(false, w.w_attn, {attn});
+  return attn;
+}
+
+Duration forward_chunk(const std::vector<LayerWork>& layers) {
+  TwoStreams s;
+  int prev = -1;
+  Duration carry;
+  for (const auto& w : layers) {
+    prev = forward_layer(s, w, prev, carry);
+    carry = w.f_post;
+  }
+  s.add(false, carry, {prev});
+  return s.makespan();
+}
+
+Duration backward_chunk(const std::vector<LayerWork>& layers, bool with_weight) {
+  TwoStreams s;
+  int prev = -1;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) prev = backward_layer(s, *it, prev, with_weight);
+  return s.makespan();
+}
+
+Duration weight_chunk(const std::vector<LayerWork>& layers) {
+  Duration d;
+  for (const auto& w : layers) d += w.w_mlp + w.w_attn;
+  return d;
+}
+
+// DualPipe's overlapped pair: forward of `fl` and full backward of `bl`,
+// interleaved layer by layer in train.json's order.
+Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>& bl) {
+  TwoStreams s;
+  const size_t n = std::max(fl.size(), bl.size());
+  int f_prev = -1, b_prev = -1;
+  Duration carry;
+  for (size_t i = 0; i < n; ++i) {
+    const LayerWork* f = i < fl.size() ? &fl[i] : nullptr;
+    const LayerWork* b = i < bl.size() ? &bl[bl.size() - 1 - i] : nullptr;
+    int cb = -1, attn_f = -1, mlp_b = -1;
+    if (b) cb = s.add(true, b->combine_b, {b_prev});                       // combine(B)
+    if (f) attn_f = s.add(false, carry + f->f_pre, {f_prev});              // attn(F)
+    if (b) mlp_b = s.add(false, b->b_mlp, {cb});                           // mlp(B)
+    int disp_f = -1, disp_b = -1;
+    if (f) disp_f = s.add(true, f->dispatch_f, {attn_f});                  // dispatch(F)
+    if (b) disp_b = s.add(true, b->dispatch_b, {mlp_b});                   // dispatch(B)
+    if (b) s.add(false, b->w_mlp, {mlp_b});                                // mlp(W)
+    int mlp_f = -1;
+    if (f) mlp_f = s.add(false, f->f_mlp, {disp_f});                       // mlp(F)
+    if (b) {
+      b_prev = s.add(false, b->b_attn, {disp_b});                          // attn(B)
+      s.add(false, b->w_attn, {b_prev});                                   // attn(W)
+    }
+    if (f) {
+      f_prev = s.add(true, f->combine_f, {mlp_f});                         // combine(F)
+      carry = f->f_post;
+    }
+  }
+  s.add(false, carry, {f_prev});
+  return s.makespan();
+}
+
+}  // namespace
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
+TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
+  TrainingResult res;
+  const Plan& plan = in.plan;
+  const models::ModelSpec& spec = in.model;
+  const int pp = plan.pipeline.degree;
+  const int mbs = plan.micro_batches();
+  if (std::string why = check_pipeline(plan.pipeline.schedule, pp, mbs); !why.empty()) {
+    error = why;
+    return res;
+  }
+
+  Context c;
+  c.in = &in;
+  c.sms = std::max(1, in.gpu.sms - plan.comm_sms);
+  const int k = spec.moe ? spec.moe->n_activated_experts : 0;
+  c.fanout = routing_fanout(k, plan.expert.nodes_per_group, plan.expert.max_nodes_per_token,
+                            in.net.gpus_per_node);
+  c.ep_crosses_leaf = in.net.nodes_per_leaf > 0 && plan.expert.nodes_per_group > in.net.nodes_per_leaf;
+
+  // 1. Op list of one micro-batch; routed experts re-shaped to one GPU.
+  const std::vector<models::LayerOps> layers = plan_op_list(spec, plan);
+
+  // 2. Stages: contiguous layers, balanced by precision-weighted FLOPs
+  // (per DualPipe rank pair), or as the plan fixes them.
+  const std::vector<int> kinds = layer_kinds(layers);
+  const std::vector<StageLayers> split =
+      stage_split(plan, layer_costs(layers, in.gpu, in.calibration, c.sms));
+  {
+    int total = 0;
+    for (const auto& sl : split) total += sl.count;
+    if (static_cast<int>(split.size()) != pp || total != static_cast<int>(layers.size())) {
+      error = "pipeline.layers_per_stage must have PP entries summing to " + std::to_string(layers.size());
+      return res;
+    }
+  }
+
+  // 3. Chunk times per stage.
+  std::vector<LayerWork> work;
+  for (const auto& l : layers) work.push_back(layer_work(c, l));
+  std::vector<std::vector<LayerWork>> stage_work(pp);
+  PipelineTiming timing;
+  for (int st = 0; st < pp; ++st) {
+    StageTimes t;
+    t.first_layer = split[st].first;
+    t.layers = split[st].count;
+    for (int i = t.first_layer; i < t.first_layer + t.layers; ++i) {
+      stage_work[st].push_back(work[i]);
+      t.layer_names.push_back(layers[i].name);
+    }
+    t.chunk.f = forward_chunk(stage_work[st]);
+    t.chunk.b_input = backward_chunk(stage_work[st], false);
+    t.chunk.w = weight_chunk(stage_work[st]);
+    t.chunk.b = backward_chunk(stage_work[st], true);
+    res.stages.push_back(t);
+    timing.stage.push_back(t.chunk);
+  }
+  const PipelineProgram program = build_pipeline(plan.pipeline.schedule, pp, mbs);
+  if (plan.pipeline.schedule == PipelineSchedule::kDualPipe) {
+    for (int r = 0; r < pp; ++r) {
+      std::array<Duration, 2> fb;
+      for (int d = 0; d < 2; ++d)
+        fb[d] = fb_pair(stage_work[program.stage_of(r, d)], stage_work[program.stage_of(r, 1 - d)]);
+      timing.fb.push_back(fb);
+    }
+  }
+  res.fb = timing.fb;
+
+  // PP: one micro-batch's hidden states (BF16) between adjacent stages, cross-node.
+  const Bytes pp_bytes = B(static_cast<uint64_t>(plan.tokens_per_micro_batch()) *
+                           static_cast<uint64_t>(spec.dim) * 2);
+  const bool pp_crosses_leaf = in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
+  Bandwidth pp_bw = in.net.nic_effective;
+  if (pp_crosses_leaf && in.net.oversubscription > 1) pp_bw = pp_bw / in.net.oversubscription;
+  timing.p2p = pp_bytes / pp_bw + in.net.latency;
+  timing.blocking_sends = true;
+  res.pp_transfer = timing.p2p;
+
+  // 4. The pipeline.
+  const PipelineResult pr = simulate_pipeline(program, timing);
+  if (!pr.ok) {
+    error = pr.error;
+    return res;
+  }
+  res.pipeline = pr.makespan;
+
+  // 5. DP gradient reduce-scatter, AdamW on the shard, parameter all-gather.
+  const int stage_gpus = plan.data.degree * plan.tensor.degree;
+  const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
+  const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
+  const bool dp_crosses_leaf = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
+  int64_t step_end = 0;
+  res.per_rank.resize(pp);
+  for (int r = 0; r < pp; ++r) {
+    const RankParams rp = rank_params(spec, plan, split, kinds, r);
+    Duration rs, ag;
+    double shard = static_cast<double>(rp.dense + rp.expert);
+    if (plan.data.degree > 1 && plan.data.zero_stage >= 1) {
+      rs = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense) * 4), plan.data.degree, dp_crosses_leaf) +
+           ring_collective_time(CommModel{in.net.nic_effective, in.net.nvlink, in.net.latency, 1,
+                                          in.net.nodes_per_leaf, in.net.oversubscription,
+                                          in.net.rail_only, in.net.kind},
+                                B(static_cast<uint64_t>(rp.expert) * 4), dp_expert, false);
+      ag = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense) * 2), plan.data.degree, dp_crosses_leaf) +
+           ring_collective_time(CommModel{in.net.nic_effective, in.net.nvlink, in.net.latency, 1,
+                                          in.net.nodes_per_leaf, in.net.oversubscription,
+                                          in.net.rail_only, in.net.kind},
+                                B(static_cast<uint64_t>(rp.expert) * 2), dp_expert, false);
+      shard = static_cast<double>(rp.dense) / plan.data.degree + static_cast<double>(rp.expert) / dp_expert;
+    } else if (plan.data.degree > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
+      rs = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense + rp.expert) * 4), plan.data.degree, dp_crosses_leaf);
+      ag = rs;
+    }
+    // AdamW on the shard: read grad (4) + master (4) + m, v (2 + 2); write
+    // master (4) + m, v (4) + the BF16 weight (2) = 22 B per parameter.
+    const Duration opt_compute = Bytes::from_double(22.0 * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
+    const int64_t end = pr.ranks[r].end.ps() + (rs + opt_compute + ag).ps();
+    step_end = std::max(step_end, end);
+    if (r == std::min(in.options.report_rank, pp - 1)) {
+      res.dp_reduce_scatter = rs;
+      res.dp_all_gather = ag;
+      res.optimizer_compute = opt_compute;
+    }
+  }
+  res.step = Duration::from_ps(step_end);
+  for (int r = 0; r < pp; ++r) {
+    Table4& t = res.per_rank[r];
+    t.f = pr.ranks[r].f;
+    t.b = pr.ranks[r].b;
+    t.w = pr.ranks[r].w;
+    t.fb = pr.ranks[r].fb;
+    t.bubble = pr.bubble(r);
+    t.opt = res.step - res.pipeline;
+  }
+  res.report_rank = std::min(in.options.report_rank, pp - 1);
+  res.breakdown = res.per_rank[res.report_rank];
+
+  // First MoE layer's all-to-alls, for the record.
+  for (const auto& w : work)
+    if (w.has_comm) {
+      res.dispatch_f = w.dispatch_f;
+      res.combine_f = w.combine_f;
+      res.dispatch_b = w.dispatch_b;
+      res.combine_b = w.combine_b;
+      break;
+    }
+
+  // Outputs.
+  res.gpus = plan.gpus();
+  res.tokens_per_step = static_cast<double>(plan.tokens_per_step());
+  const double step_s = res.step.seconds();
+  res.tokens_per_day = res.tokens_per_step / step_s * 86400.0;
+  const models::TrainFlops tf = models::train_flops_per_token(spec, plan.batch.sequence_length, false);
+  res.tflops_causal = tf.causal().count() * res.tokens_per_step / step_s / res.gpus / 1e12;
+  res.tflops_noncausal = tf.noncausal().count() * res.tokens_per_step / step_s / res.gpus / 1e12;
+  res.mfu_causal = res.tflops_causal * 1e12 / in.gpu.bf16_dense.per_second();
+  res.mfu_noncausal = res.tflops_noncausal * 1e12 / in.gpu.bf16_dense.per_second();
+  const double hours_per_trillion = 1e12 / res.tokens_per_step * step_s / 3600.0;
+  res.gpu_hours_per_trillion_tokens = hours_per_trillion * res.gpus;
+  res.usd_per_trillion_rental = res.gpu_hours_per_trillion_tokens * in.options.rental_usd_per_gpu_hour;
+  const double lifetime_hours = in.options.lifetime_years * 365.25 * 24.0;
+  res.owned_capex_usd = in.capex_usd;
+  res.owned_fabric_usd = in.fabric_usd;
+  const double capex_per_hour = (in.capex_usd + in.fabric_usd) / lifetime_hours;
+  const double power_per_hour = in.nodes * in.options.node_power_kw * in.options.pue *
+                                in.options.electricity_usd_per_kwh;
+  res.usd_per_trillion_owned = (capex_per_hour + power_per_hour) * hours_per_trillion;
+
+  res.memory = plan_memory(spec, plan, split, kinds, res.report_rank);
+
+  res.notes.push_back("folded by symmetry (exact under balanced routing on a symmetric fabric): the " +
+                      std::to_string(plan.data.degree) + " DP replicas and the EP ranks of a stage run "
+                      "identical ops; 1 GPU per pipeline stage simulated, " + std::to_string(pp) +
+                      " PP ranks in full detail (" + std::to_string(res.gpus) + " GPUs represented)");
+  res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
+                      "fabric oversubscription), not yet run on sim/'s flow engine");
+  res.notes.push_back(fmt("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
+                      fmt(", %.2f GPUs", c.fanout.gpus));
+  return res;
+}
+
+}  // namespace codesim::workloads

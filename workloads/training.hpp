@@ -1,0 +1,162 @@
+// File: workloads/training.hpp
+//
+// One training step of a model on a cluster under a plan: the pipeline
+// schedule (workloads/schedule.hpp) becomes a task graph whose chunks are
+// timed from their ops (compute model) and their communication (EP
+// all-to-all, PP send/recv, DP reduce-scatter/all-gather), then the
+// optimizer step. Outputs: step time, the ISCA'25 Table 4 breakdown (1F,
+// bubble, 1B, 1W, 1F1B, opt), tokens/day, TFLOPS/GPU, MFU, GPU-hours and
+// dollars per trillion tokens.
+//
+// How the step is built (training.cpp):
+//  1. Op list of one micro-batch (models/op_list.hpp), routed-expert GEMMs
+//     re-shaped to the experts of one GPU under balanced EP routing.
+//  2. Layers are split into PP contiguous stages, minimising the largest
+//     stage's FLOPs (plan.hpp partition_layers).
+//  3. Each layer's ops are split at its dispatch/combine into compute
+//     segments; segments and all-to-alls are scheduled on two streams
+//     (compute, communication) per chunk: a forward chunk, an input-gradient
+//     chunk, a weight chunk, a full backward, and DualPipe's F&B pair, in
+//     which one chunk's compute runs while the other chunk's all-to-all is
+//     in flight (the per-layer order of profile-data train.json:
+//     combine(B) attn(F) mlp(B) dispatch(F) dispatch(B) mlp(W) mlp(F)
+//     attn(B) attn(W) combine(F)).
+//  4. The per-rank op orders are list-scheduled with PP transfers between
+//     stages (schedule.hpp simulate_pipeline).
+//  5. Each rank then reduce-scatters its gradients over its DP group, runs
+//     AdamW on its shard and all-gathers the parameters (ZeRO-1); the step
+//     ends when the last rank is done.
+//
+// Communication is analytic (CommModel below): bytes over the bottleneck
+// bandwidth of the path class (NIC/IB for cross-node, NVLink inside a
+// node), with the fabric's oversubscription applied to traffic that leaves
+// a leaf switch. It does not yet run on the flow engine of sim/.
+//
+// Folding (exact by symmetry, and stated in the result): under balanced
+// routing every GPU of a pipeline stage (all DP replicas, all EP ranks) runs
+// the same ops for the same time, so one GPU per stage is simulated: PP
+// ranks in full detail, DP x EP folded.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "models/model_spec.hpp"
+#include "sim/config.hpp"
+#include "sim/units.hpp"
+#include "workloads/compute_model.hpp"
+#include "workloads/plan.hpp"
+#include "workloads/schedule.hpp"
+
+namespace codesim::workloads {
+
+// The `training` section of a scenario: the model and the money.
+struct TrainingOptions {
+  std::string model;  // model spec YAML, relative to the scenario file
+  std::string calibration;  // compute calibration YAML; "" = workloads/calibration.yaml
+  double rental_usd_per_gpu_hour = 2.0;  // DeepSeek-V3 TR Table 1 assumption
+  double lifetime_years = 4.0;           // capex amortisation period
+  double node_power_kw = 10.2;           // per 8-GPU node at load (HGX H100-class system rating)
+  double pue = 1.3;                      // data-centre overhead on IT power
+  double electricity_usd_per_kwh = 0.10;
+  int report_rank = 0;  // pipeline rank whose Table 4 breakdown is reported
+  std::string model_path;  // resolved by validate(): absolute or relative to the cwd
+
+  template <class V>
+  void fields(V& v) {
+    v.req("model", model, "model spec file (scenarios/models/*.yaml), relative to this file");
+    v.opt("calibration", calibration, "compute calibration file (default workloads/calibration.yaml)");
+    v.opt("rental_usd_per_gpu_hour", rental_usd_per_gpu_hour, "rental price per GPU-hour, USD");
+    v.opt("lifetime_years", lifetime_years, "years over which owned hardware is amortised");
+    v.opt("node_power_kw", node_power_kw, "power per node at load, kW");
+    v.opt("pue", pue, "power usage effectiveness of the data centre");
+    v.opt("electricity_usd_per_kwh", electricity_usd_per_kwh, "electricity price, USD per kWh");
+    v.opt("report_rank", report_rank, "pipeline rank whose Table 4 breakdown is reported");
+  }
+  void validate(config::Reader& r);
+};
+
+// The network as the analytic communication model sees it.
+struct CommModel {
+  Bandwidth nic_effective;   // per GPU, one direction, what all-to-all reaches (all ports)
+  Bandwidth nvlink;          // per GPU, one direction, achievable
+  Duration latency;          // per message, cross-node
+  int gpus_per_node = 8;
+  int nodes_per_leaf = 0;    // nodes under one leaf (per plane/rail); 0 = all
+  double oversubscription = 1.0;  // leaf down:up; applied to traffic leaving a leaf
+  bool rail_only = false;    // no spine: cross-rail traffic goes through NVLink first
+  std::string kind;          // fabric kind, for the record
+};
+
+// Expected distinct destination nodes per token (excluding its own) and
+// distinct destination GPUs per token under node-limited balanced routing.
+struct RoutingFanout {
+  double remote_nodes = 0;
+  double gpus = 0;
+};
+RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes_per_token,
+                             int gpus_per_node);
+
+// One EP all-to-all (dispatch or combine) of `tokens` tokens from one GPU:
+// IB carries one copy per remote node, NVLink forwards to the GPUs inside
+// the node; time = max(IB, NVLink) + latency (DeepEP's IB-then-NVLink path).
+Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes bytes_per_copy,
+                            const RoutingFanout& fanout, bool crosses_leaf);
+// Ring reduce-scatter or all-gather of `bytes` over `ranks` GPUs of one rail.
+Duration ring_collective_time(const CommModel& net, Bytes bytes, int ranks, bool crosses_leaf);
+
+struct Table4 {
+  Duration f, bubble, b, w, fb, opt;
+  Duration sum() const { return f + bubble + b + w + fb + opt; }
+};
+
+// Durations of one stage's chunks and of the rank's F&B pairs.
+struct StageTimes {
+  int first_layer = 0, layers = 0;
+  std::vector<std::string> layer_names;
+  ChunkTimes chunk;
+};
+
+struct TrainingResult {
+  Duration step;
+  Duration pipeline;  // makespan of the pipeline part
+  Table4 breakdown;   // for report_rank
+  int report_rank = 0;
+  std::vector<Table4> per_rank;
+  std::vector<StageTimes> stages;
+  std::vector<std::array<Duration, 2>> fb;  // per rank, by forward direction
+  // Per micro-batch, per MoE layer, one GPU (the first MoE layer):
+  Duration dispatch_f, combine_f, dispatch_b, combine_b, pp_transfer;
+  Duration dp_reduce_scatter, dp_all_gather, optimizer_compute;
+  double tokens_per_step = 0;
+  double tokens_per_day = 0;
+  double tflops_causal = 0, tflops_noncausal = 0;  // per GPU
+  double mfu_causal = 0, mfu_noncausal = 0;
+  double gpu_hours_per_trillion_tokens = 0;
+  double usd_per_trillion_rental = 0;
+  double usd_per_trillion_owned = 0;
+  double owned_capex_usd = 0, owned_fabric_usd = 0;
+  int gpus = 0;
+  MemoryBreakdown memory;  // report_rank
+  std::vector<std::string> notes;  // folding, approximations
+};
+
+struct TrainingInputs {
+  models::ModelSpec model;
+  Plan plan;
+  TrainingOptions options;
+  GpuCompute gpu;
+  Bytes hbm;
+  ComputeCalibration calibration;
+  CommModel net;
+  int nodes = 0;
+  double capex_usd = 0;   // GPUs, NICs, servers (everything but the fabric)
+  double fabric_usd = 0;  // switches and cables (topology cost model)
+};
+
+// Pure: the same inputs give the same result. `error` is set (and the
+// result is empty) when the plan cannot run (e.g. a schedule deadlock).
+TrainingResult simulate_training(const TrainingInputs& in, std::string& error);
+
+}  // namespace codesim::workloads

@@ -1,0 +1,27 @@
+// File: workloads/training_setup.hpp
+//
+// Composition of a training run from scenario sections: the cluster
+// (topology/cluster.hpp), the plan and the training options. Loads the
+// model spec and the calibration file, checks the plan against cluster and
+// model (errors name file:line:key of the plan section), derives the
+// analytic network view and prices the cluster with topology's cost model.
+#pragma once
+
+#include <string>
+
+#include "sim/config.hpp"
+#include "topology/cluster.hpp"
+#include "workloads/training.hpp"
+
+namespace codesim::workloads {
+
+// The analytic network view of a cluster (see CommModel).
+CommModel comm_model_of(const topology::ClusterSpec& cluster);
+
+// `plan_node` is the scenario's `plan:` mapping (for error locations); may be
+// null. Returns false with every problem in `diags`.
+bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan,
+                          const TrainingOptions& options, const config::Node* plan_node,
+                          TrainingInputs& out, config::Diagnostics& diags);
+
+}  // namespace codesim::workloads
