@@ -5,6 +5,8 @@
 #include "topology/cost.hpp"
 #include "topology/generators.hpp"
 #include "topology/stats.hpp"
+#include "workloads/serving_estimate.hpp"
+#include "workloads/training_setup.hpp"
 
 namespace codesim::scenarios {
 
@@ -51,9 +53,64 @@ PointResult evaluate_topology(const config::Node& tree, const std::string&) {
   return r;
 }
 
+// The fast training model (analytic communication, list-scheduled pipeline):
+// about 10 ms a point.
+PointResult evaluate_train(const config::Node& tree, const std::string&) {
+  Scenario s;
+  PointResult r;
+  if (!read_point(tree, s, r)) return r;
+  if (!s.cluster || !s.plan || !s.training)
+    return skipped("the scenario needs the sections cluster, plan and training");
+  if (std::string why = topology::check_fabric(*s.cluster); !why.empty()) return skipped(why);
+  workloads::TrainingInputs in;
+  config::Diagnostics d;
+  if (!workloads::make_training_inputs(*s.cluster, *s.plan, *s.training, tree.find("plan"), in, d))
+    return skipped(d.list().empty() ? "invalid plan" : d.list().front().str());
+  std::string err;
+  const workloads::TrainingResult t = workloads::simulate_training(in, err);
+  if (!err.empty()) return skipped(err);
+  r.metrics["step_time_s"] = t.step.seconds();
+  r.metrics["tokens_per_day"] = t.tokens_per_day;
+  r.metrics["days_per_trillion_tokens"] = t.tokens_per_day > 0 ? 1e12 / t.tokens_per_day : 0;
+  r.metrics["mfu_causal"] = t.mfu_causal;
+  r.metrics["gpu_hours_per_trillion_tokens"] = t.gpu_hours_per_trillion_tokens;
+  r.metrics["usd_per_trillion_tokens_rental"] = t.usd_per_trillion_rental;
+  r.metrics["usd_per_trillion_tokens_owned"] = t.usd_per_trillion_owned;
+  r.metrics["fabric_cost_usd"] = t.owned_fabric_usd;
+  r.metrics["gpus"] = t.gpus;
+  r.metrics["memory_GB"] = t.memory.total().as_double() / 1e9;
+  r.text["fabric_kind"] = std::string(config::enum_to_string(s.cluster->fabric.kind));
+  return r;
+}
+
+// The fast steady-state serving estimate (pool sizes from the traffic).
+PointResult evaluate_serve(const config::Node& tree, const std::string&) {
+  Scenario s;
+  PointResult r;
+  if (!read_point(tree, s, r)) return r;
+  if (!s.serving) return skipped("the scenario has no 'serving' section");
+  const workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, true);
+  if (!e.decode.feasible) return skipped("decode infeasible: " + e.decode.limited_by);
+  r.metrics["total_nodes"] = e.total_nodes;
+  r.metrics["prefill_nodes"] = e.prefill_nodes;
+  r.metrics["decode_nodes"] = e.decode_nodes;
+  r.metrics["cost_per_day_usd"] = e.cost_per_day_usd;
+  r.metrics["usd_per_m_output"] = e.usd_per_m_output;
+  r.metrics["usd_per_m_input"] = e.usd_per_m_input;
+  r.metrics["tpot_s"] = e.decode.tpot.seconds();
+  r.metrics["tokens_per_s_per_user"] = e.decode.tokens_per_s_per_user;
+  r.metrics["decode_tokens_per_s_per_node"] = e.decode.tokens_per_s_per_node;
+  r.metrics["decode_batch_per_gpu"] = e.decode.batch_per_gpu;
+  r.metrics["meets_slo"] = e.meets_slo ? 1 : 0;
+  if (!e.meets_slo) r.text["why_not"] = e.why_not;
+  return r;
+}
+
 }  // namespace
 
 void register_builtin_evaluators() {
+  register_evaluator("train", "fast training step model: step time, MFU, $/1T tokens", evaluate_train);
+  register_evaluator("serve", "steady-state serving estimate: nodes, $/day, TPOT", evaluate_serve);
   register_evaluator("topology", "fabric size, cost and bisection of the scenario's cluster",
                      evaluate_topology);
 }

@@ -1,0 +1,67 @@
+// The bundled co-design sweeps (issue: co-design sweeps, "Must show").
+#include <gtest/gtest.h>
+
+#include "scenarios/evaluators.hpp"
+#include "scenarios/sweep.hpp"
+#include "scenarios/sweep_runner.hpp"
+
+namespace codesim::scenarios {
+namespace {
+
+SweepRunSummary run_bundled(const std::string& file, SweepSpec& spec) {
+  register_builtin_evaluators();
+  std::string base_path;
+  config::Diagnostics d;
+  EXPECT_TRUE(load_sweep(file, {}, spec, base_path, d)) << d.str();
+  config::Node base;
+  EXPECT_TRUE(config::load_file(base_path, base, d)) << d.str();
+  const Evaluator* eval = find_evaluator(spec.mode);
+  EXPECT_NE(eval, nullptr);
+  SweepRunOptions opt;
+  opt.threads = 2;
+  return run_sweep_threads(spec, base, base_path, *eval, opt);
+}
+
+// ISCA'25 Sec. 5.1 argues that MPFT matches FT2's cost per endpoint and
+// MRFT's performance. In the fabric sweep no point may dominate the 8-plane
+// MPFT point of the same NIC speed: nothing is both cheaper per trillion
+// tokens and faster.
+TEST(SweepV3, MpftIsNotDominatedAtTheSameNicSpeed) {
+  SweepSpec spec;
+  auto sum = run_bundled("scenarios/sweeps/v3-fabrics.yaml", spec);
+  ASSERT_EQ(sum.rows.size(), 20u);
+  for (const auto& nic : {std::string("port_bandwidth=400Gbps"), std::string("port_bandwidth=800Gbps")}) {
+    const SweepRow* mpft = nullptr;
+    for (const auto& r : sum.rows)
+      if (r.point.labels[0].second == "kind=mpft,planes=8" && r.point.labels[1].second.rfind(nic, 0) == 0) mpft = &r;
+    ASSERT_NE(mpft, nullptr);
+    ASSERT_EQ(mpft->result.status, PointResult::Status::kOk) << mpft->result.reason;
+    const double cost = mpft->result.metrics.at("usd_per_trillion_tokens_owned");
+    const double days = mpft->result.metrics.at("days_per_trillion_tokens");
+    for (const auto& r : sum.rows) {
+      if (r.result.status != PointResult::Status::kOk || r.point.labels[1].second.rfind(nic, 0) != 0) continue;
+      const double c = r.result.metrics.at("usd_per_trillion_tokens_owned");
+      const double t = r.result.metrics.at("days_per_trillion_tokens");
+      EXPECT_FALSE(c < cost && t < days) << "MPFT is dominated by " << r.point.labels[0].second;
+    }
+  }
+  // Oversubscription cuts fabric cost but costs time (the physical direction).
+  EXPECT_GT(sum.rows[2].result.metrics.at("step_time_s"), sum.rows[0].result.metrics.at("step_time_s"));
+  EXPECT_LT(sum.rows[2].result.metrics.at("fabric_cost_usd"), sum.rows[0].result.metrics.at("fabric_cost_usd"));
+}
+
+// The serving sweep finds a deployment that meets 20 tokens/s per user, and
+// every feasible point meets it.
+TEST(SweepV3, ServingSweepFindsTheCheapestDeploymentMeetingTheSlo) {
+  SweepSpec spec;
+  auto sum = run_bundled("scenarios/sweeps/v3-serving.yaml", spec);
+  auto front = pareto_front(sum.rows, spec.objectives);
+  ASSERT_FALSE(front.empty());
+  const auto& best = sum.rows[front[0]];  // sorted by the first objective: cost
+  EXPECT_GE(best.result.metrics.at("tokens_per_s_per_user"), 20.0);
+  for (const auto& r : sum.rows)
+    if (r.feasible) EXPECT_GE(r.result.metrics.at("tokens_per_s_per_user"), 20.0);
+}
+
+}  // namespace
+}  // namespace codesim::scenarios
