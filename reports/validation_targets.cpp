@@ -11,6 +11,8 @@
 #include "models/counts.hpp"
 #include "models/model_io.hpp"
 #include "reports/validation.hpp"
+#include "scenarios/evaluators.hpp"
+#include "scenarios/sweep.hpp"
 #include "scenarios/scenario.hpp"
 #include "topology/cost.hpp"
 #include "topology/generators.hpp"
@@ -284,37 +286,87 @@ void add_not_modelled(ValidationRegistry& reg) {
     Tolerance tol;
   };
   const Row rows[] = {
-      {"T12/tokens-per-day", "V3 training throughput, 2048 H800, MPFT", "B tok/day", 272.80, "ISCA'25 Tab.4 [P]",
-       Tolerance::relative(0.02)},
-      {"T12/step-time", "V3 training step time, 2048 H800, MPFT", "s", 19.926, "ISCA'25 Tab.4 [P]",
-       Tolerance::relative(0.02)},
-      {"T12/mfu", "V3 training MFU, causal", "%", 38.94, "ISCA'25 Tab.4 [P]", Tolerance::relative(0.02)},
-      {"T15", "H800 GPU-hours per 1T training tokens", "K GPU-h", 180, "DeepSeek-V3 TR Tab.1 [P]",
-       Tolerance::relative(0.02)},
       {"T17/ep64-dispatch", "DeepEP internode EP64 dispatch bottleneck bandwidth", "GB/s", 51, "DeepEP README [P]",
        Tolerance::relative(0.10)},
       {"T18/ep8-dispatch", "DeepEP low-latency EP8 dispatch latency", "us", 77, "DeepEP README [P]",
        Tolerance::relative(0.15)},
       {"T21/ib-cross-leaf", "64 B latency, IB cross leaf (simulated path)", "us", 3.7, "ISCA'25 Tab.5 [P]",
        Tolerance::relative(0.10)},
-      {"T22", "Inference fleet cost per day at $2/GPU-h", "$", 87'072, "open-infra-index day 6 [P]",
+      {"T26/f-and-b", "DualPipe overlapped F&B pairs, half-rank 0 (PP16, 120 mb; tested in workloads_tests)", "", 97, "dualpipe.py [D]",
        Tolerance::exact()},
-      {"T23/decode", "Output tokens/s per decode node", "tok/s", 14'800, "open-infra-index day 6 [P]",
-       Tolerance::relative(0.10)},
-      {"T24", "Nodes implied by the day-6 load", "nodes", 226.9, "day 6 [D]", Tolerance::relative(0.03)},
-      {"T26/f-and-b", "DualPipe overlapped F&B pairs, rank 0 (PP16, 120 mb)", "", 104, "dualpipe.py [D]",
-       Tolerance::exact()},
-      {"T27", "MTP speculative decoding speed-up", "x", 1.8, "ISCA'25 2.3.3 [P]", Tolerance::absolute(0.1)},
-      {"T29/chunk", "Overlapped F&B chunk pair GPU window (4 MoE layers)", "ms", 128.5, "profile-data train.json [D]",
-       Tolerance::relative(0.15)},
+      {"T27", "MTP speculative decoding speed-up (tested in workloads_tests)", "x", 1.8, "ISCA'25 2.3.3 [P]", Tolerance::absolute(0.1)},
   };
   for (const auto& r : rows)
     reg.add({r.id, r.quantity, r.unit, r.published, r.source, r.tol, "", nullptr, {}});
 }
 
+// ---------------------------------------------------------------------------
+// Training (ISCA'25 Table 4, TR Table 1) and serving (day 6): computed by the
+// same fast models the sweeps use (scenarios/evaluators.cpp), from the
+// bundled paper scenarios.
+
+ValidationFn metric_of(std::string mode, std::string file, std::string metric, double scale) {
+  return [=](const ValidationContext& ctx, double& sim, std::string& err) {
+    scenarios::register_builtin_evaluators();
+    const scenarios::Evaluator* eval = scenarios::find_evaluator(mode);
+    config::Node tree;
+    config::Diagnostics d;
+    if (!eval || !config::load_file(ctx.path(file), tree, d)) {
+      err = eval ? d.str() : "no evaluator " + mode;
+      return false;
+    }
+    scenarios::PointResult r = (*eval)(tree, ctx.path(file));
+    auto it = r.metrics.find(metric);
+    if (r.status != scenarios::PointResult::Status::kOk || it == r.metrics.end()) {
+      err = r.reason.empty() ? "no metric " + metric : r.reason;
+      return false;
+    }
+    sim = it->second * scale;
+    return true;
+  };
+}
+
+void add_training_and_serving_targets(ValidationRegistry& reg) {
+  const std::string train = "scenarios/paper/v3-train-2048-h800-mpft.yaml";
+  const std::string serve = "scenarios/paper/v3-serve-day6.yaml";
+  const std::string why_train =
+      "issue tolerance: step/throughput 5%; the compute model's kernel fits are within 15% of train.json, "
+      "and the step sums thousands of them, so errors average out";
+  reg.add({"T12/step-time", "V3 training step time, 2048 H800, MPFT", "s", 19.926, "ISCA'25 Tab.4 [P]",
+           Tolerance::relative(0.05), why_train, metric_of("train", train, "step_time_s", 1), {}});
+  reg.add({"T12/tokens-per-day", "V3 training throughput, 2048 H800, MPFT", "B tok/day", 272.80,
+           "ISCA'25 Tab.4 [P]", Tolerance::relative(0.05), why_train,
+           metric_of("train", train, "tokens_per_day", 1e-9), {}});
+  reg.add({"T12/mfu-causal", "V3 training MFU, causal (BF16 peak)", "%", 38.94, "ISCA'25 Tab.4 [P]",
+           Tolerance::absolute(2.0), "issue tolerance: 2 points", metric_of("train", train, "mfu_causal", 100), {}});
+  reg.add({"T12/mfu-noncausal", "V3 training MFU, non-causal (BF16 peak)", "%", 43.73, "ISCA'25 Tab.4 [P]",
+           Tolerance::absolute(2.0), "issue tolerance: 2 points",
+           metric_of("train", train, "mfu_noncausal", 100), {}});
+  reg.add({"T15", "H800 GPU-hours per 1T training tokens", "K GPU-h", 180, "DeepSeek-V3 TR Tab.1 [P]",
+           Tolerance::relative(0.05), why_train,
+           metric_of("train", train, "gpu_hours_per_trillion_tokens", 1e-3), {}});
+  reg.add({"T29/chunk", "Overlapped F&B chunk pair, 4 MoE layers (pipeline rank 4)", "ms", 128.5,
+           "profile-data train.json [D]", Tolerance::relative(0.15), "T29 tolerance: 15% per kernel class",
+           metric_of("train", train, "fb_pair_rank4_ms", 1), {}});
+  const std::string why_serve =
+      "issue tolerance 15%: the day-6 figures are 24-hour averages of a fleet whose load varied (peak 278 "
+      "nodes), and request lengths are not published";
+  reg.add({"T22", "Inference fleet cost per day (codesim size, $2/GPU-h)", "$", 87'072,
+           "open-infra-index day 6 [P]", Tolerance::relative(0.15), why_serve,
+           metric_of("serve", serve, "cost_per_day_usd", 1), {}});
+  reg.add({"T23/prefill", "Input tokens/s per prefill node (incl. cache hits)", "tok/s", 73'700,
+           "open-infra-index day 6 [P]", Tolerance::relative(0.15), why_serve,
+           metric_of("serve", serve, "prefill_input_tokens_per_s_per_node", 1), {}});
+  reg.add({"T23/decode", "Output tokens/s per decode node", "tok/s", 14'800, "open-infra-index day 6 [P]",
+           Tolerance::relative(0.15), why_serve, metric_of("serve", serve, "decode_tokens_per_s_per_node", 1), {}});
+  reg.add({"T24", "Nodes for the day-6 load (time-averaged)", "nodes", 226.75, "open-infra-index day 6 [P]",
+           Tolerance::relative(0.15), why_serve, metric_of("serve", serve, "total_nodes", 1), {}});
+}
+
 }  // namespace
 
 void register_builtin_targets(ValidationRegistry& reg) {
+  add_training_and_serving_targets(reg);
   add_model_targets(reg);
   add_decode_limit_targets(reg);
   add_topology_targets(reg);

@@ -79,6 +79,10 @@ PointResult evaluate_train(const config::Node& tree, const std::string&) {
   r.metrics["fabric_cost_usd"] = t.owned_fabric_usd;
   r.metrics["gpus"] = t.gpus;
   r.metrics["memory_GB"] = t.memory.total().as_double() / 1e9;
+  r.metrics["mfu_noncausal"] = t.mfu_noncausal;
+  // The overlapped F&B chunk pair of pipeline rank 4 (a stage of 4 MoE
+  // layers, as in profile-data train.json).
+  if (t.fb.size() > 4) r.metrics["fb_pair_rank4_ms"] = t.fb[4][0] / Milliseconds(1);
   r.text["fabric_kind"] = std::string(config::enum_to_string(s.cluster->fabric.kind));
   return r;
 }
@@ -89,7 +93,7 @@ PointResult evaluate_serve(const config::Node& tree, const std::string&) {
   PointResult r;
   if (!read_point(tree, s, r)) return r;
   if (!s.serving) return skipped("the scenario has no 'serving' section");
-  const workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, true);
+  const workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, s.serving->search.integer_units);
   if (!e.decode.feasible) return skipped("decode infeasible: " + e.decode.limited_by);
   r.metrics["total_nodes"] = e.total_nodes;
   r.metrics["prefill_nodes"] = e.prefill_nodes;
@@ -102,6 +106,7 @@ PointResult evaluate_serve(const config::Node& tree, const std::string&) {
   r.metrics["decode_tokens_per_s_per_node"] = e.decode.tokens_per_s_per_node;
   r.metrics["decode_batch_per_gpu"] = e.decode.batch_per_gpu;
   r.metrics["meets_slo"] = e.meets_slo ? 1 : 0;
+  r.metrics["prefill_input_tokens_per_s_per_node"] = e.prefill.input_tokens_per_s_per_node;
   if (!e.meets_slo) r.text["why_not"] = e.why_not;
   return r;
 }
