@@ -8,10 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "reports/output.hpp"
+#include "reports/svg.hpp"
 #include "cli/sweep_mpi.hpp"
 #include "scenarios/evaluators.hpp"
 #include "scenarios/sweep.hpp"
@@ -30,6 +34,8 @@ struct SweepArgs {
   bool full = false;
   bool json = false;
   bool csv = false;
+  std::string report_dir;
+  std::string colour_by;  // axis name that colours the scatter (default: the first)
 };
 
 // Writes `text` to `path` through a temporary file and a rename, so a
@@ -51,6 +57,64 @@ std::string fmt_metric(double v) {
   if (std::abs(v) >= 1e6 || (std::abs(v) < 1e-3 && v != 0)) std::snprintf(buf, sizeof buf, "%.4g", v);
   else std::snprintf(buf, sizeof buf, "%.4f", v);
   return buf;
+}
+
+// The HTML/markdown report: a scatter of every feasible point over the first
+// two objectives, one colour per value of an axis, with the Pareto front
+// drawn; then the front and the skipped points as tables.
+reports::Report sweep_report(const scenarios::SweepSpec& spec, const std::vector<scenarios::SweepRow>& rows,
+                             const std::vector<scenarios::SweepRow>& front, const std::string& colour_by) {
+  reports::Report r("codesim sweep " + spec.name);
+  r.paragraph(std::to_string(rows.size()) + " points over " + std::to_string(spec.axes.size()) +
+              " axes; mode " + spec.mode + ".");
+  size_t axis = 0;
+  for (size_t i = 0; i < spec.axes.size(); ++i) {
+    const std::string n = spec.axes[i].name.empty() ? spec.axes[i].key : spec.axes[i].name;
+    if (n == colour_by) axis = i;
+  }
+  if (spec.objectives.size() >= 2) {
+    const auto& ox = spec.objectives[0];
+    const auto& oy = spec.objectives[1];
+    reports::svg::ScatterChart c;
+    c.title = oy.metric + " against " + ox.metric;
+    c.x.label = ox.metric;
+    c.y.label = oy.metric;
+    std::map<std::string, size_t> series_of;
+    for (const auto& row : rows) {
+      if (!row.feasible || !row.result.metrics.count(ox.metric) || !row.result.metrics.count(oy.metric)) continue;
+      const std::string key = axis < row.point.labels.size() ? row.point.labels[axis].second : "";
+      auto [it, fresh] = series_of.emplace(key, c.series.size());
+      if (fresh) c.series.push_back({key, {}});
+      c.series[it->second].points.push_back(
+          {row.result.metrics.at(ox.metric), row.result.metrics.at(oy.metric), "#" + std::to_string(row.point.index)});
+    }
+    using reports::svg::Better;
+    c.pareto = reports::svg::Pareto{ox.goal == scenarios::Goal::kMin ? Better::kLower : Better::kHigher,
+                                    oy.goal == scenarios::Goal::kMin ? Better::kLower : Better::kHigher};
+    if (!c.series.empty())
+      r.chart("pareto", reports::svg::render(c),
+              "Every feasible point, coloured by " +
+                  (spec.axes.empty() ? std::string() : (spec.axes[axis].name.empty() ? spec.axes[axis].key : spec.axes[axis].name)) +
+                  "; the line joins the Pareto front.");
+  }
+  reports::ResultTable t("Pareto front");
+  t.add_column("index");
+  for (const auto& ax : spec.axes) t.add_column(ax.name.empty() ? ax.key : ax.name);
+  for (const auto& o : spec.objectives) t.add_column(o.metric, o.metric, 4);
+  for (const auto& row : front) {
+    std::vector<reports::Cell> cells{static_cast<double>(row.point.index)};
+    for (const auto& [k, v] : row.point.labels) cells.push_back(v);
+    for (const auto& o : spec.objectives) cells.push_back(row.result.metrics.at(o.metric));
+    t.add_row(std::move(cells));
+  }
+  r.table(std::move(t));
+  reports::ResultTable skipped("Skipped points");
+  skipped.add_column("index").add_column("reason");
+  for (const auto& row : rows)
+    if (row.result.status != scenarios::PointResult::Status::kOk)
+      skipped.add_row({static_cast<double>(row.point.index), row.result.reason});
+  if (!skipped.rows().empty()) r.table(std::move(skipped));
+  return r;
 }
 
 int run(const SweepArgs& a, const GlobalOptions& global) {
@@ -125,6 +189,14 @@ int run(const SweepArgs& a, const GlobalOptions& global) {
     else if (!r.feasible) ++infeasible;
   }
 
+  if (!a.report_dir.empty()) {
+    reports::OutputOptions ro;
+    ro.report_dir = a.report_dir;
+    ro.quiet = true;
+    std::ostringstream sink;
+    if (reports::emit(sweep_report(spec, sum.rows, front_rows, a.colour_by), ro, sink, std::cerr) != 0) return 1;
+    if (!global.quiet) std::cerr << "report: " << a.report_dir << "/index.html\n";
+  }
   if (a.json) {
     nlohmann::ordered_json j;
     j["name"] = spec.name;
@@ -186,6 +258,8 @@ void register_sweep_commands(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--full", args.full, "Use the full simulation instead of the fast model");
   cmd->add_flag("--json", args.json, "Print a JSON summary with the Pareto rows");
   cmd->add_flag("--csv", args.csv, "Print all rows as CSV");
+  cmd->add_option("--report", args.report_dir, "Also write DIR/index.html with the Pareto scatter plot")->option_text("DIR");
+  cmd->add_option("--colour-by", args.colour_by, "Axis that colours the scatter plot (default: the first)");
   cmd->callback([&global] { global.exit_code = run(args, global); });
 }
 

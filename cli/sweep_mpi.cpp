@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -111,8 +112,14 @@ scenarios::SweepRunSummary run_sweep_mpi(const scenarios::SweepSpec& spec, const
   });
   int active = size - 1;
   while (active > 0) {
+    // Poll rather than block: OpenMPI's blocking probe spins, and on an
+    // oversubscribed machine that would steal a core from the workers.
     MPI_Status st;
-    MPI_Probe(MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &st);
+    for (int flag = 0;;) {
+      MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &flag, &st);
+      if (flag) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
     int len = 0;
     MPI_Get_count(&st, MPI_CHAR, &len);
     std::string msg(static_cast<size_t>(len), '\0');
