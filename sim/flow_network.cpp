@@ -1,6 +1,7 @@
 #include "sim/flow_network.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <functional>
@@ -37,6 +38,60 @@ struct PendingLater {
     return a.t != b.t ? a.t > b.t : a.v > b.v;
   }
 };
+// Bulk drain of a (t, v) min-heap: when most entries are due (t <= limit),
+// popping them one by one costs a random-access sift each (millions at the
+// 4M-flow all-to-all). Instead move the heap out, keep the entries not due
+// as the new heap and return the due ones sorted in exactly the pop order
+// (ascending (t, v)), so results are bit-identical. The heap is left valid
+// (and separate) before the caller handles any entry, so callbacks run
+// from that loop may use it. False when few are due: pop one by one.
+// Stale entries (valid(x) false) are dropped here: nothing in the caller's
+// loop revives or invalidates another var's entry, so the loop would skip
+// exactly these. Valid entries have distinct vars, so when all due entries
+// share one time (the usual case) a bitmap over var ids gives the (t, v)
+// order in O(k + vars/64) instead of an O(k log k) sort.
+template <class T, class Valid, class VersionOf>
+bool take_due_bulk(std::vector<T>& heap, int64_t limit, std::vector<T>& due, size_t nvars,
+                   Valid valid, VersionOf version_of) {
+  const size_t n = heap.size();
+  if (n < (size_t{1} << 16) || heap.front().t > limit) return false;
+  constexpr size_t kSamples = 64;
+  size_t hits = 0;
+  for (size_t k = 0; k < kSamples; ++k)
+    if (heap[n - 1 - k * (n / kSamples)].t <= limit) ++hits;
+  if (hits * 8 < kSamples * 7) return false;  // not mostly due
+  due.clear();
+  due.swap(heap);  // heap is now empty
+  const auto mid = std::partition(due.begin(), due.end(), [limit](const T& x) { return x.t > limit; });
+  heap.assign(due.begin(), mid);
+  std::make_heap(heap.begin(), heap.end(), PendingLater{});
+  due.erase(due.begin(), mid);
+  std::erase_if(due, [&valid](const T& x) { return !valid(x); });
+  if (due.empty()) return true;
+  const int64_t t0 = due.front().t;
+  const bool one_time = std::all_of(due.begin(), due.end(), [t0](const T& x) { return x.t == t0; });
+  if (!one_time) {
+    std::sort(due.begin(), due.end(), [](const T& x, const T& y) { return PendingLater{}(y, x); });
+    return true;
+  }
+  std::vector<uint64_t> bits((nvars + 63) / 64, 0);
+  for (const T& x : due) bits[x.v >> 6] |= uint64_t{1} << (x.v & 63);
+  size_t k = 0;
+  for (size_t w = 0; w < bits.size(); ++w)
+    for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+      const uint32_t v = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(word)));
+      due[k++] = T{t0, v, version_of(v)};  // valid: its version is the current one
+    }
+  due.resize(k);
+  return true;
+}
+
+// End of a flow with `remaining` bytes at `rate` (> 0) from t_last (ps).
+int64_t completion_ps(double remaining, double rate, int64_t t_last) {
+  const double dt = std::max(0.0, remaining) / rate * kPsPerSecond;
+  return t_last + (dt > 9e18 ? int64_t{9'000'000'000'000'000'000} : std::llround(dt));
+}
+
 struct ShareLater {
   bool operator()(const std::pair<double, LinkId>& a, const std::pair<double, LinkId>& b) const {
     return a.first != b.first ? a.first > b.first : a.second > b.second;
@@ -62,6 +117,7 @@ FlowNetwork::FlowNetwork(Scheduler& sched, const LinkTable& links, PathSelector&
   link_since_.assign(n, 0);
   link_stamp_.assign(n, 0);
   purge_stamp_.assign(n, 0);
+  dirty_stamp_.assign(n, 0);
   rem_.assign(n, 0.0);
   w_.assign(n, 0.0);
   cnt_.assign(n, 0);
@@ -114,7 +170,8 @@ FlowNetwork::VarId FlowNetwork::new_var() {
 // Merges the paths of `rb` into one list of (link, coefficient).
 void FlowNetwork::set_route(VarId v, const RouteBuilder& rb) {
   const uint32_t begin = static_cast<uint32_t>(uses_.size());
-  std::vector<float> tmp;
+  std::vector<float>& tmp = route_tmp_;  // reused: no allocation per flow
+  tmp.clear();
   bool unit = true;
   for (size_t p = 0; p < rb.num_paths(); ++p) {
     const double w = rb.weight(p);
@@ -258,9 +315,8 @@ FlowId FlowNetwork::start_flow(int32_t src, int32_t dst, Bytes size, uint64_t ta
 
 void FlowNetwork::push_completion(VarId v) {
   if (rate_[v] <= 0) return;  // stalled (only on a zero-capacity link)
-  const double dt = std::max(0.0, remaining_[v]) / rate_[v] * kPsPerSecond;
-  const int64_t t = t_last_[v] + (dt > 9e18 ? int64_t{9'000'000'000'000'000'000} : std::llround(dt));
-  heap_push(completions_, Completion{t, v, version_[v]}, PendingLater{});
+  heap_push(completions_, Completion{completion_ps(remaining_[v], rate_[v], t_last_[v]), v, version_[v]},
+            PendingLater{});
 }
 
 void FlowNetwork::advance(VarId v, int64_t t) {
@@ -323,7 +379,7 @@ void FlowNetwork::kill_var(VarId v, std::vector<LinkId>& dirty) {
     const size_t l = static_cast<size_t>(ls[i]);
     assigned_[l] -= m;
     if (state_[v] == 2) {
-      dirty.push_back(ls[i]);
+      mark_dirty(ls[i], dirty);
       touch_link(l, now);
       const double c = coef(v, i) * static_cast<double>(m);
       link_rate_[l] = std::max(0.0, link_rate_[l] - c * rate_[v]);
@@ -351,7 +407,7 @@ void FlowNetwork::activate(VarId v, int64_t t, std::vector<LinkId>& dirty) {
       lv.reserve(static_cast<size_t>(assigned_[l]));  // no doubling slack on busy links
     lv.push_back(v);
     link_weight_[l] += coef(v, i) * static_cast<double>(mult_[v]);
-    dirty.push_back(ls[i]);
+    mark_dirty(ls[i], dirty);
     if (degraded_[l]) flags_[v] |= 2;
   }
 }
@@ -364,15 +420,30 @@ void FlowNetwork::process() {
   dirty_.clear();
   new_vars_.clear();
   const int64_t horizon = now + params_.merge_quantum.ps();
-  while (!completions_.empty() && completions_.front().t <= horizon) {
-    const Completion c = heap_pop(completions_, PendingLater{});
-    if (state_[c.v] != 2 || version_[c.v] != c.version) continue;
+  auto complete = [&](const Completion& c) {
+    if (state_[c.v] != 2 || version_[c.v] != c.version) return;
     emit_done(c.v, now, true);
     kill_var(c.v, dirty_);
     if (done_.size() >= (1u << 16)) flush_done();  // bounded memory for huge batches
+  };
+  {
+    std::vector<Completion> due;  // freed at the end of this block
+    if (take_due_bulk(completions_, horizon, due, remaining_.size(),
+                      [this](const Completion& c) { return state_[c.v] == 2 && version_[c.v] == c.version; },
+                      [this](VarId v) { return version_[v]; }))
+      for (const Completion& c : due) complete(c);
   }
-  while (!pending_.empty() && pending_.front().t <= now) {
-    const Pending p = heap_pop(pending_, PendingLater{});
+  while (!completions_.empty() && completions_.front().t <= horizon)
+    complete(heap_pop(completions_, PendingLater{}));
+  std::vector<Pending> due_pending;
+  size_t due_next = 0;
+  if (!take_due_bulk(pending_, now, due_pending, remaining_.size(),
+                     [this](const Pending& p) { return state_[p.v] == 1 && version_[p.v] == p.version; },
+                     [this](VarId v) { return version_[v]; }))
+    due_pending.clear();
+  while (due_next < due_pending.size() || (!pending_.empty() && pending_.front().t <= now)) {
+    const Pending p = due_next < due_pending.size() ? due_pending[due_next++]
+                                                    : heap_pop(pending_, PendingLater{});
     if (state_[p.v] != 1 || version_[p.v] != p.version) continue;
     if (use_count_[p.v] == 0) {  // src == dst: nothing to move
       state_[p.v] = 2;
@@ -383,6 +454,7 @@ void FlowNetwork::process() {
     activate(p.v, now, dirty_);
     new_vars_.push_back(p.v);
   }
+  due_pending = {};
   if (pending_.empty() && pending_.capacity() > (1u << 16)) pending_.shrink_to_fit();
   // A new flow's max-min rate is at least min over its links of
   // capacity / (weight of the flows on it): no link can saturate earlier.
@@ -470,7 +542,7 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
   }
   for (size_t i = 0; i < comp_links_.size(); ++i) {
     for (VarId v : link_vars_[static_cast<size_t>(comp_links_[i])]) {
-      if (state_[v] != 2 || stamp_[v] == in) continue;
+      if (stamp_[v] == in || state_[v] != 2) continue;  // most visits: already taken
       if (born_[v] != instant_ && rate_[v] < cut) continue;  // cannot change
       stamp_[v] = in;
       comp_vars_.push_back(v);
@@ -543,7 +615,17 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
     });
     std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
   }
-  for (VarId v : comp_vars_) push_completion(v);
+  if (comp_vars_.size() > completions_.size()) {
+    // Mostly new entries: append and heapify once, O(n) instead of n sifts.
+    // Pop order is the same: (t, v) is unique among valid entries.
+    for (VarId v : comp_vars_) {
+      if (rate_[v] <= 0) continue;  // stalled, as in push_completion
+      completions_.push_back(Completion{completion_ps(remaining_[v], rate_[v], t_last_[v]), v, version_[v]});
+    }
+    std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
+  } else {
+    for (VarId v : comp_vars_) push_completion(v);
+  }
   for (LinkId l : comp_links_) {
     const size_t li = static_cast<size_t>(l);
     touch_link(li, now);

@@ -266,6 +266,15 @@ class FlowNetwork {
   // through flows whose rate is >= threshold (or that are new).
   void solve(const std::vector<LinkId>& dirty, double threshold);
   void touch_link(size_t l, int64_t now);
+  // Appends l to dirty once per processing instant (first-occurrence order,
+  // so solve() sees the same link order as with duplicates; at 4M flows the
+  // duplicates alone were 20M entries).
+  void mark_dirty(LinkId l, std::vector<LinkId>& dirty) {
+    uint32_t& s = dirty_stamp_[static_cast<size_t>(l)];
+    if (s == instant_) return;
+    s = instant_;
+    dirty.push_back(l);
+  }
   void activate(VarId v, int64_t t, std::vector<LinkId>& dirty);
   void finish_instant();  // solve dirty_, purge, free, report
   void advance(VarId v, int64_t t);
@@ -336,12 +345,13 @@ class FlowNetwork {
   std::vector<uint32_t> link_stamp_;
   std::vector<double> rem_, w_;
   std::vector<int32_t> cnt_, route_pos_;
-  std::vector<uint32_t> purge_stamp_;
+  std::vector<uint32_t> purge_stamp_, dirty_stamp_;
   uint32_t purge_epoch_ = 0;
   std::vector<VarId> to_free_, comp_vars_, new_vars_;
   std::vector<LinkId> comp_links_, dirty_;
   std::vector<std::pair<double, LinkId>> share_heap_;
   std::vector<FlowId> members_scratch_;
+  std::vector<float> route_tmp_;  // set_route
 
   NetworkStats stats_;
 };

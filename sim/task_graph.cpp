@@ -120,6 +120,12 @@ class Replayer {
     const auto& task = g_.tasks[static_cast<size_t>(t)];
     const CommPattern& p = g_.patterns[static_cast<size_t>(task.pattern)];
     PatternRun& run = runs_[static_cast<size_t>(task.pattern)];
+    if (p.dep_begin.empty()) {  // no dependencies: just count (hot path, once per flow)
+      ++run.accounted;
+      if (!ok) r_.tasks[static_cast<size_t>(t)].undelivered++;
+      if (run.accounted == p.transfers.size()) end_task(t);
+      return;
+    }
     std::vector<std::pair<size_t, bool>> work{{i, ok}};
     while (!work.empty()) {
       auto [x, good] = work.back();

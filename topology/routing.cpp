@@ -354,7 +354,8 @@ struct Router::Impl {
   bool switch_path(int from, int to, const std::vector<uint16_t>& d, const sim::FlowRequest& r,
                    const sim::LinkState& s, int dst_ordinal, std::vector<LinkId>& out) {
     if (d[static_cast<size_t>(from)] == kUnreached) return false;
-    std::vector<Adj> cand, cand2;
+    std::vector<Adj>& cand = cand_scratch;  // reused: no allocation per flow
+    std::vector<Adj>& cand2 = cand2_scratch;
     int u = from;
     uint64_t divisor = 1;
     const uint64_t h = flow_hash(r);
@@ -624,6 +625,7 @@ struct Router::Impl {
   }
 
   std::vector<std::pair<int, int>> pairs;
+  std::vector<Adj> cand_scratch, cand2_scratch;  // switch_path scratch
   std::vector<Duration> link_latency;
 };
 
