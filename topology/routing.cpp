@@ -350,6 +350,39 @@ struct Router::Impl {
     }
   }
 
+  // candidates() towards switch `to` when d is its fault-free distance table:
+  // the hop-reducing neighbours are fixed, so they are listed once per
+  // destination (CSR over switches, in adjacency order) and only filtered by
+  // link state here. Same output, in the same order, as candidates().
+  void candidates_to(int u, int to, const std::vector<uint16_t>& d, const sim::LinkState& s,
+                     std::vector<Adj>& out) {
+    const size_t ti = static_cast<size_t>(to);
+    if (ti >= dist_cache.size() || &d != &dist_cache[ti]) {
+      candidates(u, d, s, out);
+      return;
+    }
+    if (cand_begin.size() != dist_cache.size()) {
+      cand_begin.resize(dist_cache.size());
+      cand_list.resize(dist_cache.size());
+    }
+    std::vector<uint32_t>& begin = cand_begin[ti];
+    std::vector<Adj>& list = cand_list[ti];
+    if (begin.empty()) {
+      const size_t nsw = adj_begin.size() - 1;
+      begin.reserve(nsw + 1);
+      for (size_t w = 0; w < nsw; ++w) {
+        begin.push_back(static_cast<uint32_t>(list.size()));
+        for (uint32_t k = adj_begin[w]; k < adj_begin[w + 1]; ++k)
+          if (d[static_cast<size_t>(adj[k].to)] + 1 == d[w]) list.push_back(adj[k]);
+      }
+      begin.push_back(static_cast<uint32_t>(list.size()));
+    }
+    out.clear();
+    const size_t ui = static_cast<size_t>(u);
+    for (uint32_t k = begin[ui]; k < begin[ui + 1]; ++k)
+      if (s.up(list[k].link)) out.push_back(list[k]);
+  }
+
   // One switch path from `from` to `to` by the policy (not spray) into buf.
   bool switch_path(int from, int to, const std::vector<uint16_t>& d, const sim::FlowRequest& r,
                    const sim::LinkState& s, int dst_ordinal, std::vector<LinkId>& out) {
@@ -360,7 +393,7 @@ struct Router::Impl {
     uint64_t divisor = 1;
     const uint64_t h = flow_hash(r);
     while (u != to) {
-      candidates(u, d, s, cand);
+      candidates_to(u, to, d, s, cand);
       if (cand.empty()) return false;
       size_t pick = 0;
       const size_t n = cand.size();
@@ -626,6 +659,8 @@ struct Router::Impl {
 
   std::vector<std::pair<int, int>> pairs;
   std::vector<Adj> cand_scratch, cand2_scratch;  // switch_path scratch
+  std::vector<std::vector<uint32_t>> cand_begin;  // candidates_to cache, per destination switch
+  std::vector<std::vector<Adj>> cand_list;
   std::vector<Duration> link_latency;
 };
 
