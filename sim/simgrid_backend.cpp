@@ -1,5 +1,7 @@
 #include "sim/simgrid_backend.hpp"
 
+#include "sim/detail/stream_order.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,22 +73,6 @@ class SgReplayer {
     for (const auto& c : lt.capacity) cap_.push_back(c.bytes_per_second());
     const size_t n = g.tasks.size();
     r_.tasks.assign(n, TaskTiming{});
-    deps_left_.resize(n);
-    dependents_.resize(n);
-    for (size_t t = 0; t < n; ++t) {
-      deps_left_[t] = static_cast<int>(g.tasks[t].deps.size());
-      for (int d : g.tasks[t].deps) dependents_[static_cast<size_t>(d)].push_back(static_cast<int>(t));
-      const auto key = std::pair{g.tasks[t].gpu, g.tasks[t].stream};
-      auto it = stream_ids_.find(key);
-      if (it == stream_ids_.end()) {
-        it = stream_ids_.emplace(key, static_cast<int>(queues_.size())).first;
-        queues_.emplace_back();
-      }
-      stream_of_.push_back(it->second);
-      queues_[static_cast<size_t>(it->second)].push_back(static_cast<int>(t));
-    }
-    heads_.assign(queues_.size(), 0);
-    busy_.assign(queues_.size(), 0);
     waiting_.resize(g.patterns.size());
     out_begin_.resize(g.patterns.size());
     out_.resize(g.patterns.size());
@@ -95,8 +81,7 @@ class SgReplayer {
   }
 
   void start() {
-    for (size_t s = 0; s < queues_.size(); ++s)
-      if (!queues_[s].empty()) try_start(queues_[s][0]);
+    order_.start_all([this](int t) { try_start(t); });
   }
 
  private:
@@ -105,10 +90,7 @@ class SgReplayer {
 
   void try_start(int t) {
     const size_t ti = static_cast<size_t>(t);
-    const size_t s = static_cast<size_t>(stream_of_[ti]);
-    if (r_.tasks[ti].started || deps_left_[ti] > 0 || busy_[s]) return;
-    if (heads_[s] >= queues_[s].size() || queues_[s][heads_[s]] != t) return;
-    busy_[s] = 1;
+    if (!order_.claim(t)) return;
     r_.tasks[ti].started = true;
     r_.tasks[ti].start = now();
     const auto& task = g_.tasks[ti];
@@ -217,14 +199,7 @@ class SgReplayer {
     const size_t ti = static_cast<size_t>(t);
     r_.tasks[ti].finished = true;
     r_.tasks[ti].end = now();
-    const size_t s = static_cast<size_t>(stream_of_[ti]);
-    busy_[s] = 0;
-    heads_[s]++;
-    for (int d : dependents_[ti]) {
-      deps_left_[static_cast<size_t>(d)]--;
-      try_start(d);
-    }
-    if (heads_[s] < queues_[s].size()) try_start(queues_[s][heads_[s]]);
+    order_.finish(t, [this](int u) { try_start(u); });
   }
 
   const TaskGraph& g_;
@@ -235,13 +210,7 @@ class SgReplayer {
   std::vector<int64_t> assigned_;
   std::vector<uint8_t> up_;
   std::vector<double> cap_;
-  std::vector<int> deps_left_;
-  std::vector<std::vector<int>> dependents_;
-  std::map<std::pair<int, int>, int> stream_ids_;
-  std::vector<int> stream_of_;
-  std::vector<std::vector<int>> queues_;
-  std::vector<size_t> heads_;
-  std::vector<uint8_t> busy_;
+  detail::StreamOrder order_{g_};
   std::vector<std::vector<uint32_t>> waiting_, out_begin_, out_;
   std::vector<std::vector<uint8_t>> failed_;
   std::vector<uint64_t> accounted_;

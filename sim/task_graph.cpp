@@ -1,5 +1,7 @@
 #include "sim/task_graph.hpp"
 
+#include "sim/detail/stream_order.hpp"
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -35,43 +37,18 @@ class Replayer {
       : g_(g), net_(net), sched_(sched), r_(r) {
     const size_t n = g.tasks.size();
     r_.tasks.assign(n, TaskTiming{});
-    deps_left_.resize(n);
-    dependents_.resize(n);
-    for (size_t t = 0; t < n; ++t) {
-      deps_left_[t] = static_cast<int>(g.tasks[t].deps.size());
-      for (int d : g.tasks[t].deps) {
-        if (d < 0 || static_cast<size_t>(d) >= n || static_cast<size_t>(d) >= t)
-          throw std::invalid_argument("TaskGraph: task '" + g.tasks[t].name +
-                                      "' depends on a task that is not added before it");
-        dependents_[static_cast<size_t>(d)].push_back(static_cast<int>(t));
-      }
-      const auto key = std::pair{g.tasks[t].gpu, g.tasks[t].stream};
-      auto it = stream_ids_.find(key);
-      if (it == stream_ids_.end()) {
-        it = stream_ids_.emplace(key, static_cast<int>(queues_.size())).first;
-        queues_.emplace_back();
-      }
-      stream_of_.push_back(it->second);
-      queues_[static_cast<size_t>(it->second)].push_back(static_cast<int>(t));
-    }
-    heads_.assign(queues_.size(), 0);
-    busy_.assign(queues_.size(), 0);
     runs_.resize(g.patterns.size());
     net_.on_done([this](std::span<const FlowDone> done) { on_flows(done); });
   }
 
   void start() {
-    for (size_t s = 0; s < queues_.size(); ++s)
-      if (!queues_[s].empty()) try_start(queues_[s][0]);
+    order_.start_all([this](int t) { try_start(t); });
   }
 
  private:
   void try_start(int t) {
     const size_t ti = static_cast<size_t>(t);
-    const size_t s = static_cast<size_t>(stream_of_[ti]);
-    if (r_.tasks[ti].started || deps_left_[ti] > 0 || busy_[s]) return;
-    if (heads_[s] >= queues_[s].size() || queues_[s][heads_[s]] != t) return;
-    busy_[s] = 1;
+    if (!order_.claim(t)) return;
     r_.tasks[ti].started = true;
     r_.tasks[ti].start = sched_.now();
     const auto& task = g_.tasks[ti];
@@ -160,27 +137,14 @@ class Replayer {
     const size_t ti = static_cast<size_t>(t);
     r_.tasks[ti].finished = true;
     r_.tasks[ti].end = sched_.now();
-    const size_t s = static_cast<size_t>(stream_of_[ti]);
-    busy_[s] = 0;
-    heads_[s]++;
-    for (int d : dependents_[ti]) {
-      deps_left_[static_cast<size_t>(d)]--;
-      try_start(d);
-    }
-    if (heads_[s] < queues_[s].size()) try_start(queues_[s][heads_[s]]);
+    order_.finish(t, [this](int u) { try_start(u); });
   }
 
   const TaskGraph& g_;
   FlowNetwork& net_;
   Scheduler& sched_;
   ReplayResult& r_;
-  std::vector<int> deps_left_;
-  std::vector<std::vector<int>> dependents_;
-  std::map<std::pair<int, int>, int> stream_ids_;
-  std::vector<int> stream_of_;
-  std::vector<std::vector<int>> queues_;
-  std::vector<size_t> heads_;
-  std::vector<uint8_t> busy_;
+  detail::StreamOrder order_{g_};
   std::vector<PatternRun> runs_;
 };
 

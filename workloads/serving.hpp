@@ -121,7 +121,9 @@ struct PoolPlan {
   int attention_tp = 1;       // attention tensor parallel; attention DP = ep / attention_tp
   int redundant_experts = 0;  // extra expert replicas (EPLB), spread over the EP group
   int micro_batches = 2;      // 2: dual micro-batch overlap of compute and all-to-all
-  double tokens_per_gpu = 0;  // prefill: new tokens per GPU per forward (0: default 16384)
+  // prefill: new tokens per GPU per forward. Default: profile-data README,
+  // prefill "batch 16K tokens per GPU" (DeepSeek's deployment).
+  double tokens_per_gpu = 16384;
   double batch_per_gpu = 0;   // decode: requests per GPU (0: largest meeting KV and SLO)
   models::KvPrecision kv_precision = models::KvPrecision::kBf16;
 
@@ -144,7 +146,7 @@ struct PoolPlan {
     r.check(attention_tp > 0 && ep % attention_tp == 0, "attention_tp", "must divide ep");
     r.check(redundant_experts >= 0, "redundant_experts", "must be >= 0");
     r.check(micro_batches == 1 || micro_batches == 2, "micro_batches", "must be 1 or 2");
-    r.check(tokens_per_gpu >= 0, "tokens_per_gpu", "must be >= 0");
+    r.check(tokens_per_gpu > 0, "tokens_per_gpu", "must be > 0");
     r.check(batch_per_gpu >= 0, "batch_per_gpu", "must be >= 0");
   }
 };

@@ -27,7 +27,7 @@ PrefillEstimate estimate_prefill(const ServingSpec& s, const PoolPlan& plan) {
   const RequestShape shape = request_shape(s);
   StepModel model(s, plan, true);
   p.memory = model.memory();
-  p.tokens_per_gpu = plan.tokens_per_gpu > 0 ? plan.tokens_per_gpu : 16384;
+  p.tokens_per_gpu = plan.tokens_per_gpu;
   p.step = model.prefill(p.tokens_per_gpu, shape.computed, shape.cached);
   p.new_tokens_per_s_per_gpu = p.tokens_per_gpu / p.step.total.seconds();
   p.input_tokens_per_s_per_node =

@@ -109,7 +109,7 @@ SimResult simulate_serving(const ServingSpec& spec, const ServingEstimate& sized
   const StepModel pmodel(spec, spec.prefill, true);
   const StepModel dmodel(spec, spec.decode, false);
   const double pep = spec.prefill.ep, dep = spec.decode.ep;
-  const double batch_tokens = (spec.prefill.tokens_per_gpu > 0 ? spec.prefill.tokens_per_gpu : 16384) * pep;
+  const double batch_tokens = spec.prefill.tokens_per_gpu * pep;
   const double acc = StepModel::accepted_per_step(spec.mtp.depth, spec.mtp.acceptance);
   const int depth = spec.mtp.depth;
   const int64_t cap = std::max<int64_t>(1, static_cast<int64_t>(std::floor(sized.decode.batch_per_gpu * dep)));

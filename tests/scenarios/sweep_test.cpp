@@ -98,8 +98,8 @@ TEST(Sweep, SkipsInvalidPointsAndFindsTheParetoFront) {
   auto front = pareto_front(sum.rows, spec.objectives);
   ASSERT_EQ(front.size(), 1u);
   EXPECT_EQ(sum.rows[front[0]].point.index, 1u);
-  EXPECT_FALSE(sum.rows[0 * 2 + 0].feasible == false);
-  EXPECT_FALSE(sum.rows[3 * 2 + 0].feasible);  // (4,10): speed 6 < 8
+  EXPECT_TRUE(sum.rows[0].feasible);   // (1,10): speed 9 >= 8
+  EXPECT_FALSE(sum.rows[6].feasible);  // (4,10): speed 6 < 8
 }
 
 TEST(Sweep, ResumesFromTheJsonLinesFileAndIgnoresATornLine) {
