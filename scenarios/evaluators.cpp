@@ -53,18 +53,21 @@ PointResult evaluate_topology(const config::Node& tree, const std::string&) {
   return r;
 }
 
-// The fast training model (analytic communication, list-scheduled pipeline):
-// about 10 ms a point.
-PointResult evaluate_train(const config::Node& tree, const std::string&) {
+// The training step: fast (analytic communication, list-scheduled pipeline,
+// about 10 ms a point) or full (communication replayed on the fabric's flow
+// engine, seconds a point at 2,048 GPUs).
+PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming timing) {
   Scenario s;
   PointResult r;
   if (!read_point(tree, s, r)) return r;
   if (!s.cluster || !s.plan || !s.training)
     return skipped("the scenario needs the sections cluster, plan and training");
   if (std::string why = topology::check_fabric(*s.cluster); !why.empty()) return skipped(why);
+  s.training->comm = timing;
   workloads::TrainingInputs in;
   config::Diagnostics d;
-  if (!workloads::make_training_inputs(*s.cluster, *s.plan, *s.training, tree.find("plan"), in, d))
+  if (!workloads::make_training_inputs(*s.cluster, *s.plan, *s.training, tree.find("plan"), in, d,
+                                       training_network(s)))
     return skipped(d.list().empty() ? "invalid plan" : d.list().front().str());
   std::string err;
   const workloads::TrainingResult t = workloads::simulate_training(in, err);
@@ -84,7 +87,15 @@ PointResult evaluate_train(const config::Node& tree, const std::string&) {
   // layers, as in profile-data train.json).
   if (t.fb.size() > 4) r.metrics["fb_pair_rank4_ms"] = t.fb[4][0] / Milliseconds(1);
   r.text["fabric_kind"] = std::string(config::enum_to_string(s.cluster->fabric.kind));
+  r.text["comm_timing"] = t.comm_timing;
   return r;
+}
+
+PointResult evaluate_train(const config::Node& tree, const std::string&) {
+  return evaluate_train_with(tree, workloads::CommTiming::kAnalytic);
+}
+PointResult evaluate_train_full(const config::Node& tree, const std::string&) {
+  return evaluate_train_with(tree, workloads::CommTiming::kFlow);
 }
 
 // The fast steady-state serving estimate (pool sizes from the traffic).
@@ -115,6 +126,9 @@ PointResult evaluate_serve(const config::Node& tree, const std::string&) {
 
 void register_builtin_evaluators() {
   register_evaluator("train", "fast training step model: step time, MFU, $/1T tokens", evaluate_train);
+  register_evaluator("train-full",
+                     "training step with its communication replayed on the fabric (flow engine)",
+                     evaluate_train_full);
   register_evaluator("serve", "steady-state serving estimate: nodes, $/day, TPOT", evaluate_serve);
   register_evaluator("topology", "fabric size, cost and bisection of the scenario's cluster",
                      evaluate_topology);

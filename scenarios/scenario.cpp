@@ -12,4 +12,16 @@ bool read_scenario(const config::Node& root, Scenario& out, config::Diagnostics&
   return diags.empty();
 }
 
+workloads::TrainingNetwork training_network(const Scenario& s) {
+  workloads::TrainingNetwork n;
+  if (!s.network) return n;
+  n.routing.policy = s.network->routing;
+  n.routing.seed = static_cast<uint64_t>(s.network->seed);
+  n.routing.rail_forwarding = s.network->rail_forwarding;
+  n.routing.pxn_sender_side = s.network->pxn_sender_side;
+  n.params.merge_quantum = s.network->merge_quantum;
+  n.params.message_overhead = s.network->message_overhead;
+  return n;
+}
+
 }  // namespace codesim::scenarios

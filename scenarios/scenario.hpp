@@ -20,6 +20,7 @@
 #include "workloads/decode_limit.hpp"
 #include "workloads/serving.hpp"
 #include "workloads/plan.hpp"
+#include "workloads/training_setup.hpp"
 #include "workloads/training.hpp"
 
 namespace codesim::scenarios {
@@ -48,6 +49,12 @@ struct Scenario {
     v.opt("comm", comm, "communication pattern, size and group (codesim net)");
   }
 };
+
+// The routing and engine parameters training's flow-timed communication uses:
+// the scenario's `network` section (routing, seed, merge_quantum,
+// message_overhead, rail_forwarding, pxn_sender_side), or its defaults.
+// Faults in the section apply to `codesim net` only.
+workloads::TrainingNetwork training_network(const Scenario& s);
 
 // Reads a resolved scenario tree (e.g. a sweep point) strictly.
 bool read_scenario(const config::Node& root, Scenario& out, config::Diagnostics& diags);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
 #include "models/counts.hpp"
 #include "models/op_list.hpp"
@@ -92,7 +94,40 @@ struct Context {
   RoutingFanout fanout;
   bool ep_crosses_leaf = false;
   int sms = 0;
+  // Flow timing: EP replays by (dispatch?, tokens, bytes per copy), filled
+  // by measure_ep() before the layers are timed.
+  bool flow = false;
+  CommLayout layout;
+  std::map<std::tuple<bool, int64_t, uint64_t>, Duration> ep_times;
+  uint64_t flows = 0;
+  double wall_s = 0;
+  uint64_t undelivered = 0;
 };
+
+// Bytes per token copy of an EP op, divided by DeepEP's kernel efficiency.
+std::tuple<bool, int64_t, uint64_t> ep_key(const Context& c, const models::Op& op) {
+  const auto& s = std::get<models::CommShape>(op.shape);
+  const bool dispatch = op.kind == models::OpType::kDispatch;
+  const double fraction = dispatch ? c.in->calibration.deepep_dispatch_fraction
+                                   : c.in->calibration.deepep_combine_fraction;
+  const double per_copy = op.bytes_read.as_double() / static_cast<double>(std::max<int64_t>(1, s.copies));
+  return {dispatch, s.tokens, static_cast<uint64_t>(std::llround(per_copy / fraction))};
+}
+
+void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
+  for (const auto& l : layers)
+    for (const auto& op : l.ops) {
+      if (op.kind != models::OpType::kDispatch && op.kind != models::OpType::kCombine) continue;
+      const auto key = ep_key(c, op);
+      if (c.ep_times.count(key)) continue;
+      const CommReplay r = replay_ep(c.in->fabric_comm, c.layout, std::get<1>(key), B(std::get<2>(key)),
+                                     c.fanout, !std::get<0>(key));
+      c.ep_times[key] = r.time;
+      c.flows += r.flows;
+      c.wall_s += r.wall_s;
+      c.undelivered += r.undelivered;
+    }
+}
 
 // An op with its FP8 quantisation kernels, as wall time on the compute stream.
 Duration compute_time(const Context& c, const models::Op& op) {
@@ -102,6 +137,7 @@ Duration compute_time(const Context& c, const models::Op& op) {
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
+  if (c.flow) return c.ep_times.at(ep_key(c, op));
   const auto& s = std::get<models::CommShape>(op.shape);
   const Bytes per_copy = Bytes::from_double(op.bytes_read.as_double() /
                                             static_cast<double>(std::max<int64_t>(1, s.copies)));
@@ -305,6 +341,22 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // 1. Op list of one micro-batch; routed experts re-shaped to one GPU.
   const std::vector<models::LayerOps> layers = plan_op_list(spec, plan);
 
+  // Flow timing: replay each distinct EP all-to-all on the fabric.
+  c.flow = in.options.comm == CommTiming::kFlow && in.fabric_comm.fabric != nullptr;
+  if (c.flow) {
+    c.layout.gpus = plan.gpus();
+    c.layout.gpus_per_node = in.net.gpus_per_node;
+    c.layout.pp = pp;
+    c.layout.ep = std::max(1, plan.expert.degree);
+    c.layout.ep_nodes = std::max(1, plan.expert.nodes_per_group);
+    try {
+      measure_ep(c, layers);
+    } catch (const std::exception& e) {
+      error = e.what();
+      return res;
+    }
+  }
+
   // 2. Stages: contiguous layers, balanced by precision-weighted FLOPs
   // (per DualPipe rank pair), or as the plan fixes them.
   const std::vector<int> kinds = layer_kinds(layers);
@@ -357,6 +409,13 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   Bandwidth pp_bw = in.net.nic_effective;
   if (pp_crosses_leaf && in.net.oversubscription > 1) pp_bw = pp_bw / in.net.oversubscription;
   timing.p2p = pp_bytes / pp_bw + in.net.latency;
+  if (c.flow && pp > 1) {
+    const CommReplay r = replay_pp(in.fabric_comm, c.layout, pp_bytes);
+    timing.p2p = r.time;
+    c.flows += r.flows;
+    c.wall_s += r.wall_s;
+    c.undelivered += r.undelivered;
+  }
   timing.blocking_sends = true;
   res.pp_transfer = timing.p2p;
 
@@ -367,6 +426,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     return res;
   }
   res.pipeline = pr.makespan;
+  res.program = program;
+  res.op_times = pr.op_times;
 
   // 5. DP gradient reduce-scatter, AdamW on the shard, parameter all-gather.
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
@@ -375,6 +436,33 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const bool dp_crosses_leaf = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
   int64_t step_end = 0;
   res.per_rank.resize(pp);
+  // Flow timing: the DP rings of every rank at once (reduce-scatter of FP32
+  // gradients, all-gather of BF16 parameters; ZeRO-0 all-reduces both).
+  std::vector<Duration> flow_rs, flow_ag;
+  if (c.flow && plan.data.degree > 1) {
+    std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
+    for (int r = 0; r < pp; ++r) {
+      const RankParams rp = rank_params(spec, plan, split, kinds, r);
+      dense_g.push_back(B(static_cast<uint64_t>(rp.dense) * 4));
+      expert_g.push_back(B(static_cast<uint64_t>(rp.expert) * 4));
+      dense_p.push_back(B(static_cast<uint64_t>(rp.dense) * (plan.data.zero_stage >= 1 ? 2 : 4)));
+      expert_p.push_back(B(static_cast<uint64_t>(rp.expert) * (plan.data.zero_stage >= 1 ? 2 : 4)));
+    }
+    try {
+      CommReplay tr;
+      flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr);
+      c.flows += tr.flows;
+      c.wall_s += tr.wall_s;
+      c.undelivered += tr.undelivered;
+      flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr);
+      c.flows += tr.flows;
+      c.wall_s += tr.wall_s;
+      c.undelivered += tr.undelivered;
+    } catch (const std::exception& e) {
+      error = e.what();
+      return res;
+    }
+  }
   for (int r = 0; r < pp; ++r) {
     const RankParams rp = rank_params(spec, plan, split, kinds, r);
     Duration rs, ag;
@@ -395,11 +483,16 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       rs = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense + rp.expert) * 4), plan.data.degree, dp_crosses_leaf);
       ag = rs;
     }
+    if (!flow_rs.empty()) {
+      rs = flow_rs[static_cast<size_t>(r)];
+      ag = flow_ag[static_cast<size_t>(r)];
+    }
     // AdamW on the shard: read grad (4) + master (4) + m, v (2 + 2); write
     // master (4) + m, v (4) + the BF16 weight (2) = 22 B per parameter.
     const Duration opt_compute = Bytes::from_double(22.0 * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
     const int64_t end = pr.ranks[r].end.ps() + (rs + opt_compute + ag).ps();
     step_end = std::max(step_end, end);
+    res.dp_tail.emplace_back(pr.ranks[r].end, Time::from_ps(end));
     if (r == std::min(in.options.report_rank, pp - 1)) {
       res.dp_reduce_scatter = rs;
       res.dp_all_gather = ag;
@@ -456,8 +549,22 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
                       std::to_string(plan.data.degree) + " DP replicas and the EP ranks of a stage run "
                       "identical ops; 1 GPU per pipeline stage simulated, " + std::to_string(pp) +
                       " PP ranks in full detail (" + std::to_string(res.gpus) + " GPUs represented)");
-  res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
-                      "fabric oversubscription), not yet run on sim/'s flow engine");
+  res.comm_timing = c.flow ? "flow" : "analytic";
+  res.comm_flows = c.flows;
+  res.comm_wall_s = c.wall_s;
+  if (c.flow) {
+    res.notes.push_back("communication replayed on the flow engine over the " + in.net.kind + " fabric (" +
+                        std::string(config::enum_to_string(in.fabric_comm.routing.policy)) + " routing): " +
+                        std::to_string(c.ep_times.size()) + " EP all-to-all shapes, PP send/recv and the DP "
+                        "rings, each with all " + std::to_string(res.gpus) + " GPUs at once, " +
+                        std::to_string(c.flows) + " flows");
+    if (c.undelivered > 0)
+      res.notes.push_back("WARNING: " + std::to_string(c.undelivered) +
+                          " flows could not be delivered (no path); their collectives are timed without them");
+  } else {
+    res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
+                        "fabric oversubscription; training.comm: analytic), not replayed on the fabric");
+  }
   res.notes.push_back(fmt("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
                       fmt(", %.2f GPUs", c.fanout.gpus));
   return res;

@@ -27,15 +27,22 @@
 //     AdamW on its shard and all-gathers the parameters (ZeRO-1); the step
 //     ends when the last rank is done.
 //
-// Communication is analytic (CommModel below): bytes over the bottleneck
-// bandwidth of the path class (NIC/IB for cross-node, NVLink inside a
-// node), with the fabric's oversubscription applied to traffic that leaves
-// a leaf switch. It does not yet run on the flow engine of sim/.
+// Communication (training.comm): by default every distinct collective of
+// the step (EP dispatch and combine of each size, PP send/recv, DP rings) is
+// replayed once on sim/'s flow engine over the scenario's fabric with all
+// GPUs of the cluster taking part at once (training_comm.hpp); the step
+// schedule then uses those times. `comm: analytic` uses bytes over the
+// bottleneck bandwidth of the path class instead (CommModel below), with the
+// fabric's oversubscription applied to traffic that leaves a leaf switch:
+// much faster, for sweeps, and blind to routing and collisions.
 //
 // Folding (exact by symmetry, and stated in the result): under balanced
 // routing every GPU of a pipeline stage (all DP replicas, all EP ranks) runs
 // the same ops for the same time, so one GPU per stage is simulated: PP
-// ranks in full detail, DP x EP folded.
+// ranks in full detail, DP x EP folded. The communication replays are not
+// folded: they run every GPU of the cluster, and the slowest GPU's time is
+// what the folded stage uses (on an asymmetric fabric, e.g. static ECMP
+// collisions, that is the straggler every other GPU waits for).
 #pragma once
 
 #include <array>
@@ -48,11 +55,23 @@
 #include "workloads/compute_model.hpp"
 #include "workloads/plan.hpp"
 #include "workloads/schedule.hpp"
+#include "workloads/training_comm.hpp"
 
 namespace codesim::workloads {
 
+// How the step's communication is timed.
+enum class CommTiming {
+  kFlow,      // replayed on sim/'s flow engine over the scenario's fabric (training_comm.hpp)
+  kAnalytic,  // bytes over the bottleneck bandwidth (CommModel below); fast, for sweeps
+};
+constexpr auto enum_names(CommTiming) {
+  return std::array{std::pair{CommTiming::kFlow, std::string_view("flow")},
+                    std::pair{CommTiming::kAnalytic, std::string_view("analytic")}};
+}
+
 // The `training` section of a scenario: the model and the money.
 struct TrainingOptions {
+  CommTiming comm = CommTiming::kFlow;
   std::string model;  // model spec YAML, relative to the scenario file
   std::string calibration;  // compute calibration YAML; "" = workloads/calibration.yaml
   double rental_usd_per_gpu_hour = 2.0;  // DeepSeek-V3 TR Table 1 assumption
@@ -73,6 +92,7 @@ struct TrainingOptions {
     v.opt("pue", pue, "power usage effectiveness of the data centre");
     v.opt("electricity_usd_per_kwh", electricity_usd_per_kwh, "electricity price, USD per kWh");
     v.opt("report_rank", report_rank, "pipeline rank whose Table 4 breakdown is reported");
+    v.opt("comm", comm, "flow (replay on the fabric, default) or analytic (closed forms, fast)");
   }
   void validate(config::Reader& r);
 };
@@ -138,8 +158,17 @@ struct TrainingResult {
   double usd_per_trillion_owned = 0;
   double owned_capex_usd = 0, owned_fabric_usd = 0;
   int gpus = 0;
+  std::string comm_timing;  // "flow" or "analytic"
+  uint64_t comm_flows = 0;  // flows replayed (flow timing)
+  double comm_wall_s = 0;   // host time of the replays
   MemoryBreakdown memory;  // report_rank
   std::vector<std::string> notes;  // folding, approximations
+  // The step's timeline, for Gantt charts and traces: the pipeline program
+  // (per rank, its ops in order) and per rank, per op, start and end;
+  // then, per rank, the DP/optimizer tail [pipeline end of the rank, end].
+  PipelineProgram program;
+  std::vector<std::vector<std::pair<Time, Time>>> op_times;
+  std::vector<std::pair<Time, Time>> dp_tail;
 };
 
 struct TrainingInputs {
@@ -151,6 +180,7 @@ struct TrainingInputs {
   ComputeCalibration calibration;
   CommModel net;
   int nodes = 0;
+  FabricComm fabric_comm;  // flow timing: the fabric and its routing (null fabric: analytic)
   double capex_usd = 0;   // GPUs, NICs, servers (everything but the fabric)
   double fabric_usd = 0;  // switches and cables (topology cost model)
 };

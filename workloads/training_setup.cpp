@@ -1,6 +1,7 @@
 #include "workloads/training_setup.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "models/model_io.hpp"
 #include "topology/cost.hpp"
@@ -74,7 +75,8 @@ void fail(const config::Node* root, const std::string& root_path, const std::str
 
 bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan,
                           const TrainingOptions& options, const config::Node* plan_node,
-                          TrainingInputs& out, config::Diagnostics& diags) {
+                          TrainingInputs& out, config::Diagnostics& diags,
+                          const TrainingNetwork& network) {
   out = TrainingInputs{};
   out.plan = plan;
   out.options = options;
@@ -115,14 +117,23 @@ bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan
     diags.add({}, "cluster.fabric", why);
     return false;
   }
-  const topology::Fabric fabric = topology::build_fabric(cluster, "training");
+  auto fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(cluster, "training"));
   std::string err;
-  const auto cost = topology::price_fabric(fabric, cluster.price_list, err);
+  const auto cost = topology::price_fabric(*fabric, cluster.price_list, err);
   if (!cost) {
     diags.add({}, "cluster.prices", err);
     return false;
   }
   out.fabric_usd = cost->fabric_usd();
+  if (options.comm == CommTiming::kFlow) {
+    out.fabric_comm.fabric = std::move(fabric);
+    out.fabric_comm.routing = network.routing;
+    out.fabric_comm.network = network.params;
+    const auto& nic = cluster.node_spec.nic_spec;
+    out.fabric_comm.nic_effective_per_port = nic.effective_bandwidth;
+    out.fabric_comm.nvlink_achievable = cluster.node_spec.gpu_spec.nvlink_achievable;
+    out.fabric_comm.step_latency = out.net.latency;
+  }
   out.capex_usd = cost->total_usd() - cost->fabric_usd();
   return true;
 }

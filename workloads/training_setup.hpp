@@ -18,10 +18,18 @@ namespace codesim::workloads {
 // The analytic network view of a cluster (see CommModel).
 CommModel comm_model_of(const topology::ClusterSpec& cluster);
 
+// How the flow-timed communication is routed (the scenario's `network`
+// section, translated by scenarios/).
+struct TrainingNetwork {
+  topology::RoutingOptions routing;
+  sim::NetworkParams params;
+};
+
 // `plan_node` is the scenario's `plan:` mapping (for error locations); may be
 // null. Returns false with every problem in `diags`.
 bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan,
                           const TrainingOptions& options, const config::Node* plan_node,
-                          TrainingInputs& out, config::Diagnostics& diags);
+                          TrainingInputs& out, config::Diagnostics& diags,
+                          const TrainingNetwork& network = {});
 
 }  // namespace codesim::workloads

@@ -1,0 +1,191 @@
+#include "workloads/training_comm.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "sim/collectives.hpp"
+#include "sim/task_graph.hpp"
+#include "workloads/training.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+// The fabric's links at the rates transfers achieve (see the header).
+sim::LinkTable achievable_links(const FabricComm& fc) {
+  const topology::Fabric& f = *fc.fabric;
+  sim::LinkTable t = topology::export_links(f);
+  for (auto [it, end] = boost::edges(f.graph); it != end; ++it) {
+    const auto& p = f.graph[*it];
+    Bandwidth target;
+    if (p.kind == topology::LinkKind::kNvlink)
+      target = fc.nvlink_achievable;
+    else if (p.kind != topology::LinkKind::kPcie)
+      target = fc.nic_effective_per_port;
+    if (target.bytes_per_second() <= 0) continue;
+    for (int dir = 0; dir < 2; ++dir) {
+      Bandwidth& c = t.capacity[2 * static_cast<size_t>(p.id) + static_cast<size_t>(dir)];
+      c = std::min(c, target);
+    }
+  }
+  return t;
+}
+
+CommReplay run(const FabricComm& fc, const sim::TaskGraph& g, sim::ReplayResult* out = nullptr) {
+  const sim::LinkTable links = achievable_links(fc);
+  topology::Router router(*fc.fabric, fc.routing);
+  sim::ReplayOptions opt;
+  opt.network = fc.network;
+  opt.network.record_utilisation = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  sim::ReplayResult r = sim::replay(g, links, router, opt);
+  CommReplay c;
+  c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  c.time = r.makespan - Time::zero();
+  c.flows = r.network.flows_started;
+  c.undelivered = r.undelivered_flows;
+  if (out) *out = std::move(r);
+  return c;
+}
+
+void check_layout(const CommLayout& l, const topology::Fabric& f) {
+  if (l.gpus != f.num_gpus() || l.pp < 1 || l.gpus % l.pp != 0 || l.gpus_per_node < 1)
+    throw std::invalid_argument("training comm: layout does not match the fabric (" + std::to_string(l.gpus) +
+                                " GPUs in the plan, " + std::to_string(f.num_gpus()) + " in the fabric)");
+}
+
+}  // namespace
+
+CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
+                     const RoutingFanout& fanout, bool transpose) {
+  check_layout(l, *fc.fabric);
+  const int n = l.gpus_per_node;
+  const int ep = std::max(1, l.ep);
+  const int g = std::max(1, l.ep_nodes);
+  const int per_node = std::min(n, ep);  // GPUs of a group on one node
+  const double t = static_cast<double>(tokens);
+  const Bytes net_bytes =
+      g > 1 ? per_copy * (t * fanout.remote_nodes / (g - 1)) : Bytes{};
+  const double nvl_copies = fanout.gpus * (1.0 - 1.0 / std::max(1, per_node));
+  const Bytes nvl_bytes =
+      per_node > 1 ? per_copy * (t * nvl_copies / (static_cast<double>(g) * (per_node - 1))) : Bytes{};
+
+  sim::CommPattern p;
+  p.name = transpose ? "ep_combine" : "ep_dispatch";
+  p.ranks = l.gpus;
+  auto add = [&](int a, int b, Bytes size) {
+    if (size.count() == 0 || a == b) return;
+    p.add(transpose ? sim::Transfer{b, a, size} : sim::Transfer{a, b, size});
+  };
+  for (int s = 0; s < l.gpus; ++s) {
+    const int group_first = s / ep * ep;
+    const int own_node = s / n;
+    const int first_node = group_first / n;
+    for (int m = first_node; m < first_node + g; ++m) {
+      // The landing GPU of node m: s itself, or the GPU with s's local index.
+      const int landing = m == own_node ? s : m * n + (s % n);
+      if (m != own_node) add(s, landing, net_bytes);
+      const int node_first = std::max(group_first, m * n);
+      for (int j = node_first; j < node_first + per_node; ++j)
+        if (j != landing) add(landing, j, nvl_bytes);
+    }
+  }
+  sim::TaskGraph graph;
+  graph.add_comm(p.name, 0, 0, std::move(p));
+  return run(fc, graph);
+}
+
+CommReplay replay_pp(const FabricComm& fc, const CommLayout& l, Bytes bytes) {
+  check_layout(l, *fc.fabric);
+  const int per_rank = l.gpus / l.pp;
+  sim::CommPattern p;
+  p.name = "pp_send_recv";
+  p.ranks = l.gpus;
+  for (int r = 0; r + 1 < l.pp; ++r)
+    for (int i = 0; i < per_rank; ++i) {
+      const int a = r * per_rank + i, b = (r + 1) * per_rank + i;
+      p.add({a, b, bytes});
+    }
+  sim::TaskGraph graph;
+  if (!p.transfers.empty()) graph.add_comm(p.name, 0, 0, std::move(p));
+  return run(fc, graph);
+}
+
+std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int dp, int dp_expert,
+                                const std::vector<Bytes>& dense, const std::vector<Bytes>& expert,
+                                CommReplay& total) {
+  check_layout(l, *fc.fabric);
+  const int per_rank = l.gpus / l.pp;
+  const int n = l.gpus_per_node;
+  sim::TaskGraph graph;
+  std::vector<int> rank_of_task;
+  int stream = 0;
+  // A pipelined ring (NCCL moves a ring's steps in chunks, so every edge
+  // streams (N-1)/N of the buffer at once): one flow per edge, plus N-2
+  // further step latencies after the stream (the first is the flow's own).
+  std::vector<Duration> extra;
+  auto add_ring = [&](int rank, std::vector<int> members, Bytes size) {
+    const size_t ring = members.size();
+    if (ring < 2 || size.count() == 0) return;
+    sim::CommPattern p;
+    p.name = "dp_ring";
+    p.ranks = static_cast<int>(ring);
+    const Bytes per_edge = size * ((ring - 1.0) / static_cast<double>(ring));
+    for (size_t i = 0; i < ring; ++i) p.add({members[i], members[(i + 1) % ring], per_edge});
+    graph.add_comm("dp_ring", members[0], stream++, std::move(p));
+    rank_of_task.push_back(rank);
+    extra.push_back(fc.step_latency * static_cast<int64_t>(ring - 2));
+  };
+  const int tp = std::max(1, per_rank / std::max(1, dp));
+  for (int r = 0; r < l.pp; ++r) {
+    const int first = r * per_rank;
+    // Dense: per TP index, the dp GPUs of the rank with that index.
+    for (int ti = 0; ti < tp && dp > 1; ++ti) {
+      std::vector<std::vector<int>> by_node;  // members per node, in order
+      for (int k = 0; k < dp; ++k) {
+        const int gpu = first + ti + k * tp;
+        if (by_node.empty() || by_node.back().front() / n != gpu / n) by_node.emplace_back();
+        by_node.back().push_back(gpu);
+      }
+      const size_t m = by_node.front().size();
+      const bool regular = std::all_of(by_node.begin(), by_node.end(), [&](const auto& v) { return v.size() == m; });
+      if (!regular || by_node.size() == 1) {  // one flat ring
+        std::vector<int> all;
+        for (const auto& v : by_node) all.insert(all.end(), v.begin(), v.end());
+        add_ring(r, std::move(all), dense[static_cast<size_t>(r)]);
+        continue;
+      }
+      // Rail rings over the nodes (1/m of the buffer each) ...
+      for (size_t j = 0; j < m; ++j) {
+        std::vector<int> rail;
+        for (const auto& v : by_node) rail.push_back(v[j]);
+        add_ring(r, std::move(rail), dense[static_cast<size_t>(r)] * (1.0 / static_cast<double>(m)));
+      }
+      // ... and the NVLink ring inside each node, concurrently.
+      for (const auto& v : by_node) add_ring(r, v, dense[static_cast<size_t>(r)]);
+    }
+    // Experts: one ring over the replicas of each expert slot.
+    if (dp_expert > 1) {
+      const int ep = std::max(1, l.ep);
+      for (int off = 0; off < ep; ++off) {
+        std::vector<int> reps;
+        for (int k = 0; k < dp_expert; ++k) reps.push_back(first + off + k * ep);
+        add_ring(r, std::move(reps), expert[static_cast<size_t>(r)]);
+      }
+    }
+  }
+  std::vector<Duration> per(static_cast<size_t>(l.pp));
+  if (graph.tasks.empty()) {
+    total = CommReplay{};
+    return per;
+  }
+  sim::ReplayResult res;
+  total = run(fc, graph, &res);
+  for (size_t k = 0; k < rank_of_task.size(); ++k) {
+    Duration& d = per[static_cast<size_t>(rank_of_task[k])];
+    d = std::max(d, res.tasks[k].end - Time::zero() + extra[k]);
+  }
+  return per;
+}
+
+}  // namespace codesim::workloads
