@@ -1,4 +1,5 @@
-// codesim serve FILE [--json] [--simulate]: one inference deployment.
+// codesim serve FILE [--json|--csv] [--report DIR] [--trace FILE]
+// [--simulate]: one inference deployment.
 //  * `decode_limit:` section: the ISCA'25 decode speed limit under the
 //    paper's assumptions, and (with `serving:`) the same case in the full
 //    step model, with the corrections that make it slower.
@@ -6,12 +7,21 @@
 //    tokens/s per user and per node, prefill throughput, pool sizes, cost),
 //    KV concurrency per GPU, and with --simulate the request-level
 //    simulation (TTFT/TPOT percentiles).
+// The report plots decode throughput against TPOT with the SLO and the KV
+// cache capacity per model (serving), or the TPOT corrections from the
+// paper's limit to the full model (decode_limit); the trace lays out one
+// decode step and one prefill forward (reports/charts_serving.hpp says what
+// that trace is and is not).
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/output_flags.hpp"
+#include "reports/charts_forms.hpp"
+#include "reports/charts_serving.hpp"
 #include "scenarios/scenario.hpp"
 #include "workloads/decode_limit.hpp"
 #include "workloads/inference_memory.hpp"
@@ -103,22 +113,83 @@ void print_step(std::ostream& o, const char* what, const StepCost& c) {
     << fmt("%.3f", ms(c.mtp)) << " ms\n";
 }
 
+reports::ResultTable step_table(const StepCost* decode, const StepCost* prefill) {
+  reports::ResultTable t("Step cost (one GPU)");
+  t.add_column("step");
+  const char* keys[] = {"attention_ms", "dense_gemm_ms", "experts_ms", "tp_comm_ms", "compute_ms",
+                        "all_to_all_ms", "exposed_all_to_all_ms", "mtp_ms", "total_ms"};
+  const char* labels[] = {"attention", "dense GEMMs", "experts", "TP comm", "compute",
+                          "all-to-all", "exposed a2a", "MTP", "total (ms)"};
+  for (size_t i = 0; i < 9; ++i) t.add_column(keys[i], labels[i], 3);
+  t.add_column("tokens_per_gpu", "tokens/GPU", 1);
+  auto row = [&](const char* what, const StepCost& c) {
+    t.add_row({what, ms(c.attention), ms(c.dense), ms(c.experts), ms(c.tp_comm), ms(c.compute), ms(c.comm),
+               ms(c.exposed_comm), ms(c.mtp), ms(c.total), c.tokens});
+  };
+  if (decode) row("decode step", *decode);
+  if (prefill) row("prefill forward", *prefill);
+  return t;
+}
+
+reports::ResultTable kv_table(const std::vector<KvConcurrency>& kvs) {
+  reports::ResultTable t("KV cache concurrency per GPU");
+  t.add_column("model")
+      .add_column("layout")
+      .add_column("kv_bytes_per_token", "KV (B/token)")
+      .add_column("weights_per_gpu_gb", "weights/GPU (GB)", 1)
+      .add_column("kv_free_per_gpu_gb", "KV space/GPU (GB)", 1)
+      .add_column("context_tokens", "context (tokens)", 0)
+      .add_column("concurrent_requests_per_gpu", "requests/GPU", 1);
+  for (const auto& k : kvs)
+    t.add_row({k.model, k.layout, static_cast<int64_t>(k.kv_per_token.count()), k.weights_per_gpu.as_double() / 1e9,
+               k.kv_free_per_gpu.as_double() / 1e9, k.context, k.requests_per_gpu});
+  return t;
+}
+
+reports::ResultTable curve_table(const std::vector<reports::DecodePoint>& curve) {
+  reports::ResultTable t("Decode throughput against TPOT");
+  t.add_column("batch_per_gpu", "batch/GPU", 1)
+      .add_column("tpot_ms", "TPOT (ms)", 2)
+      .add_column("tokens_per_s_per_user", "tokens/s per user", 1)
+      .add_column("tokens_per_s_per_gpu", "tokens/s per GPU", 0)
+      .add_column("tokens_per_s_per_node", "tokens/s per node", 0);
+  for (const auto& p : curve)
+    t.add_row({p.batch_per_gpu, p.tpot_ms, p.tokens_per_s_per_user, p.tokens_per_s_per_gpu, p.tokens_per_s_per_node});
+  return t;
+}
+
+reports::ResultTable sim_table(const SimResult& r) {
+  reports::ResultTable t("Request-level simulation");
+  t.add_column("quantity").add_column("p50", "p50", 4).add_column("p90", "p90", 4).add_column("p99", "p99", 4)
+      .add_column("mean", "mean", 4).add_column("count");
+  t.add_row({"TTFT (s)", r.ttft.p50, r.ttft.p90, r.ttft.p99, r.ttft.mean, r.ttft.count});
+  t.add_row({"TPOT (s)", r.tpot.p50, r.tpot.p90, r.tpot.p99, r.tpot.mean, r.tpot.count});
+  return t;
+}
+
 }  // namespace
 
 void register_serve_commands(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("serve", "Simulate one inference deployment (prefill/decode pools, EP, MTP, KV)")
                   ->footer("Examples:\n  codesim serve scenarios/paper/v3-decode-limit-ib.yaml\n"
                            "  codesim serve scenarios/paper/v3-serve-day6.yaml --json\n"
+                           "  codesim serve scenarios/paper/v3-serve-day6.yaml --csv\n"
+                           "  codesim serve scenarios/paper/v3-serve-day6.yaml --report out/serve --trace out/serve.json\n"
                            "  codesim serve scenarios/paper/v3-serve-day6.yaml --simulate --duration 600s");
-  static std::string file;
+  static std::string file, trace;
   static std::vector<std::string> overrides;
-  static bool as_json = false, simulate = false;
+  static bool simulate = false;
+  static reports::OutputOptions oo;
   static std::string duration_text;
   cmd->add_option("file", file, "Scenario file with a serving: and/or decode_limit: section")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", overrides, "Override a key: --set serving.mtp.acceptance=0.9");
-  cmd->add_flag("--json", as_json, "Print JSON");
+  add_output_flags(cmd, oo);
+  cmd->add_option("--trace", trace,
+                  "Write a Chrome/Perfetto trace JSON of one decode step and one prefill forward "
+                  "(the step model's terms end to end)")
+      ->option_text("FILE");
   cmd->add_flag("--simulate", simulate, "Also run the request-level simulation");
   cmd->add_option("--duration", duration_text, "Simulated time after warm-up (e.g. 600s)");
   cmd->callback([&global] {
@@ -146,6 +217,9 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
     }
     json out = {{"scenario", sc.name}};
     std::ostringstream text;
+    reports::Report rep("codesim serve " + sc.name);
+    reports::ResultTable main_table("Serving");
+    std::optional<StepCost> trace_decode, trace_prefill;
     text << sc.name << (sc.description.empty() ? "" : ": " + sc.description) << "\n";
 
     if (sc.decode_limit) {
@@ -156,6 +230,19 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << " B per device / " << to_string(sc.decode_limit->bandwidth) << "), layer "
            << fmt("%.2f us", us(l.layer)) << ", TPOT " << fmt("%.2f ms", ms(l.tpot)) << ", "
            << fmt("%.1f tokens/s", l.tokens_per_s) << "\n";
+      main_table = reports::ResultTable("Decode speed limit");
+      main_table.add_column("scenario")
+          .add_column("bytes_per_ep_step")
+          .add_column("ep_step_us", "EP step (us)", 2)
+          .add_column("layer_us", "layer (us)", 2)
+          .add_column("tpot_s", "TPOT (s)", 5)
+          .add_column("tokens_per_s", "tokens/s", 1)
+          .add_column("full_model_tpot_s", "full model TPOT (s)", 5)
+          .add_column("full_model_tokens_per_s", "full model tokens/s", 1)
+          .add_column("slowdown", "slowdown", 2);
+      std::vector<reports::Cell> limit_row = {sc.name, static_cast<int64_t>(l.bytes_per_step.count()), us(l.ep_step),
+                                              us(l.layer), l.tpot.seconds(), l.tokens_per_s, reports::Cell(),
+                                              reports::Cell(), reports::Cell()};
       if (sc.serving) {
         const double ctx = sc.serving->mean_decode_context > 0 ? sc.serving->mean_decode_context : 4096;
         const DecodeLimitFull f = decode_limit_full(*sc.decode_limit, *sc.serving, ctx);
@@ -179,12 +266,27 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                                          : "the all-to-all still dominates; the real hidden size, scales, "
                                            "latency and achieved bandwidth lengthen it")
              << ".\n";
+        limit_row[6] = f.tpot.seconds();
+        limit_row[7] = f.tokens_per_s;
+        limit_row[8] = f.slowdown;
+        reports::ResultTable st("From the paper's limit to the full model");
+        st.add_column("step").add_column("what").add_column("tpot_ms", "TPOT (ms)", 3);
+        st.add_row({int64_t{0}, "paper's closed form", ms(f.paper.tpot)});
+        for (size_t i = 0; i < f.steps.size(); ++i)
+          st.add_row({static_cast<int64_t>(i + 1), f.steps[i].what, ms(f.steps[i].tpot)});
+        rep.chart("decode-limit", reports::svg::render(reports::decode_limit_chart(f)),
+                  "TPOT after each correction (numbered as in the table below), from the paper's decode speed "
+                  "limit to the full step model.");
+        rep.table(std::move(st));
+        rep.table(step_table(&f.step, nullptr));
+        trace_decode = f.step;
         out["decode_limit_full"] = {{"tpot_s", f.tpot.seconds()},
                                     {"tokens_per_s", f.tokens_per_s},
                                     {"slowdown", f.slowdown},
                                     {"steps", steps},
                                     {"step", step_json(f.step)}};
       }
+      main_table.add_row(std::move(limit_row));
     }
 
     if (sc.serving && !sc.decode_limit) {
@@ -212,7 +314,35 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["meets_slo"] = e.meets_slo;
       if (!e.meets_slo) out["why_not"] = e.why_not;
       const KvConcurrency kv = kv_concurrency(s, s.decode, s.kv_context);
+      std::vector<KvConcurrency> kvs = {kv};
       out["kv_concurrency"] = json::array({kv_json(kv)});
+      main_table = reports::ResultTable("Serving steady state");
+      main_table.add_column("scenario")
+          .add_column("tpot_s", "TPOT (s)", 5)
+          .add_column("tokens_per_s_per_user", "tokens/s per user", 1)
+          .add_column("decode_tokens_per_s_per_node", "decode tokens/s per node", 0)
+          .add_column("decode_batch_per_gpu", "batch/GPU", 1)
+          .add_column("decode_limited_by", "limited by")
+          .add_column("decode_kv_capacity_requests_per_gpu", "KV capacity/GPU", 1)
+          .add_column("accepted_tokens_per_step", "tokens/step", 2)
+          .add_column("prefill_tokens_per_s_per_node", "prefill tokens/s per node", 0)
+          .add_column("prefill_new_tokens_per_s_per_gpu", "prefill new tokens/s per GPU", 0)
+          .add_column("ttft_s", "TTFT (s)", 3)
+          .add_column("prefill_nodes", "prefill nodes", 2)
+          .add_column("decode_nodes", "decode nodes", 2)
+          .add_column("total_nodes", "nodes", 2)
+          .add_column("cost_per_day_usd", "$/day", 0)
+          .add_column("usd_per_million_input_tokens", "$/M input", 3)
+          .add_column("usd_per_million_output_tokens", "$/M output", 3)
+          .add_column("meets_slo", "meets SLO");
+      main_table.add_row({sc.name, dc.tpot.seconds(), dc.tokens_per_s_per_user, dc.tokens_per_s_per_node,
+                          dc.batch_per_gpu, dc.limited_by, dc.kv_capacity, dc.accepted_per_step,
+                          e.prefill.input_tokens_per_s_per_node, e.prefill.new_tokens_per_s_per_gpu,
+                          e.ttft.seconds(), e.prefill_nodes, e.decode_nodes, e.total_nodes, e.cost_per_day_usd,
+                          e.usd_per_m_input, e.usd_per_m_output, e.meets_slo});
+      if (!e.meets_slo) main_table.add_note("SLO not met: " + e.why_not);
+      trace_decode = dc.step;
+      trace_prefill = e.prefill.step;
       text << "\nSteady state (" << s.model.name << " on " << s.hardware.gpu << ", "
            << fmt("%.0f", e.arrival_rate) << " requests/s, " << fmt("%.3g", e.input_tokens_per_s)
            << " input + " << fmt("%.3g", e.output_tokens_per_s) << " output tokens/s):\n"
@@ -246,24 +376,57 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       if (s.kv_comparison) {
         const KvConcurrency other = kv_concurrency(s, *s.kv_comparison);
         out["kv_concurrency"].push_back(kv_json(other));
+        kvs.push_back(other);
         kv_line(other);
         if (other.requests_per_gpu > 0)
           text << "  ratio " << fmt("%.2fx", kv.requests_per_gpu / other.requests_per_gpu) << " (KV per token "
                << fmt("%.2fx", other.kv_per_token.as_double() / kv.kv_per_token.as_double()) << ")\n";
       }
+      std::optional<SimResult> sim;
       if (simulate) {
-        const SimResult r = simulate_serving(s, e);
-        out["simulation"] = sim_json(r);
-        text << "\n" << sim_text(r);
+        sim = simulate_serving(s, e);
+        out["simulation"] = sim_json(*sim);
+        text << "\n" << sim_text(*sim);
+      }
+      if (!oo.report_dir.empty()) {
+        const auto curve = reports::decode_curve(s, s.decode);
+        rep.chart("throughput-vs-tpot", reports::svg::render(reports::decode_curve_chart(curve, dc, s, s.decode)),
+                  "Decode output tokens/s per node against TPOT as the decode batch grows from 1 request per "
+                  "GPU to what the KV cache holds (the batches are in the table below), the operating point, "
+                  "and the TPOT SLO (dashed).");
+        rep.table(curve_table(curve));
+        rep.chart("kv-capacity", reports::svg::render(reports::kv_capacity_chart(kvs)),
+                  "Concurrent requests one GPU's KV cache holds, per model (layouts in the table below).");
+        rep.table(kv_table(kvs));
+        rep.table(step_table(&dc.step, &e.prefill.step));
+        if (sim) rep.table(sim_table(*sim));
       }
     }
-    if (as_json)
-      std::cout << out.dump(2) << "\n";
-    else if (!global.quiet)
-      std::cout << text.str();
-    else
-      std::cout << text.str();
-    global.exit_code = 0;
+    const reports::OutputOptions opt = with_quiet(oo, global);
+    reports::Forms forms;
+    if (opt.json) forms.json_text = out.dump(2) + "\n";
+    else forms.human_text = text.str();
+    // The main table first on the page, then the charts and details.
+    reports::Report page(rep.title());
+    if (!sc.description.empty()) page.paragraph(sc.description);
+    page.table(main_table.rows().size() == 1 ? reports::key_value_table(main_table) : main_table);
+    for (const auto& b : rep.blocks()) {
+      if (const auto* p = std::get_if<reports::Report::Paragraph>(&b)) page.paragraph(p->text);
+      else if (const auto* t = std::get_if<reports::Report::Table>(&b)) page.table(t->table);
+      else if (const auto* c = std::get_if<reports::Report::Chart>(&b)) page.chart(c->name, c->svg, c->caption);
+      else if (const auto* h = std::get_if<reports::Report::Heading>(&b)) page.heading(h->text);
+      else if (const auto* pre = std::get_if<reports::Report::Preformatted>(&b)) page.preformatted(pre->text);
+    }
+    forms.csv_table = &main_table;
+    forms.report = &page;
+    if (!trace.empty()) {
+      forms.trace_path = trace;
+      forms.trace_text = reports::step_cost_trace(sc.name, trace_decode ? &*trace_decode : nullptr,
+                                                  trace_prefill ? &*trace_prefill : nullptr)
+                             .dump() +
+                         "\n";
+    }
+    global.exit_code = reports::emit_forms(forms, opt, std::cout, std::cerr);
   });
 }
 

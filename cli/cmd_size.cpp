@@ -1,13 +1,21 @@
-// codesim size FILE [--json]: the cheapest deployment (prefill and decode
-// node counts, EP sizes, decode batch) that carries the scenario's traffic
-// within its SLOs, with the runners-up. See workloads/serving_size.hpp.
+// codesim size FILE [--json|--csv] [--report DIR]: the cheapest deployment
+// (prefill and decode node counts, EP sizes, decode batch) that carries the
+// scenario's traffic within its SLOs, with the runners-up. See
+// workloads/serving_size.hpp. --csv prints one row per deployment shown
+// (the cheapest first); the report plots their decode throughput against
+// TPOT with the SLO, their node counts, and the KV cache capacity.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/output_flags.hpp"
+#include "reports/charts_forms.hpp"
+#include "reports/charts_serving.hpp"
 #include "scenarios/scenario.hpp"
+#include "workloads/inference_memory.hpp"
 #include "workloads/serving_size.hpp"
 
 namespace codesim::cli {
@@ -56,18 +64,80 @@ std::string candidate_line(const SizeCandidate& c, int gpn) {
   return o.str();
 }
 
+// One row per deployment shown, the keys of candidate_json.
+reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, int gpn) {
+  reports::ResultTable t("Deployments, cheapest first");
+  t.add_column("rank")
+      .add_column("prefill_ep", "prefill EP")
+      .add_column("decode_ep", "decode EP")
+      .add_column("prefill_units", "prefill units", 2)
+      .add_column("decode_units", "decode units", 2)
+      .add_column("prefill_nodes", "prefill nodes", 2)
+      .add_column("decode_nodes", "decode nodes", 2)
+      .add_column("total_nodes", "nodes", 2)
+      .add_column("gpus", "GPUs", 0)
+      .add_column("cost_per_day_usd", "$/day", 0)
+      .add_column("usd_per_million_input_tokens", "$/M input", 3)
+      .add_column("usd_per_million_output_tokens", "$/M output", 3)
+      .add_column("prefill_tokens_per_s_per_node", "prefill tokens/s per node", 0)
+      .add_column("decode_tokens_per_s_per_node", "decode tokens/s per node", 0)
+      .add_column("decode_batch_per_gpu", "batch/GPU", 1)
+      .add_column("decode_limited_by", "limited by")
+      .add_column("tpot_s", "TPOT (s)", 5)
+      .add_column("tokens_per_s_per_user", "tokens/s per user", 1)
+      .add_column("ttft_s", "TTFT (s)", 3);
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const SizeCandidate& c = shown[i];
+    const ServingEstimate& e = c.estimate;
+    t.add_row({static_cast<int64_t>(i + 1), c.prefill.ep, c.decode.ep, e.prefill_units, e.decode_units,
+               e.prefill_nodes, e.decode_nodes, e.total_nodes, e.total_nodes * gpn, e.cost_per_day_usd,
+               e.usd_per_m_input, e.usd_per_m_output, e.prefill.input_tokens_per_s_per_node,
+               e.decode.tokens_per_s_per_node, e.decode.batch_per_gpu, e.decode.limited_by, e.decode.tpot.seconds(),
+               e.decode.tokens_per_s_per_user, e.ttft.seconds()});
+  }
+  return t;
+}
+
+reports::Report size_report(const scenarios::Scenario& sc, const ServingSpec& s, const SizeResult& r,
+                            const std::vector<SizeCandidate>& shown, const reports::ResultTable& table) {
+  reports::Report rep("codesim size " + sc.name);
+  if (!sc.description.empty()) rep.paragraph(sc.description);
+  const ServingEstimate& e = shown.front().estimate;
+  rep.paragraph(fmt("%.3g", e.input_tokens_per_s) + " input + " + fmt("%.3g", e.output_tokens_per_s) +
+                " output tokens/s; " + std::to_string(r.evaluated) + " deployments evaluated, " +
+                std::to_string(r.infeasible) + " miss the SLOs.");
+  rep.table(reports::select_columns(
+      table, {"rank", "prefill_ep", "decode_ep", "prefill_nodes", "decode_nodes", "total_nodes", "gpus",
+              "cost_per_day_usd", "decode_tokens_per_s_per_node", "decode_batch_per_gpu", "decode_limited_by",
+              "tpot_s", "ttft_s"}));
+  rep.paragraph("A selection of the columns; --csv prints them all.");
+  rep.chart("throughput-vs-tpot", reports::svg::render(reports::size_candidates_chart(shown, s)),
+            "Decode output tokens/s per node against TPOT: the cheapest deployment's decode plan as its batch "
+            "grows from 1 request per GPU to what the KV cache holds, and the operating point of each deployment "
+            "shown (#rank, prefill/decode EP); the dashed line is the TPOT SLO.");
+  rep.chart("nodes", reports::svg::render(reports::size_nodes_chart(shown)),
+            "Prefill and decode nodes of each deployment.");
+  std::vector<KvConcurrency> kvs = {kv_concurrency(s, shown.front().decode, s.kv_context)};
+  if (s.kv_comparison) kvs.push_back(kv_concurrency(s, *s.kv_comparison));
+  rep.chart("kv-capacity", reports::svg::render(reports::kv_capacity_chart(kvs)),
+            "Concurrent requests one GPU's KV cache holds, per model (the cheapest deployment's decode plan).");
+  return rep;
+}
+
 }  // namespace
 
 void register_size_commands(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("size", "Find the cheapest inference deployment meeting the traffic and SLOs")
                   ->footer("Example:\n  codesim size scenarios/paper/v3-serve-day6.yaml --json\n"
-                           "  codesim size scenarios/paper/v3-serve-day6.yaml --set serving.slo.tokens_per_s_per_user=30");
+                           "  codesim size scenarios/paper/v3-serve-day6.yaml --set serving.slo.tokens_per_s_per_user=30\n"
+                           "  codesim size scenarios/paper/v3-serve-day6.yaml --csv\n"
+                           "  codesim size scenarios/paper/v3-serve-day6.yaml --report out/size");
   static std::string file;
   static std::vector<std::string> overrides;
-  static bool as_json = false;
+  static reports::OutputOptions oo;
   cmd->add_option("file", file, "Scenario file with a serving: section")->required()->check(CLI::ExistingFile);
   cmd->add_option("--set", overrides, "Override a key");
-  cmd->add_flag("--json", as_json, "Print JSON");
+  add_output_flags(cmd, oo);
   cmd->callback([&global] {
     scenarios::Scenario sc;
     config::Diagnostics d;
@@ -93,7 +163,10 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     const SizeCandidate& best = r.ranked.front();
     const ServingEstimate& e = best.estimate;
     const size_t n_runners = std::min(r.ranked.size() - 1, static_cast<size_t>(std::max(0, s.search.runners_up)));
-    if (as_json) {
+    const reports::OutputOptions opt = with_quiet(oo, global);
+    reports::Forms forms;
+    std::ostringstream text;
+    if (opt.json) {
       json out = candidate_json(best, gpn);
       out["scenario"] = sc.name;
       out["evaluated"] = r.evaluated;
@@ -104,9 +177,9 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       json ru = json::array();
       for (size_t i = 1; i <= n_runners; ++i) ru.push_back(candidate_json(r.ranked[i], gpn));
       out["runners_up"] = ru;
-      std::cout << out.dump(2) << "\n";
+      forms.json_text = out.dump(2) + "\n";
     } else {
-      std::cout << sc.name << ": " << fmt("%.3g", e.input_tokens_per_s) << " input + "
+      text << sc.name << ": " << fmt("%.3g", e.input_tokens_per_s) << " input + "
                 << fmt("%.3g", e.output_tokens_per_s) << " output tokens/s; " << r.evaluated
                 << " deployments evaluated, " << r.infeasible << " miss the SLOs\n\n"
                 << "Cheapest: " << candidate_line(best, gpn) << "\n"
@@ -118,10 +191,19 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                 << "  " << fmt("$%.3f", e.usd_per_m_input) << " per million input tokens, "
                 << fmt("$%.3f", e.usd_per_m_output) << " per million output tokens"
                 << (s.search.integer_units ? "" : " (time-averaged fractional units)") << "\n";
-      if (n_runners) std::cout << "\nRunners-up:\n";
-      for (size_t i = 1; i <= n_runners; ++i) std::cout << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";
+      if (n_runners) text << "\nRunners-up:\n";
+      for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";
+      forms.human_text = text.str();
     }
-    global.exit_code = 0;
+    const std::vector<SizeCandidate> shown(r.ranked.begin(), r.ranked.begin() + static_cast<std::ptrdiff_t>(n_runners + 1));
+    const reports::ResultTable table = candidates_table(shown, gpn);
+    forms.csv_table = &table;
+    std::optional<reports::Report> rep;
+    if (!opt.report_dir.empty()) {
+      rep.emplace(size_report(sc, s, r, shown, table));
+      forms.report = &*rep;
+    }
+    global.exit_code = reports::emit_forms(forms, opt, std::cout, std::cerr);
   });
 }
 

@@ -1,14 +1,20 @@
-// codesim topology FILE / codesim topology compare FILE... [--json]:
-// build each scenario's fabric, print its size, diameter and cost.
+// codesim topology FILE / codesim topology compare FILE... [--json|--csv]
+// [--report DIR]: build each scenario's fabric, print its size, diameter and
+// cost; the report plots cost per endpoint against bisection bandwidth.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/output_flags.hpp"
+#include "reports/charts_fabric.hpp"
+#include "reports/charts_forms.hpp"
 #include "scenarios/scenario.hpp"
 #include "topology/cost.hpp"
 #include "topology/generators.hpp"
@@ -114,8 +120,8 @@ nlohmann::json to_json(const Row& r) {
   return j;
 }
 
-void print_one(const Row& r) {
-  std::cout << r.name << " (" << r.kind << ", " << r.file << ")\n"
+void print_one(std::ostream& out, const Row& r) {
+  out << r.name << " (" << r.kind << ", " << r.file << ")\n"
             << "  endpoints         " << thousands(r.stats.endpoints) << "\n"
             << "  switches          " << thousands(r.stats.switches) << "\n"
             << "  links             " << thousands(r.stats.switch_links) << " switch-to-switch ("
@@ -136,38 +142,97 @@ void print_one(const Row& r) {
             << thousands(r.stats.edges) << " edges, built in " << fixed(r.build_seconds, 2) << " s\n";
 }
 
-void print_table(const std::vector<Row>& rows) {
-  std::printf("%-12s %-10s %10s %9s %9s %8s %10s %14s %15s\n", "name", "kind", "endpoints", "switches",
-              "links", "diameter", "cost [M$]", "cost/ep [k$]", "bisection");
+std::string printf_line(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string printf_line(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+void print_table(std::ostream& out, const std::vector<Row>& rows) {
+  out << printf_line("%-12s %-10s %10s %9s %9s %8s %10s %14s %15s\n", "name", "kind", "endpoints", "switches",
+                     "links", "diameter", "cost [M$]", "cost/ep [k$]", "bisection");
   for (const Row& r : rows)
-    std::printf("%-12s %-10s %10s %9s %9s %8s %10s %14s %15s\n", r.name.c_str(), r.kind.c_str(),
-                thousands(r.stats.endpoints).c_str(), thousands(r.stats.switches).c_str(),
-                thousands(r.stats.switch_links).c_str(), diameter_text(r.stats).c_str(),
-                fixed(r.cost.fabric_usd() / 1e6, 1).c_str(),
-                fixed(per_endpoint(r, r.cost.fabric_usd()) / 1e3, 2).c_str(),
-                to_string(r.stats.bisection).c_str());
-  std::printf("cost = switches + switch-to-switch cables, links = switch-to-switch cables (ISCA'25 Table 3);\n"
-              "diameter in switch hops, xN = N disjoint planes/rails\n");
+    out << printf_line("%-12s %-10s %10s %9s %9s %8s %10s %14s %15s\n", r.name.c_str(), r.kind.c_str(),
+                       thousands(r.stats.endpoints).c_str(), thousands(r.stats.switches).c_str(),
+                       thousands(r.stats.switch_links).c_str(), diameter_text(r.stats).c_str(),
+                       fixed(r.cost.fabric_usd() / 1e6, 1).c_str(),
+                       fixed(per_endpoint(r, r.cost.fabric_usd()) / 1e3, 2).c_str(),
+                       to_string(r.stats.bisection).c_str());
+  out << "cost = switches + switch-to-switch cables, links = switch-to-switch cables (ISCA'25 Table 3);\n"
+         "diameter in switch hops, xN = N disjoint planes/rails\n";
+}
+
+// One row per fabric, the keys of the JSON objects (units in the keys).
+reports::ResultTable fabric_table(const std::vector<Row>& rows) {
+  reports::ResultTable t("Fabrics");
+  t.add_column("name")
+      .add_column("kind")
+      .add_column("endpoints")
+      .add_column("switches")
+      .add_column("links", "links (switch-to-switch)")
+      .add_column("diameter_hops", "diameter (hops)")
+      .add_column("fabric_components", "planes/rails")
+      .add_column("bisection_tbps", "bisection (TB/s)", 1)
+      .add_column("cost_usd", "fabric cost ($)", 0)
+      .add_column("cost_per_endpoint_usd", "cost/endpoint ($)", 0)
+      .add_column("total_cost_usd", "total cost ($)", 0);
+  for (const Row& r : rows)
+    t.add_row({r.name, r.kind, r.stats.endpoints, r.stats.switches, r.stats.switch_links, r.stats.diameter,
+               r.stats.components, r.stats.bisection.bytes_per_second() / 1e12, r.cost.fabric_usd(),
+               per_endpoint(r, r.cost.fabric_usd()), r.cost.total_usd()});
+  t.add_note("fabric cost = switches + switch-to-switch cables (ISCA'25 Table 3); total adds NICs, "
+             "endpoint cables, GPUs and servers");
+  return t;
+}
+
+reports::Report fabric_report(const std::vector<Row>& rows, const reports::ResultTable& table) {
+  reports::Report rep(rows.size() == 1 ? "codesim topology " + rows[0].name : "codesim topology compare");
+  std::vector<reports::FabricPoint> pts;
+  for (const Row& r : rows)
+    pts.push_back({r.name, r.kind, r.stats.bisection.bytes_per_second() / 1e12,
+                   per_endpoint(r, r.cost.fabric_usd()) / 1e3});
+  rep.chart("cost-vs-bisection", reports::svg::render(reports::fabric_cost_chart(pts)),
+            "Fabric cost (switches and switch-to-switch cables) per endpoint against bisection bandwidth; "
+            "the line joins the fabrics no other beats on both.");
+  rep.table(table);
+  std::ostringstream files;
+  for (const Row& r : rows) files << r.name << ": " << r.file << "\n";
+  rep.heading("Scenarios");
+  rep.preformatted(files.str());
+  return rep;
 }
 
 // Runs the whole job; returns the exit code.
-int run(const std::vector<std::string>& files, const std::vector<std::string>& overrides, bool json,
-        bool table) {
+int run(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
+        const reports::OutputOptions& opt, bool table) {
   std::vector<scenarios::Scenario> loaded;
   if (!load_all(files, overrides, loaded)) return 1;
   std::vector<Row> rows(loaded.size());
   for (size_t i = 0; i < loaded.size(); ++i)
     if (!evaluate(loaded[i], files[i], rows[i])) return 1;
-  if (json) {
+  reports::Forms forms;
+  if (opt.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const Row& r : rows) arr.push_back(to_json(r));
-    std::cout << (table ? arr.dump(2) : arr[0].dump(2)) << "\n";
-  } else if (table) {
-    print_table(rows);
+    forms.json_text = (table ? arr.dump(2) : arr[0].dump(2)) + "\n";
   } else {
-    print_one(rows[0]);
+    std::ostringstream text;
+    if (table) print_table(text, rows);
+    else print_one(text, rows[0]);
+    forms.human_text = text.str();
   }
-  return 0;
+  const reports::ResultTable t = fabric_table(rows);
+  forms.csv_table = &t;
+  std::optional<reports::Report> rep;
+  if (!opt.report_dir.empty()) {
+    rep.emplace(fabric_report(rows, t));
+    forms.report = &*rep;
+  }
+  return reports::emit_forms(forms, opt, std::cout, std::cerr);
 }
 
 }  // namespace
@@ -177,22 +242,29 @@ void register_topology_commands(CLI::App& app, GlobalOptions& global) {
     std::string file;
     std::vector<std::string> files;
     std::vector<std::string> overrides;
-    bool json = false;
+    reports::OutputOptions out;
   };
   static Options opt;
   auto* topo = app.add_subcommand("topology", "Build a scenario's fabric; print endpoints, switches, links, diameter and cost")
                    ->footer("Examples:\n  codesim topology scenarios/paper/table3-ft2.yaml\n"
-                            "  codesim topology compare scenarios/paper/table3-*.yaml --json");
+                            "  codesim topology compare scenarios/paper/table3-*.yaml --json\n"
+                            "  codesim topology compare scenarios/paper/table3-*.yaml --csv\n"
+                            "  codesim topology compare scenarios/paper/table3-*.yaml --report out/fabrics"
+                            "   # HTML: cost vs bisection");
   topo->add_option("file", opt.file, "Scenario file with a cluster section")->check(CLI::ExistingFile);
   topo->add_option("--set", opt.overrides, "Override a key: --set cluster.fabric.planes=4");
-  topo->add_flag("--json", opt.json, "Print a JSON object instead of text");
-  auto* compare = topo->add_subcommand("compare", "Compare several fabrics in one table (ISCA'25 Table 3)");
+  add_output_flags(topo, opt.out);
+  auto* compare = topo->add_subcommand("compare", "Compare several fabrics in one table (ISCA'25 Table 3)")
+                      ->footer("Examples:\n  codesim topology compare scenarios/paper/table3-*.yaml\n"
+                               "  codesim topology compare scenarios/paper/table3-*.yaml --json   # array of objects "
+                               "(name, endpoints, switches, links, cost_usd, cost_per_endpoint_usd, ...)\n"
+                               "  codesim topology compare scenarios/paper/table3-*.yaml --report out/fabrics");
   compare->add_option("files", opt.files, "Scenario files")->required()->check(CLI::ExistingFile);
   compare->add_option("--set", opt.overrides, "Override a key in every file");
-  compare->add_flag("--json", opt.json,
-                    "Print a JSON array of objects (name, endpoints, switches, links, cost_usd, "
-                    "cost_per_endpoint_usd, ...)");
-  compare->callback([&global] { global.exit_code = run(opt.files, opt.overrides, opt.json, true); });
+  add_output_flags(compare, opt.out);
+  compare->callback([&global] {
+    global.exit_code = run(opt.files, opt.overrides, with_quiet(opt.out, global), true);
+  });
   topo->callback([&global, topo, compare] {
     if (compare->parsed()) return;
     if (opt.file.empty()) {
@@ -200,7 +272,7 @@ void register_topology_commands(CLI::App& app, GlobalOptions& global) {
       global.exit_code = 2;
       return;
     }
-    global.exit_code = run({opt.file}, opt.overrides, opt.json, false);
+    global.exit_code = run({opt.file}, opt.overrides, with_quiet(opt.out, global), false);
   });
 }
 

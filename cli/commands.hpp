@@ -26,6 +26,7 @@ void register_validate_commands(CLI::App& app, GlobalOptions& global);  // valid
 void register_train_commands(CLI::App& app, GlobalOptions& global);     // train, calibrate
 
 void register_net_commands(CLI::App& app, GlobalOptions& global);       // net
+void register_reproduce_commands(CLI::App& app, GlobalOptions& global); // reproduce
 
 void register_all(CLI::App& app, GlobalOptions& global);
 

@@ -13,6 +13,7 @@ void register_all(CLI::App& app, GlobalOptions& global) {
   register_size_commands(app, global);
   register_model_commands(app, global);
   register_train_commands(app, global);
+  register_reproduce_commands(app, global);
 }
 
 }  // namespace codesim::cli

@@ -29,13 +29,22 @@
 #include "models/model_spec.hpp"
 #include "sim/config.hpp"
 #include "sim/units.hpp"
+#include "topology/cluster.hpp"
+#include "topology/routing.hpp"
 
 namespace codesim::workloads {
 
 // The accelerator and node the pools run on. Per-GPU numbers; bandwidths
-// are per direction. (Kept explicit in the scenario so a serving file is
-// self-contained; the values for H800 match topology's catalog.)
+// are per direction. Either name a catalog node preset (`node: h800`, see
+// topology/catalog.hpp), which fills every field, single fields may still
+// be given, or give the fields explicitly. With `node` and `fabric`, each
+// pool's EP all-to-all is replayed on the flow engine over a fabric of the
+// unit's nodes (workloads/fabric_comm.hpp) instead of the closed form.
+struct ServingHardware;
+void seed_serving_hardware(ServingHardware& hw);  // from the `node` preset
+
 struct ServingHardware {
+  std::string node;  // catalog node preset; "" = explicit fields
   std::string gpu = "H800";
   int gpus_per_node = 8;
   Bytes hbm_capacity;
@@ -46,21 +55,37 @@ struct ServingHardware {
   Bandwidth scale_up_bandwidth;   // per GPU inside a node, per direction
   Duration network_latency;       // one all-to-all's end-to-end network latency
   double usd_per_gpu_hour = 2.0;
+  std::optional<topology::FabricSpec> fabric;  // replay EP on this fabric (needs `node`)
+  topology::RoutingPolicy routing = topology::RoutingPolicy::kAdaptive;
+  topology::NodeSpec node_spec;  // the resolved preset (when `node` is set)
 
   template <class V>
   void fields(V& v) {
+    v.opt("node", node, "catalog node preset (" + topology::node_names() + "): fills the fields below");
+    if constexpr (std::is_same_v<V, config::Reader>) seed_serving_hardware(*this);
+    auto field = [&](const char* key, auto& x, const char* doc) {
+      if (node.empty())
+        v.req(key, x, doc);
+      else
+        v.opt(key, x, doc);
+    };
     v.opt("gpu", gpu, "GPU name (for reports)");
     v.opt("gpus_per_node", gpus_per_node, "GPUs per node");
-    v.req("hbm_capacity", hbm_capacity, "HBM per GPU");
-    v.req("hbm_bandwidth", hbm_bandwidth, "HBM bandwidth per GPU");
-    v.req("fp8_peak", fp8_peak, "dense FP8 tensor-core peak per GPU");
-    v.req("bf16_peak", bf16_peak, "dense BF16 tensor-core peak per GPU");
-    v.req("scale_out_bandwidth", scale_out_bandwidth, "NIC bandwidth per GPU, per direction");
-    v.req("scale_up_bandwidth", scale_up_bandwidth, "NVLink bandwidth per GPU, per direction");
+    field("hbm_capacity", hbm_capacity, "HBM per GPU");
+    field("hbm_bandwidth", hbm_bandwidth, "HBM bandwidth per GPU");
+    field("fp8_peak", fp8_peak, "dense FP8 tensor-core peak per GPU");
+    field("bf16_peak", bf16_peak, "dense BF16 tensor-core peak per GPU");
+    field("scale_out_bandwidth", scale_out_bandwidth, "NIC bandwidth per GPU, per direction");
+    field("scale_up_bandwidth", scale_up_bandwidth, "NVLink bandwidth per GPU, per direction");
     v.opt("network_latency", network_latency, "network latency of one all-to-all phase");
     v.opt("usd_per_gpu_hour", usd_per_gpu_hour, "rental price, USD per GPU-hour");
+    v.opt("fabric", fabric, "scale-out fabric of a unit: replay the EP all-to-all on it (needs node)");
+    v.opt("routing", routing, "routing policy of that replay: ecmp, adaptive, spray or dmodk");
   }
   void validate(config::Reader& r) {
+    r.check(node.empty() || topology::find_node(node) != nullptr, "node",
+            "unknown node preset '" + node + "'; valid values are: " + topology::node_names());
+    r.check(!fabric || !node.empty(), "fabric", "replaying on a fabric needs a catalog `node` preset");
     r.check(gpus_per_node > 0, "gpus_per_node", "must be > 0");
     r.check(hbm_capacity.count() > 0, "hbm_capacity", "must be > 0");
     r.check(hbm_bandwidth.bytes_per_second() > 0, "hbm_bandwidth", "must be > 0");

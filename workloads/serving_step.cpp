@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+
+#include "topology/generators.hpp"
+#include "workloads/fabric_comm.hpp"
+#include "workloads/training.hpp"
 
 namespace codesim::workloads {
 namespace {
@@ -63,6 +68,7 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_rate_ = hw.bf16_peak * (cal.attention_efficiency * cal.system_efficiency);
   gemm_bw_ = hw.hbm_bandwidth * cal.hbm_efficiency;
   attn_bw_ = hw.hbm_bandwidth * cal.attention_hbm_efficiency;
+  replay_comm();
 }
 
 double StepModel::accepted_per_step(int depth, double acceptance) {
@@ -82,11 +88,62 @@ Duration StepModel::roof_attention(Flops f, Bytes b) const {
 }
 
 // One MoE layer's dispatch + combine for `tokens` tokens per GPU.
+void StepModel::replay_comm() {
+  const models::ModelSpec& m = spec_->model;
+  const ServingHardware& hw = spec_->hardware;
+  if (!hw.fabric || hw.node.empty() || !m.moe || plan_.ep <= 1) return;
+  topology::ClusterSpec cluster;
+  cluster.node = hw.node;
+  topology::seed_node_preset(cluster);
+  cluster.nodes = plan_.nodes;
+  cluster.fabric = *hw.fabric;
+  if (std::string why = topology::check_fabric(cluster); !why.empty()) {
+    comm_timing_ = "closed form (the fabric cannot hold the unit: " + why + ")";
+    return;
+  }
+  FabricComm fc;
+  fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(cluster, "serving unit"));
+  fc.routing.policy = hw.routing;
+  fc.nic_effective_per_port = hw.node_spec.nic_spec.port_bandwidth;  // efficiency applied below
+  fc.nvlink_achievable = hw.scale_up_bandwidth;
+  CommLayout l;
+  l.gpus = fc.fabric->num_gpus();
+  l.gpus_per_node = hw.gpus_per_node;
+  l.ep = plan_.ep;
+  l.ep_nodes = std::max(1, plan_.ep / hw.gpus_per_node);
+  const ServingCalibration& cal = spec_->calibration;
+  flow_low_latency_ = !prefill_;
+  const double eff = flow_low_latency_ ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency;
+  const double k = m.moe->n_activated_experts;
+  const Bytes per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
+  const Bytes scaled = per_copy * cal.expert_imbalance;
+  RoutingFanout f;
+  const double nodes = static_cast<double>(l.ep_nodes);
+  f.remote_nodes = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, k));
+  if (m.moe->n_expert_groups == l.ep_nodes) f.remote_nodes = std::min(f.remote_nodes, double(m.moe->n_limited_groups));
+  f.gpus = k;
+  auto once = [&](int64_t tokens) {
+    const CommReplay r = flow_low_latency_
+                             ? replay_ep_direct(fc, l, tokens, scaled, static_cast<int>(k), 1.0 / eff)
+                             : replay_ep(fc, l, tokens, scaled, f, false, 1.0 / eff);
+    return r.time;
+  };
+  const int64_t t0 = 256;
+  const Duration a = once(t0), b = once(2 * t0);
+  flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(t0);
+  comm_timing_ = std::string("flow engine over a ") + std::string(config::enum_to_string(cluster.fabric.kind)) +
+                 " fabric of " + std::to_string(plan_.nodes) + " nodes (" +
+                 std::string(config::enum_to_string(hw.routing)) + " routing)";
+}
+
 Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
   const models::ModelSpec& m = spec_->model;
   if (!m.moe || plan_.ep <= 1) return Duration::zero();
   const ServingHardware& hw = spec_->hardware;
   const ServingCalibration& cal = spec_->calibration;
+  if (flow_ps_per_token_ >= 0 && low_latency == flow_low_latency_)
+    return Duration::from_ps(std::llround(flow_ps_per_token_ * tokens)) +
+           (hw.network_latency + cal.a2a_overhead) * int64_t{2 * plan_.micro_batches};
   const double k = m.moe->n_activated_experts;
   const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
   const double gpn = std::min(hw.gpus_per_node, plan_.ep);

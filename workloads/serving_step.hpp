@@ -21,6 +21,10 @@
 //    per destination GPU, RDMA only, no SMs); prefill uses normal kernels
 //    (one IB copy per destination node, then NVLink). Time per MoE layer =
 //    IB bytes / (NIC x efficiency) + per call (latency + overhead) x 2m.
+//    With hardware.node and hardware.fabric, the bandwidth part comes from
+//    replaying the unit's all-to-all on the flow engine instead (all GPUs of
+//    the unit at once, network bytes scaled by 1 / efficiency, time linear
+//    in tokens: two replays fix the slope).
 //  * Overlap: with 2 micro-batches, compute of one hides the all-to-all of
 //    the other, so each MoE layer costs max(compute, comm), plus one
 //    pipeline fill of min(compute, comm) / 2 per step; with 1 micro-batch it
@@ -73,6 +77,8 @@ class StepModel {
   StepCost prefill_batch(double new_tokens, double requests, double pairs, double kv_tokens) const;
 
   const GpuMemory& memory() const { return memory_; }
+  // How the EP all-to-all is timed: "closed form" or a line on the replay.
+  const std::string& comm_timing() const { return comm_timing_; }
   // Requests of mean KV length `context` that fit in one GPU's KV cache.
   double kv_capacity_requests(double context) const;
   // Expected tokens emitted per request per step with MTP depth d and
@@ -88,6 +94,14 @@ class StepModel {
   Duration roof_attention(Flops f, Bytes b) const;
   Duration moe_comm_per_layer(double tokens, bool low_latency) const;
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
+
+  // EP all-to-all replayed on the unit's fabric (hardware.fabric): time per
+  // token of one dispatch + combine (its bandwidth part; latency and
+  // overhead per call are added as in the closed form). < 0: closed form.
+  void replay_comm();
+  double flow_ps_per_token_ = -1;
+  bool flow_low_latency_ = false;
+  std::string comm_timing_ = "closed form";
 
   const ServingSpec* spec_;
   PoolPlan plan_;

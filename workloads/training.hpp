@@ -30,7 +30,7 @@
 // Communication (training.comm): by default every distinct collective of
 // the step (EP dispatch and combine of each size, PP send/recv, DP rings) is
 // replayed once on sim/'s flow engine over the scenario's fabric with all
-// GPUs of the cluster taking part at once (training_comm.hpp); the step
+// GPUs of the cluster taking part at once (fabric_comm.hpp); the step
 // schedule then uses those times. `comm: analytic` uses bytes over the
 // bottleneck bandwidth of the path class instead (CommModel below), with the
 // fabric's oversubscription applied to traffic that leaves a leaf switch:
@@ -55,13 +55,13 @@
 #include "workloads/compute_model.hpp"
 #include "workloads/plan.hpp"
 #include "workloads/schedule.hpp"
-#include "workloads/training_comm.hpp"
+#include "workloads/fabric_comm.hpp"
 
 namespace codesim::workloads {
 
 // How the step's communication is timed.
 enum class CommTiming {
-  kFlow,      // replayed on sim/'s flow engine over the scenario's fabric (training_comm.hpp)
+  kFlow,      // replayed on sim/'s flow engine over the scenario's fabric (fabric_comm.hpp)
   kAnalytic,  // bytes over the bottleneck bandwidth (CommModel below); fast, for sweeps
 };
 constexpr auto enum_names(CommTiming) {

@@ -1,4 +1,4 @@
-#include "workloads/training_comm.hpp"
+#include "workloads/fabric_comm.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -57,7 +57,7 @@ void check_layout(const CommLayout& l, const topology::Fabric& f) {
 }  // namespace
 
 CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
-                     const RoutingFanout& fanout, bool transpose) {
+                     const RoutingFanout& fanout, bool transpose, double network_scale) {
   check_layout(l, *fc.fabric);
   const int n = l.gpus_per_node;
   const int ep = std::max(1, l.ep);
@@ -84,10 +84,32 @@ CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, 
     for (int m = first_node; m < first_node + g; ++m) {
       // The landing GPU of node m: s itself, or the GPU with s's local index.
       const int landing = m == own_node ? s : m * n + (s % n);
-      if (m != own_node) add(s, landing, net_bytes);
+      if (m != own_node) add(s, landing, net_bytes * network_scale);
       const int node_first = std::max(group_first, m * n);
       for (int j = node_first; j < node_first + per_node; ++j)
         if (j != landing) add(landing, j, nvl_bytes);
+    }
+  }
+  sim::TaskGraph graph;
+  graph.add_comm(p.name, 0, 0, std::move(p));
+  return run(fc, graph);
+}
+
+CommReplay replay_ep_direct(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
+                            int top_k, double network_scale) {
+  check_layout(l, *fc.fabric);
+  const int n = l.gpus_per_node;
+  const int ep = std::max(1, l.ep);
+  const Bytes pair = per_copy * (static_cast<double>(tokens) * top_k / ep);
+  sim::CommPattern p;
+  p.name = "ep_low_latency";
+  p.ranks = l.gpus;
+  for (int s = 0; s < l.gpus; ++s) {
+    const int first = s / ep * ep;
+    for (int j = first; j < first + ep; ++j) {
+      if (j == s) continue;
+      const Bytes b = j / n == s / n ? pair : pair * network_scale;
+      if (b.count() > 0) p.add({s, j, b});
     }
   }
   sim::TaskGraph graph;

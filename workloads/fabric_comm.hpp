@@ -1,8 +1,8 @@
-// File: workloads/training_comm.hpp
+// File: workloads/fabric_comm.hpp
 //
-// The communication of a training step, replayed on sim/'s flow engine over
-// the scenario's fabric (topology/), instead of the analytic bottleneck
-// formulas of training.hpp (CommModel). Each distinct collective of the step
+// Collectives of training and serving, replayed on sim/'s flow engine over
+// the scenario's fabric (topology/), instead of analytic bottleneck
+// formulas (training.hpp CommModel, serving_step.hpp's closed form). Each distinct collective of the step
 // is one flow-level replay in which EVERY GPU of the cluster takes part at
 // once, as in DualPipe's steady state where all ranks run their all-to-alls
 // concurrently; the time used for the collective is the slowest GPU's.
@@ -93,8 +93,18 @@ struct CommLayout {
 // EP dispatch (transpose = false) or combine (true) of `tokens` tokens per
 // GPU, `per_copy` bytes per token copy (already divided by the kernel
 // efficiency), for every EP group of the cluster at once.
+// `network_scale` multiplies the bytes of the network flows only (a kernel
+// efficiency that applies to RDMA and not to NVLink).
 CommReplay replay_ep(const FabricComm& fc, const CommLayout& layout, int64_t tokens, Bytes per_copy,
-                     const RoutingFanout& fanout, bool transpose);
+                     const RoutingFanout& fanout, bool transpose, double network_scale = 1.0);
+
+// DeepEP's low-latency kernels (decoding): no node de-duplication; every
+// token copy goes straight to its expert's GPU, over the network (scaled by
+// `network_scale`) when that GPU is on another node, else over NVLink. Under
+// balanced routing each of the EP GPUs of the group gets T k / EP copies
+// from each GPU.
+CommReplay replay_ep_direct(const FabricComm& fc, const CommLayout& layout, int64_t tokens, Bytes per_copy,
+                            int top_k, double network_scale = 1.0);
 
 // PP: one tensor of `bytes` from every GPU of rank r to rank r+1, all r at once.
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& layout, Bytes bytes);

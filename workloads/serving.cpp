@@ -1,0 +1,26 @@
+#include "workloads/serving.hpp"
+
+#include "topology/catalog.hpp"
+
+namespace codesim::workloads {
+
+void seed_serving_hardware(ServingHardware& hw) {
+  if (hw.node.empty()) return;
+  const topology::NodeSpec* n = topology::find_node(hw.node);
+  if (!n || hw.node_spec.name == hw.node) return;  // unknown (validate reports it) or seeded
+  hw.node_spec = *n;
+  const topology::GpuSpec& g = n->gpu_spec;
+  hw.gpu = g.name;
+  hw.gpus_per_node = n->gpus;
+  hw.hbm_capacity = g.hbm;
+  hw.hbm_bandwidth = g.hbm_bandwidth;
+  hw.fp8_peak = g.fp8_dense;
+  hw.bf16_peak = g.bf16_dense;
+  hw.scale_out_bandwidth = n->nic_spec.port_bandwidth * static_cast<double>(n->nics_per_gpu * n->nic_spec.ports);
+  hw.scale_up_bandwidth = g.nvlink_achievable.bytes_per_second() > 0 ? g.nvlink_achievable : g.nvlink_per_direction;
+  // One all-to-all phase crosses the spine: the default switch's cross-leaf latency.
+  if (const topology::SwitchSpec* sw = topology::find_switch(topology::FabricSpec{}.switch_model))
+    hw.network_latency = sw->cross_leaf_latency;
+}
+
+}  // namespace codesim::workloads
