@@ -1,6 +1,7 @@
 // Reference-model speed: forward pass of a tiny DeepSeek-style model
 // (4 layers, dim 256, MLA, 16 routed experts + 1 shared, top-4 of 4 groups)
-// on 1,024 tokens, float32 on the CPU through Eigen.
+// on 1,024 tokens, float32 on the CPU through Eigen, and with the linear
+// layers in emulated FP8.
 //
 // Run: build/bench/models_bench
 // The label reports Eigen's SIMD instruction set for this build
@@ -49,6 +50,29 @@ void BM_TinyDeepSeekForwardAbsorbed(benchmark::State& s) { forward(s, MlaPath::k
 void BM_TinyDeepSeekForwardNaive(benchmark::State& s) { forward(s, MlaPath::kNaive); }
 BENCHMARK(BM_TinyDeepSeekForwardAbsorbed)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TinyDeepSeekForwardNaive)->Arg(1024)->Unit(benchmark::kMillisecond);
+
+// The same forward with the linear layers in emulated FP8 (E4M3 with 1x128 /
+// 128x128 scales, Hopper accumulator model, promotion every 128; models/fp8.hpp)
+// against float32. The emulation is scalar code (per group of 32 products:
+// alignment, truncation, renormalisation), so it measures the cost of the
+// numerics study, not of FP8 hardware.
+void forward_precision(benchmark::State& state, codesim::models::GemmPrecision p) {
+  const auto spec = codesim::models::tiny_deepseek_spec();
+  ReferenceOptions opt;
+  opt.gemm.precision = p;
+  Transformer m(spec, opt);
+  const int n = static_cast<int>(state.range(0));
+  const auto t = tokens(n, spec.vocab_size);
+  for (auto _ : state) {
+    auto logits = m.forward(t, 1);
+    benchmark::DoNotOptimize(logits.data.data());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_TinyDeepSeekForwardFp32(benchmark::State& s) { forward_precision(s, codesim::models::GemmPrecision::kFp32); }
+void BM_TinyDeepSeekForwardFp8(benchmark::State& s) { forward_precision(s, codesim::models::GemmPrecision::kFp8E4M3); }
+BENCHMARK(BM_TinyDeepSeekForwardFp32)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TinyDeepSeekForwardFp8)->Arg(1024)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 // Decoding one token per step against a 1,023-token cache.
 void BM_TinyDeepSeekDecodeStep(benchmark::State& state) {

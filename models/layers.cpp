@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <span>
+#include <stdexcept>
+
+#include "models/fp8.hpp"
 
 namespace codesim::models {
 
@@ -41,7 +45,43 @@ Vec WeightRng::uniform(int n, float lo, float hi) {
   return v;
 }
 
+// ---------------------------------------------------------------- linear
+
+Mat linear(const Mat& x, const Mat& w, const LinearNumerics& n) {
+  if (n.precision == GemmPrecision::kFp32) return x * w;
+  if (x.cols() != w.rows()) throw std::invalid_argument("linear: x.cols() != W.rows()");
+  const int m = static_cast<int>(x.rows()), k = static_cast<int>(x.cols()), cols = static_cast<int>(w.cols());
+  // Both Mats are row-major: x is [M x K] in 1x128 tiles along K, W is [K x N]
+  // in 128x128 blocks, the layouts fp8::quantize_* expect.
+  const fp8::Quantized qx = fp8::quantize_activation(std::span<const float>(x.data(), static_cast<size_t>(x.size())), m, k);
+  const fp8::Quantized qw = fp8::quantize_weight(std::span<const float>(w.data(), static_cast<size_t>(w.size())), k, cols);
+  fp8::GemmOptions g;
+  g.promotion_interval = n.promotion_interval;
+  const std::vector<float> c = fp8::gemm(qx, qw, g);
+  Mat y(m, cols);
+  std::copy(c.begin(), c.end(), y.data());
+  return y;
+}
+
 // ---------------------------------------------------------------- OpSink
+
+Precision OpSink::linear_precision() const {
+  return numerics.precision == GemmPrecision::kFp8E4M3 ? Precision::kFp8E4M3 : policy.linear;
+}
+
+Mat OpSink::linear(const std::string& name, const Mat& x, const Mat& w) const {
+  Mat y = models::linear(x, w, numerics);
+  gemm(name, x.rows(), w.cols(), x.cols());
+  return y;
+}
+
+void OpSink::linear_into(Mat& dst, const std::string& name, const Mat& x, const Mat& w) const {
+  if (numerics.precision == GemmPrecision::kFp32)
+    dst = x * w;
+  else
+    dst = models::linear(x, w, numerics);
+  gemm(name, x.rows(), w.cols(), x.cols());
+}
 
 void OpSink::emit(OpRecord r) const {
   if (!observer) return;
@@ -53,7 +93,7 @@ void OpSink::emit(OpRecord r) const {
 void OpSink::gemm(const std::string& name, int64_t m, int64_t n, int64_t k,
                   std::optional<Precision> p) const {
   if (!observer) return;
-  const Precision in = p.value_or(policy.linear);
+  const Precision in = p.value_or(linear_precision());
   const uint64_t read = static_cast<uint64_t>(m * k + k * n) * bytes_per_element(in);
   const uint64_t written = static_cast<uint64_t>(m * n) * bytes_per_element(policy.activation);
   emit({0, name, OpKind::kGemm, in, {m, n, k},
@@ -76,7 +116,7 @@ void OpSink::batched_gemm(const std::string& name, int64_t batches, int64_t m, i
 void OpSink::grouped_gemm(const std::string& name, int64_t rows, int64_t n, int64_t k,
                           int64_t experts_used) const {
   if (!observer) return;
-  const Precision in = policy.linear;
+  const Precision in = linear_precision();
   const uint64_t read =
       static_cast<uint64_t>(rows * k + experts_used * k * n) * bytes_per_element(in);
   const uint64_t written = static_cast<uint64_t>(rows * n) * bytes_per_element(policy.activation);
@@ -181,16 +221,12 @@ SwigluFfn::SwigluFfn(int dim, int inter, WeightRng& rng)
     : w1(rng.linear(dim, inter)), w3(rng.linear(dim, inter)), w2(rng.linear(inter, dim)) {}
 
 Mat SwigluFfn::forward(const Mat& x, const OpSink& sink) const {
-  Mat a = x * w1;
-  const Mat b = x * w3;
-  sink.gemm("w1", x.rows(), w1.cols(), x.cols());
-  sink.gemm("w3", x.rows(), w3.cols(), x.cols());
+  Mat a = sink.linear("w1", x, w1);
+  const Mat b = sink.linear("w3", x, w3);
   // silu(a) = a * sigmoid(a)
   a = (a.array() / (1.0f + (-a.array()).exp())) * b.array();
   sink.elementwise(OpKind::kSwiglu, "swiglu", a.rows(), a.cols(), 5.0, 2);
-  Mat y = a * w2;
-  sink.gemm("w2", a.rows(), w2.cols(), a.cols());
-  return y;
+  return sink.linear("w2", a, w2);
 }
 
 int64_t SwigluFfn::param_count() const { return w1.size() + w3.size() + w2.size(); }
@@ -233,12 +269,9 @@ Mat GqaAttention::forward(const Mat& x, std::span<GqaCache> caches, const OpSink
   const int S = static_cast<int>(x.rows()) / B;
   const int start = caches[0].len();
   const int rows = static_cast<int>(x.rows());
-  Mat q = x * wq_;
-  Mat k = x * wk_;
-  Mat v = x * wv_;
-  sink.gemm("wq", rows, wq_.cols(), x.cols());
-  sink.gemm("wk", rows, wk_.cols(), x.cols());
-  sink.gemm("wv", rows, wv_.cols(), x.cols());
+  Mat q = sink.linear("wq", x, wq_);
+  Mat k = sink.linear("wk", x, wk_);
+  Mat v = sink.linear("wv", x, wv_);
   if (bias_) {
     q.rowwise() += bq_;
     k.rowwise() += bk_;
@@ -273,9 +306,7 @@ Mat GqaAttention::forward(const Mat& x, std::span<GqaCache> caches, const OpSink
   const int64_t pairs = static_cast<int64_t>(S) * start + static_cast<int64_t>(S) * (S + 1) / 2;
   sink.attention("core", B, n_heads_, S, T, head_dim_, head_dim_, pairs,
                  static_cast<int64_t>(T) * 2 * n_kv_heads_ * head_dim_);
-  Mat y = out * wo_;
-  sink.gemm("wo", rows, wo_.cols(), out.cols());
-  return y;
+  return sink.linear("wo", out, wo_);
 }
 
 int64_t GqaAttention::param_count() const {

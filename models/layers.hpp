@@ -1,6 +1,7 @@
 // File: models/layers.hpp
 //
-// Building blocks of the reference implementation, on Eigen, CPU, float32:
+// Building blocks of the reference implementation, on Eigen, CPU, float32
+// (linear layers optionally in emulated FP8 through models::linear):
 // RMSNorm, RoPE (optionally YaRN-scaled), the SwiGLU FFN and grouped-query
 // attention with a KV cache. Activations are row-major [tokens x features]
 // matrices; a linear layer's weight is stored [in x out] so that y = x * W.
@@ -47,16 +48,41 @@ class WeightRng {
   uint64_t state_;
 };
 
-// Records ops into an optional observer. Carries the layer index, a name
-// prefix ("attn.") and the precision policy. A null observer costs nothing.
+// y = x W for a linear layer, x [M x K], W [K x N], in the arithmetic of
+// `n` (models/reference_options.hpp). kFp32 is the plain Eigen product;
+// kFp8E4M3 quantizes x (1x128 tiles) and W (128x128 blocks) to E4M3 and runs
+// the emulated tensor-core GEMM (fp8::gemm) with promotion every
+// n.promotion_interval. The single place where linear layers compute.
+Mat linear(const Mat& x, const Mat& w, const LinearNumerics& n);
+
+// The context a layer runs in: where to record ops (an optional observer,
+// the layer index, a name prefix such as "attn.", the precision policy; a
+// null observer costs nothing) and how its linear layers compute.
 struct OpSink {
   OpObserver* observer = nullptr;
   int layer = 0;
   std::string prefix;
   PrecisionPolicy policy;
+  LinearNumerics numerics;
 
-  OpSink sub(const std::string& more) const { return {observer, layer, prefix + more, policy}; }
-  // y[M x N] = x[M x K] * W[K x N]; weights in policy.linear (or `p` if given).
+  OpSink sub(const std::string& more) const {
+    return {observer, layer, prefix + more, policy, numerics};
+  }
+  // Same numerics, records nothing (work recorded in aggregate elsewhere).
+  OpSink silent() const { return {nullptr, layer, prefix, policy, numerics}; }
+  // Precision recorded for linear-layer GEMMs: fp8_e4m3 when they run in
+  // emulated FP8, else the policy's (modelled hardware) linear precision.
+  Precision linear_precision() const;
+  // y = x * W through models::linear, recorded as GEMM `name` {M, N, K} in
+  // linear_precision().
+  Mat linear(const std::string& name, const Mat& x, const Mat& w) const;
+  // The same into an existing matrix. In float32 this is `dst = x * W`,
+  // which Eigen evaluates with a different summation order in the last bits
+  // than constructing a new matrix when rows are not a multiple of the SIMD
+  // packet; call sites keep the form they had so float32 results stay
+  // bit-identical to the code before FP8 emulation existed.
+  void linear_into(Mat& dst, const std::string& name, const Mat& x, const Mat& w) const;
+  // y[M x N] = x[M x K] * W[K x N]; inputs in linear_precision() (or `p` if given).
   void gemm(const std::string& name, int64_t m, int64_t n, int64_t k,
             std::optional<Precision> p = std::nullopt) const;
   // `batches` independent GEMMs with distinct weights (per-head products):

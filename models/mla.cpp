@@ -51,19 +51,15 @@ Mat MlaAttention::forward(const Mat& x, std::span<MlaCache> caches, MlaPath path
   // Queries.
   Mat q;
   if (s_.q_lora_rank > 0) {
-    const Mat cq = x * wq_a_;
-    sink.gemm("wq_a", rows, wq_a_.cols(), x.cols());
-    q = q_norm_.forward(cq, sink, "q_norm") * wq_b_;
-    sink.gemm("wq_b", rows, wq_b_.cols(), wq_b_.rows());
+    const Mat cq = sink.linear("wq_a", x, wq_a_);
+    sink.linear_into(q, "wq_b", q_norm_.forward(cq, sink, "q_norm"), wq_b_);
   } else {
-    q = x * wq_;
-    sink.gemm("wq", rows, wq_.cols(), x.cols());
+    sink.linear_into(q, "wq", x, wq_);
   }
   rope_->apply(q, nope, qk, H, start, S);
 
   // Compressed KV and the decoupled RoPE key.
-  const Mat kv_full = x * wkv_a_;
-  sink.gemm("wkv_a", rows, wkv_a_.cols(), x.cols());
+  const Mat kv_full = sink.linear("wkv_a", x, wkv_a_);
   const Mat c = kv_norm_.forward(kv_full.leftCols(kvr), sink, "kv_norm");
   Mat kpe = kv_full.rightCols(rope);
   rope_->apply(kpe, 0, rope, 1, start, S);
@@ -75,8 +71,7 @@ Mat MlaAttention::forward(const Mat& x, std::span<MlaCache> caches, MlaPath path
   Mat out(rows, H * vd);
 
   if (path == MlaPath::kNaive) {
-    const Mat kvb = c * wkv_b_;  // [rows x H*(nope+v)]
-    sink.gemm("wkv_b", rows, wkv_b_.cols(), kvr);
+    const Mat kvb = sink.linear("wkv_b", c, wkv_b_);  // [rows x H*(nope+v)]
     for (int b = 0; b < B; ++b) {
       MlaCache& cache = caches[static_cast<size_t>(b)];
       cache.k.conservativeResize(T, H * qk);
@@ -125,9 +120,7 @@ Mat MlaAttention::forward(const Mat& x, std::span<MlaCache> caches, MlaPath path
                                    wkv_b_.middleCols(h * (nope + vd) + nope, vd);
     sink.batched_gemm("absorb_o", H, rows, vd, kvr, sink.policy.attention);
   }
-  Mat y = out * wo_;
-  sink.gemm("wo", rows, wo_.cols(), out.cols());
-  return y;
+  return sink.linear("wo", out, wo_);
 }
 
 }  // namespace codesim::models

@@ -32,7 +32,9 @@ Mat MoeLayer::forward(const Mat& x, const OpSink& sink, const NodeLimit& limit,
   const int E = cfg_.n_experts;
   const int dim = static_cast<int>(x.cols());
 
-  // Gate: affinities in float32 (the policy's head precision for bytes).
+  // Gate: affinities in float32 (the policy's head precision for bytes),
+  // never in FP8 (TR sec. 3.3). Experts run in sink.numerics; in FP8 mode the
+  // quantization of xe (1x128 tiles) is the FP8 dispatch of DeepSeek-V3.
   Mat logits = x * gate_;
   apply_score_func({logits.data(), static_cast<size_t>(logits.size())}, E, cfg_.score_func);
   Routing r = route({logits.data(), static_cast<size_t>(logits.size())}, T, bias_, cfg_, limit);
@@ -59,7 +61,7 @@ Mat MoeLayer::forward(const Mat& x, const OpSink& sink, const NodeLimit& limit,
     ++used;
     Mat xe(static_cast<Eigen::Index>(idx.size()), dim);
     for (size_t i = 0; i < idx.size(); ++i) xe.row(static_cast<Eigen::Index>(i)) = x.row(idx[i] / cfg_.top_k);
-    const Mat ye = experts_[static_cast<size_t>(e)].forward(xe, OpSink{});
+    const Mat ye = experts_[static_cast<size_t>(e)].forward(xe, sink.silent());
     for (size_t i = 0; i < idx.size(); ++i)
       y.row(idx[i] / cfg_.top_k) += r.weights[static_cast<size_t>(idx[i])] * ye.row(static_cast<Eigen::Index>(i));
   }

@@ -17,8 +17,7 @@ Mat MtpModule::forward(const Mat& h_prev, const Mat& emb_next, int batch, MlaPat
   cat.leftCols(dim) = hnorm_.forward(h_prev, sink, "hnorm");
   cat.rightCols(dim) = enorm_.forward(emb_next, sink, "enorm");
   sink.elementwise(OpKind::kConcat, "concat", rows, 2 * dim, 0.0);
-  const Mat h = cat * eh_proj_;
-  sink.gemm("eh_proj", rows, dim, 2 * dim);
+  const Mat h = sink.linear("eh_proj", cat, eh_proj_);
   LayerCache cache(batch);  // the module runs on whole sequences (training / drafting)
   return block_.forward(h, cache, path, limit, sink.sub("block."));
 }

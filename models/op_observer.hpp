@@ -15,8 +15,14 @@
 //    `precision`, assuming each operand crosses HBM once (no fusion). GEMMs
 //    read the activation and the weight and write the output; the output is in
 //    the policy's activation precision. FP8 scale factors are not counted.
-//  * The reference computes in float32 whatever `precision` says; `precision`
-//    is the precision the modelled hardware would use (PrecisionPolicy).
+//  * `precision` is the precision the modelled hardware would use
+//    (PrecisionPolicy); the reference computes in float32 whatever it says,
+//    except the linear-layer GEMMs (attention projections, dense FFN, shared
+//    and routed experts, MTP projection) when ReferenceOptions::gemm.precision
+//    is kFp8E4M3: those run in emulated FP8 (models/fp8.hpp) and are recorded
+//    as fp8_e4m3 whatever the policy says, so the record names what ran. The
+//    head, gate, attention core (incl. MLA's absorbed products) and norms stay
+//    float32 and keep the policy's precision.
 //
 // Header is Eigen-free on purpose: the trace writer and CLI include it.
 #pragma once

@@ -36,12 +36,37 @@ struct YarnParams {
   int max_seq_len = 16384;
 };
 
+// Arithmetic of the linear layers (attention projections, dense FFN, shared
+// and routed experts, MTP projection). Embedding, output head, MoE gate,
+// norms and the attention core always run in float32 (DeepSeek-V3 TR sec.
+// 3.3 keeps them in higher precision).
+enum class GemmPrecision { kFp32, kFp8E4M3 };
+constexpr auto enum_names(GemmPrecision) {
+  return std::array{std::pair{GemmPrecision::kFp32, std::string_view("fp32")},
+                    std::pair{GemmPrecision::kFp8E4M3, std::string_view("fp8_e4m3")}};
+}
+
+struct LinearNumerics {
+  // kFp32: y = x W with Eigen in float32 (bit-identical to the plain product).
+  // kFp8E4M3: DeepSeek-V3's recipe, emulated (models/fp8.hpp): x in E4M3 with
+  // one scale per 1x128 tile along K, W in E4M3 with one scale per 128x128
+  // block, products accumulated by the Hopper tensor-core model (13 fraction
+  // bits, i.e. ~14 significant bits) and promoted to an FP32 accumulator every
+  // `promotion_interval` elements of K.
+  GemmPrecision precision = GemmPrecision::kFp32;
+  int promotion_interval = 128;  // N_C (TR sec. 3.3); 0 = never promote; multiple of 32
+};
+
 struct ReferenceOptions {
   uint64_t seed = 1;  // all weights derive from (seed, component id)
   double rope_theta = 10000.0;
   std::optional<YarnParams> yarn;
   MlaPath mla_path = MlaPath::kAbsorbed;
-  PrecisionPolicy precision;  // for op records only; compute is float32
+  // Precision recorded in op records (the modelled hardware). In FP8 mode
+  // (gemm.precision = kFp8E4M3) the linear-layer GEMMs are recorded as
+  // fp8_e4m3 whatever `precision.linear` says, since that is what ran.
+  PrecisionPolicy precision;
+  LinearNumerics gemm;  // default: float32, so results are unchanged
   // Node-limited routing: with a placement and max_nodes > 0, each token's
   // routed experts span at most max_nodes nodes.
   std::optional<ExpertPlacement> placement;

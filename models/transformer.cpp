@@ -68,6 +68,11 @@ struct Transformer::Impl {
       throw std::invalid_argument("Transformer: attention 'mla' without an 'mla' section");
     if (spec.attention == AttentionKind::kGqa && !spec.gqa)
       throw std::invalid_argument("Transformer: attention 'gqa' without a 'gqa' section");
+    if (opt.gemm.precision == GemmPrecision::kFp8E4M3 &&
+        (opt.gemm.promotion_interval < 0 || opt.gemm.promotion_interval % 32 != 0))
+      throw std::invalid_argument("Transformer: gemm.promotion_interval must be 0 (never) or a multiple "
+                                  "of 32 (products aligned per tensor-core step), got " +
+                                  std::to_string(opt.gemm.promotion_interval));
     WeightRng er(opt.seed, kStreamEmbed);
     embed = Mat(spec.vocab_size, spec.dim);
     for (Eigen::Index i = 0; i < embed.size(); ++i) embed.data()[i] = er.symmetric();
@@ -89,7 +94,7 @@ struct Transformer::Impl {
     if (opt.placement && opt.max_nodes > 0) limit = {&*opt.placement, opt.max_nodes};
   }
 
-  OpSink sink(OpObserver* obs, int layer) const { return {obs, layer, "", opt.precision}; }
+  OpSink sink(OpObserver* obs, int layer) const { return {obs, layer, "", opt.precision, opt.gemm}; }
 
   Mat embed_tokens(std::span<const int32_t> tokens, OpObserver* obs, int layer = kEmbeddingLayer) const {
     Mat h(static_cast<Eigen::Index>(tokens.size()), spec.dim);

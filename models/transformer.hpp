@@ -1,6 +1,7 @@
 // File: models/transformer.hpp
 //
-// The reference implementation of a whole model (Eigen, CPU, float32), built
+// The reference implementation of a whole model (Eigen, CPU, float32; the
+// linear layers optionally in emulated FP8, ReferenceOptions::gemm), built
 // from a ModelSpec with deterministic seeded random weights. It is what
 // codesim's traces are computed from: every operator it runs is reported to an
 // OpObserver (kind, shapes, FLOPs, bytes, precision; models/op_observer.hpp)

@@ -164,7 +164,7 @@ TEST(Routing, MoeLayerRoutesAndReportsLoad) {
   for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = xr.symmetric();
   OpLog log;
   Routing r;
-  const Mat y = moe.forward(x, OpSink{&log, 3, "moe.", {}}, {}, &r);
+  const Mat y = moe.forward(x, OpSink{&log, 3, "moe.", {}, {}}, {}, &r);
   EXPECT_EQ(y.rows(), 64);
   ASSERT_EQ(log.routing.size(), 1u);
   EXPECT_EQ(log.routing[0].layer, 3);
