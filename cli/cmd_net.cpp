@@ -1,14 +1,22 @@
-// codesim net FILE [--json] [--compare-routing] [--trace OUT] [--simgrid]:
-// replay one communication pattern (scenario `comm`) on the scenario's
-// fabric (`cluster`) with its routing policy and faults (`network`).
+// codesim net FILE [--json|--csv] [--report DIR] [--compare-routing]
+// [--trace OUT] [--simgrid]: replay one communication pattern (scenario
+// `comm`) on the scenario's fabric (`cluster`) with its routing policy and
+// faults (`network`). The report draws the busiest links' utilisation over
+// time (heatmap, from the last policy's replay) and, with
+// --compare-routing, the completion time per policy.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/output_flags.hpp"
+#include "reports/charts_fabric.hpp"
+#include "reports/charts_forms.hpp"
 #include "scenarios/scenario.hpp"
 #include "sim/collectives.hpp"
 #include "sim/simgrid_backend.hpp"
@@ -22,7 +30,7 @@ namespace {
 struct NetOptions {
   std::string file;
   std::vector<std::string> overrides;
-  bool json = false;
+  reports::OutputOptions out;
   bool compare = false;
   bool simgrid = false;
   std::string trace;
@@ -127,6 +135,7 @@ Outcome run_once(const topology::Fabric& f, const sim::LinkTable& links, const s
   sim::ReplayOptions opt;
   opt.network.merge_quantum = net.merge_quantum;
   opt.network.message_overhead = net.message_overhead;
+  opt.network.flowlet_gap = net.flowlet_gap;
   const auto t0 = std::chrono::steady_clock::now();
   Outcome o;
   o.r = sim::replay(g, links, router, opt, faults, util);
@@ -155,7 +164,75 @@ nlohmann::json to_json(const Outcome& o) {
   return j;
 }
 
+std::string printf_str(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string printf_str(const char* f, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+reports::ResultTable routing_table(const std::vector<Outcome>& outs) {
+  reports::ResultTable t("Replay per routing policy");
+  t.add_column("routing")
+      .add_column("completion_time_s", "completion (s)", 6)
+      .add_column("flows")
+      .add_column("algorithm_bandwidth_GBps", "algbw (GB/s)", 3)
+      .add_column("bus_bandwidth_GBps", "busbw (GB/s)", 3)
+      .add_column("undelivered_flows", "undelivered")
+      .add_column("rerouted_flows", "re-routed")
+      .add_column("degraded_flows", "slowed")
+      .add_column("events")
+      .add_column("solves")
+      .add_column("wall_time_s", "wall (s)", 3);
+  for (const auto& x : outs)
+    t.add_row({x.routing, x.seconds, static_cast<int64_t>(x.flows), x.algbw, x.busbw,
+               static_cast<int64_t>(x.r.undelivered_flows), static_cast<int64_t>(x.r.rerouted_flows),
+               static_cast<int64_t>(x.r.degraded_flows), static_cast<int64_t>(x.r.network.events),
+               static_cast<int64_t>(x.r.network.solves), x.wall});
+  return t;
+}
+
+reports::Report net_report(const scenarios::Scenario& s, const topology::Fabric& f, const sim::LinkTable& links,
+                           const std::vector<Outcome>& outs, const std::vector<sim::UtilisationSample>& util,
+                           const reports::ResultTable& table) {
+  reports::Report rep("codesim net " + s.name);
+  if (!s.description.empty()) rep.paragraph(s.description);
+  rep.paragraph(f.kind + ", " + std::to_string(f.num_gpus()) + " GPUs, " +
+                std::string(config::enum_to_string(s.comm->pattern)) + " " + to_string(s.comm->size) + ".");
+  rep.table(table);
+  const Outcome& last = outs.back();
+  const auto u = reports::bin_utilisation(util, links, last.r.makespan);
+  if (!u.links.empty())
+    rep.chart("link-utilisation",
+              reports::svg::render(reports::link_utilisation_heatmap(
+                  u, links, "Link utilisation over time (" + last.routing + ", busiest links)")),
+              "Mean utilisation (rate / capacity) of the " + std::to_string(u.links.size()) +
+                  " links that carried the most bytes, per time bin, under " + last.routing + " routing.");
+  if (outs.size() > 1) {
+    std::vector<std::string> names;
+    std::vector<double> ms;
+    for (const auto& x : outs) {
+      names.push_back(x.routing);
+      ms.push_back(x.seconds * 1e3);
+    }
+    rep.chart("completion-per-routing", reports::svg::render(reports::routing_completion_chart(names, ms)),
+              "Completion time of the pattern under each routing policy.");
+  }
+  std::string faults;
+  for (const auto& x : outs)
+    for (const auto& fa : x.r.faults_applied) faults += x.routing + ": " + fa + "\n";
+  if (!faults.empty()) {
+    rep.heading("Faults applied");
+    rep.preformatted(faults);
+  }
+  return rep;
+}
+
 int run_net(const NetOptions& o, GlobalOptions& global) {
+  const reports::OutputOptions opt = with_quiet(o.out, global);
   scenarios::Scenario s;
   config::Diagnostics d;
   if (!scenarios::load_scenario(o.file, o.overrides, s, d)) {
@@ -191,16 +268,15 @@ int run_net(const NetOptions& o, GlobalOptions& global) {
   std::vector<Outcome> outs;
   sim::TaskGraph g;
   std::vector<sim::UtilisationSample> util;
-  for (auto pol : pols)
-    outs.push_back(run_once(f, links, s, pol, faults, o.trace.empty() ? nullptr : &util, g));
+  const bool want_util = !o.trace.empty() || !opt.report_dir.empty();
+  for (auto pol : pols) outs.push_back(run_once(f, links, s, pol, faults, want_util ? &util : nullptr, g));
 
+  reports::Forms forms;
   if (!o.trace.empty()) {
-    std::ofstream os(o.trace);
-    if (!os) {
-      std::cerr << "cannot write " << o.trace << "\n";
-      return 1;
-    }
+    std::ostringstream os;
     sim::write_chrome_trace(os, g, outs.back().r, links, util);
+    forms.trace_path = o.trace;
+    forms.trace_text = os.str();
   }
   nlohmann::json sg;
   if (o.simgrid) {
@@ -218,7 +294,7 @@ int run_net(const NetOptions& o, GlobalOptions& global) {
           {"wall_time_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   }
 
-  if (o.json) {
+  if (opt.json) {
     nlohmann::json j = o.compare ? nlohmann::json{{"scenario", s.name}, {"routing_comparison", nlohmann::json::array()}}
                                  : to_json(outs[0]);
     j["scenario"] = s.name;
@@ -227,30 +303,40 @@ int run_net(const NetOptions& o, GlobalOptions& global) {
     if (o.compare)
       for (const auto& x : outs) j["routing_comparison"].push_back(to_json(x));
     if (o.simgrid) j["simgrid"] = sg;
-    std::cout << j.dump(2) << "\n";
+    forms.json_text = j.dump(2) + "\n";
   } else {
+    std::string text;
     if (!global.quiet)
-      std::printf("%s: %s, %d GPUs, %s %s\n", s.name.c_str(), f.kind.c_str(), f.num_gpus(),
+      text += printf_str("%s: %s, %d GPUs, %s %s\n", s.name.c_str(), f.kind.c_str(), f.num_gpus(),
                   std::string(config::enum_to_string(s.comm->pattern)).c_str(), to_string(s.comm->size).c_str());
-    std::printf("%-9s %14s %10s %12s %12s %10s %10s\n", "routing", "completion_ms", "flows", "algbw_GB/s",
+    text += printf_str("%-9s %14s %10s %12s %12s %10s %10s\n", "routing", "completion_ms", "flows", "algbw_GB/s",
                 "busbw_GB/s", "undeliv.", "wall_s");
     for (const auto& x : outs)
-      std::printf("%-9s %14.4f %10llu %12.3f %12.3f %10llu %10.3f\n", x.routing.c_str(), x.seconds * 1e3,
+      text += printf_str("%-9s %14.4f %10llu %12.3f %12.3f %10llu %10.3f\n", x.routing.c_str(), x.seconds * 1e3,
                   static_cast<unsigned long long>(x.flows), x.algbw, x.busbw,
                   static_cast<unsigned long long>(x.r.undelivered_flows), x.wall);
     for (const auto& x : outs) {
-      for (const auto& fa : x.r.faults_applied) std::printf("fault (%s): %s\n", x.routing.c_str(), fa.c_str());
+      for (const auto& fa : x.r.faults_applied) text += printf_str("fault (%s): %s\n", x.routing.c_str(), fa.c_str());
       if (!x.r.faults_applied.empty() || x.r.undelivered_flows > 0)
-        std::printf("faults (%s): %llu flows re-routed, %llu slowed (crossed a failed/degraded link), "
+        text += printf_str("faults (%s): %llu flows re-routed, %llu slowed (crossed a failed/degraded link), "
                     "%llu undelivered\n",
                     x.routing.c_str(), static_cast<unsigned long long>(x.r.rerouted_flows),
                     static_cast<unsigned long long>(x.r.degraded_flows),
                     static_cast<unsigned long long>(x.r.undelivered_flows));
     }
     if (o.simgrid)
-      std::printf("SimGrid cross-check: completion %.4f ms (codesim %.4f ms)\n",
+      text += printf_str("SimGrid cross-check: completion %.4f ms (codesim %.4f ms)\n",
                   sg["completion_time_s"].get<double>() * 1e3, outs.back().seconds * 1e3);
+    forms.human_text = text;
   }
+  const reports::ResultTable table = routing_table(outs);
+  forms.csv_table = &table;
+  std::optional<reports::Report> rep;
+  if (!opt.report_dir.empty()) {
+    rep.emplace(net_report(s, f, links, outs, util, table));
+    forms.report = &*rep;
+  }
+  if (const int rc = reports::emit_forms(forms, opt, std::cout, std::cerr); rc != 0) return rc;
   // Undelivered flows are a result, not an error, but scripts should notice.
   return outs.back().r.undelivered_flows > 0 ? 2 : 0;
 }
@@ -262,13 +348,15 @@ void register_net_commands(CLI::App& app, GlobalOptions& global) {
                   ->footer("Examples:\n"
                            "  codesim net scenarios/net/a2a-2048-ft2.yaml --json\n"
                            "  codesim net scenarios/net/a2a-2048x64-ft2-ecmp.yaml --compare-routing\n"
+                           "  codesim net scenarios/net/a2a-128-ft2-fault.yaml --report out/net   # link heatmap\n"
+                           "--json prints completion_time_s, flows, algorithm_bandwidth_GBps, ...\n"
                            "Exit status: 0 ok, 1 bad input, 2 some flows could not be delivered.");
   static NetOptions o;
   net->add_option("file", o.file, "Scenario with cluster, comm and (optional) network sections")
       ->required()
       ->check(CLI::ExistingFile);
   net->add_option("--set", o.overrides, "Override a key: --set network.routing=adaptive");
-  net->add_flag("--json", o.json, "Print JSON (completion_time_s, flows, algorithm_bandwidth_GBps, ...)");
+  add_output_flags(net, o.out);
   net->add_flag("--compare-routing", o.compare, "Run ECMP, adaptive, spraying and d-mod-k and compare");
   net->add_option("--trace", o.trace, "Write a Chrome/Perfetto trace JSON (small runs)");
   net->add_flag("--simgrid", o.simgrid, "Also replay on SimGrid 3.32 as a cross-check (small runs)");

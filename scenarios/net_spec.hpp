@@ -7,6 +7,7 @@
 //     seed: 0                  # ECMP hash salt
 //     merge_quantum: 0ns       # completion merging (sim/flow_network.hpp)
 //     message_overhead: 0ns    # per flow, before its first byte
+//     flowlet_gap: 0ns         # adaptive: re-place flows every gap (0 = per flow)
 //     rail_forwarding: false   # MRFT + PXN: forward whenever rails differ
 //     pxn_sender_side: false   # forward before the network (NCCL PXN)
 //     faults:                  # applied at `at` during the run
@@ -60,6 +61,7 @@ struct NetworkSpec {
   int seed = 0;
   Duration merge_quantum;
   Duration message_overhead;
+  Duration flowlet_gap;  // sim::NetworkParams::flowlet_gap
   bool rail_forwarding = false;
   bool pxn_sender_side = false;
   std::vector<NetFaultSpec> faults;
@@ -70,6 +72,9 @@ struct NetworkSpec {
     v.opt("seed", seed, "ECMP hash salt");
     v.opt("merge_quantum", merge_quantum, "merge flow completions within this time (0 = exact)");
     v.opt("message_overhead", message_overhead, "per-flow overhead before the first byte");
+    v.opt("flowlet_gap", flowlet_gap,
+          "adaptive routing: every this much sending time a flow is moved to a less loaded "
+          "equal-cost path if there is one (flowlets); 0 = the path is chosen once per flow");
     v.opt("rail_forwarding", rail_forwarding, "forward over NVLink whenever NIC rails differ (PXN)");
     v.opt("pxn_sender_side", pxn_sender_side, "forward on the sending node (NCCL PXN) instead of the receiving one");
     v.opt("faults", faults, "link/switch/plane/nic failures or degradations during the run");
@@ -77,6 +82,7 @@ struct NetworkSpec {
   void validate(config::Reader& r) {
     r.check(merge_quantum >= Duration::zero(), "merge_quantum", "expected a non-negative duration");
     r.check(message_overhead >= Duration::zero(), "message_overhead", "expected a non-negative duration");
+    r.check(flowlet_gap >= Duration::zero(), "flowlet_gap", "expected a non-negative duration (0 = off)");
   }
 };
 

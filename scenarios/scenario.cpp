@@ -21,6 +21,7 @@ workloads::TrainingNetwork training_network(const Scenario& s) {
   n.routing.pxn_sender_side = s.network->pxn_sender_side;
   n.params.merge_quantum = s.network->merge_quantum;
   n.params.message_overhead = s.network->message_overhead;
+  n.params.flowlet_gap = s.network->flowlet_gap;
   return n;
 }
 

@@ -50,9 +50,9 @@ struct PendingLater {
 // exactly these. Valid entries have distinct vars, so when all due entries
 // share one time (the usual case) a bitmap over var ids gives the (t, v)
 // order in O(k + vars/64) instead of an O(k log k) sort.
-template <class T, class Valid, class VersionOf>
+template <class T, class Valid, class VersionOf, class Prefetch>
 bool take_due_bulk(std::vector<T>& heap, int64_t limit, std::vector<T>& due, size_t nvars,
-                   Valid valid, VersionOf version_of) {
+                   Valid valid, VersionOf version_of, Prefetch prefetch_var) {
   const size_t n = heap.size();
   if (n < (size_t{1} << 16) || heap.front().t > limit) return false;
   constexpr size_t kSamples = 64;
@@ -66,7 +66,13 @@ bool take_due_bulk(std::vector<T>& heap, int64_t limit, std::vector<T>& due, siz
   heap.assign(due.begin(), mid);
   std::make_heap(heap.begin(), heap.end(), PendingLater{});
   due.erase(due.begin(), mid);
-  std::erase_if(due, [&valid](const T& x) { return !valid(x); });
+  // Drop stale entries (heap order: random vars, so prefetch ahead).
+  size_t kept = 0;
+  for (size_t k = 0; k < due.size(); ++k) {
+    if (k + 16 < due.size()) prefetch_var(due[k + 16].v);
+    if (valid(due[k])) due[kept++] = due[k];
+  }
+  due.resize(kept);
   if (due.empty()) return true;
   const int64_t t0 = due.front().t;
   const bool one_time = std::all_of(due.begin(), due.end(), [t0](const T& x) { return x.t == t0; });
@@ -86,10 +92,19 @@ bool take_due_bulk(std::vector<T>& heap, int64_t limit, std::vector<T>& due, siz
   return true;
 }
 
+// std::llround for 0 <= x <= 9e18, inline (the libm call was a visible
+// share of the 4M-flow solve). Same result: the fractional part
+// x - trunc(x) of a double is exactly representable, and llround rounds
+// halves away from zero.
+int64_t round_half_up(double x) {
+  const int64_t i = static_cast<int64_t>(x);
+  return x - static_cast<double>(i) >= 0.5 ? i + 1 : i;
+}
+
 // End of a flow with `remaining` bytes at `rate` (> 0) from t_last (ps).
 int64_t completion_ps(double remaining, double rate, int64_t t_last) {
   const double dt = std::max(0.0, remaining) / rate * kPsPerSecond;
-  return t_last + (dt > 9e18 ? int64_t{9'000'000'000'000'000'000} : std::llround(dt));
+  return t_last + (dt > 9e18 ? int64_t{9'000'000'000'000'000'000} : round_half_up(dt));
 }
 
 struct ShareLater {
@@ -122,6 +137,7 @@ FlowNetwork::FlowNetwork(Scheduler& sched, const LinkTable& links, PathSelector&
   w_.assign(n, 0.0);
   cnt_.assign(n, 0);
   route_pos_.assign(n, -1);
+  flowlet_mark_.assign(n, 0);
 }
 
 void FlowNetwork::reserve(size_t flows, size_t hops) {
@@ -130,41 +146,26 @@ void FlowNetwork::reserve(size_t flows, size_t hops) {
   src_.reserve(flows);
   dst_.reserve(flows);
   var_of_.reserve(flows);
-  remaining_.reserve(flows);
-  rate_.reserve(flows);
-  t_last_.reserve(flows);
-  mult_.reserve(flows);
-  use_begin_.reserve(flows);
-  coef_begin_.reserve(flows);
-  version_.reserve(flows);
-  head_.reserve(flows);
-  stamp_.reserve(flows);
-  use_count_.reserve(flows);
-  state_.reserve(flows);
-  flags_.reserve(flows);
+  vars_.reserve(flows);
+  // The event heaps can hold one entry per flow: reserving them avoids the
+  // transient copies (and page faults) of growth by doubling at 4M flows.
+  // Untouched capacity costs no memory.
+  pending_.reserve(flows);
+  completions_.reserve(flows);
   uses_.reserve(flows * hops);
 }
 
 FlowNetwork::VarId FlowNetwork::new_var() {
+  VarId v;
   if (!free_vars_.empty()) {
-    VarId v = free_vars_.back();
+    v = free_vars_.back();
     free_vars_.pop_back();
-    return v;
+  } else {
+    v = static_cast<VarId>(vars_.size());
+    vars_.emplace_back();
   }
-  remaining_.push_back(0);
-  rate_.push_back(0);
-  t_last_.push_back(0);
-  mult_.push_back(0);
-  use_begin_.push_back(0);
-  coef_begin_.push_back(kNone);
-  version_.push_back(0);
-  head_.push_back(0);
-  stamp_.push_back(0);
-  born_.push_back(0);
-  use_count_.push_back(0);
-  state_.push_back(0);
-  flags_.push_back(0);
-  return static_cast<VarId>(remaining_.size() - 1);
+  vars_[v].incarnation++;
+  return v;
 }
 
 // Merges the paths of `rb` into one list of (link, coefficient).
@@ -191,20 +192,20 @@ void FlowNetwork::set_route(VarId v, const RouteBuilder& rb) {
     if (std::abs(tmp[i - begin] - 1.0f) > 1e-6f) unit = false;
   }
   if (uses_.size() - begin > 0xffff) throw std::length_error("FlowNetwork: route with > 65535 links");
-  use_begin_[v] = begin;
-  use_count_[v] = static_cast<uint16_t>(uses_.size() - begin);
+  vars_[v].use_begin = begin;
+  vars_[v].use_count = static_cast<uint16_t>(uses_.size() - begin);
   if (unit) {
-    coef_begin_[v] = kNone;
+    vars_[v].coef_begin = kNone;
   } else {
-    coef_begin_[v] = static_cast<uint32_t>(coefs_.size());
+    vars_[v].coef_begin = static_cast<uint32_t>(coefs_.size());
     coefs_.insert(coefs_.end(), tmp.begin(), tmp.end());
   }
 }
 
 void FlowNetwork::members_of(VarId v, std::vector<FlowId>& out) const {
   out.clear();
-  out.push_back(head_[v]);
-  if (mult_[v] > 1) {
+  out.push_back(vars_[v].head);
+  if (vars_[v].mult > 1) {
     auto it = extra_members_.find(v);
     if (it != extra_members_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }
@@ -213,20 +214,20 @@ void FlowNetwork::members_of(VarId v, std::vector<FlowId>& out) const {
 // True when pending var v, created now with `size` bytes, has exactly the
 // (unit-weight) route in rb_.
 bool FlowNetwork::same_route(VarId v, Bytes size, int64_t now) {
-  if (state_[v] != 1 || remaining_[v] != size.as_double() || t_last_[v] != now) return false;
-  if (coef_begin_[v] != kNone) return false;
+  if (vars_[v].state != 1 || vars_[v].remaining != size.as_double() || vars_[v].t_last != now) return false;
+  if (vars_[v].coef_begin != kNone) return false;
   // Build the merged route at the end of uses_, compare, and drop it.
   const size_t mark = uses_.size(), cmark = coefs_.size();
-  const uint32_t ob = use_begin_[v], oc = coef_begin_[v];
-  const uint16_t on = use_count_[v];
+  const uint32_t ob = vars_[v].use_begin, oc = vars_[v].coef_begin;
+  const uint16_t on = vars_[v].use_count;
   set_route(v, rb_);
-  const bool same = use_count_[v] == on && coef_begin_[v] == kNone &&
+  const bool same = vars_[v].use_count == on && vars_[v].coef_begin == kNone &&
                     std::equal(uses_.begin() + static_cast<ptrdiff_t>(mark), uses_.end(), uses_.begin() + ob);
   uses_.resize(mark);
   coefs_.resize(cmark);
-  use_begin_[v] = ob;
-  use_count_[v] = on;
-  coef_begin_[v] = oc;
+  vars_[v].use_begin = ob;
+  vars_[v].use_count = on;
+  vars_[v].coef_begin = oc;
   return same;
 }
 
@@ -275,10 +276,11 @@ FlowId FlowNetwork::start_flow(int32_t src, int32_t dst, Bytes size, uint64_t ta
     group_time_ = now;
   }
   const size_t slot = static_cast<size_t>(h) & (kGroupSlots - 1);
-  if (params_.group_identical && group_[slot].second != kNone && group_[slot].first == h &&
+  const bool grouping = params_.group_identical && !flowlets_on();
+  if (grouping && group_[slot].second != kNone && group_[slot].first == h &&
       same_route(group_[slot].second, size, now)) {
     const VarId v = group_[slot].second;
-    ++mult_[v];
+    ++vars_[v].mult;
     extra_members_[v].push_back(id);
     var_of_[id] = v;
     for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] += 1;
@@ -287,18 +289,18 @@ FlowId FlowNetwork::start_flow(int32_t src, int32_t dst, Bytes size, uint64_t ta
 
   const VarId v = new_var();
   set_route(v, rb_);
-  remaining_[v] = size.as_double();
-  rate_[v] = 0;
-  t_last_[v] = now;
-  mult_[v] = 1;
-  head_[v] = id;
-  version_[v]++;
-  state_[v] = 1;
-  flags_[v] = 0;
+  vars_[v].remaining = size.as_double();
+  vars_[v].rate = 0;
+  vars_[v].t_last = now;
+  vars_[v].mult = 1;
+  vars_[v].head = id;
+  vars_[v].version++;
+  vars_[v].state = 1;
+  vars_[v].flags = 0;
   var_of_[id] = v;
   ++stats_.variables;
   for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] += 1;
-  if (params_.group_identical) group_[slot] = {h, v};
+  if (grouping) group_[slot] = {h, v};
 
   Duration lat = Duration::zero();
   if (rb_.latency_override()) lat = *rb_.latency_override();
@@ -308,35 +310,39 @@ FlowId FlowNetwork::start_flow(int32_t src, int32_t dst, Bytes size, uint64_t ta
     lat = std::max(lat, d);
   }
   const int64_t act = now + (params_.message_overhead + lat).ps();
-  heap_push(pending_, Pending{act, v, version_[v]}, PendingLater{});
+  heap_push(pending_, Pending{act, v, vars_[v].version}, PendingLater{});
   schedule_next();
   return id;
 }
 
 void FlowNetwork::push_completion(VarId v) {
-  if (rate_[v] <= 0) return;  // stalled (only on a zero-capacity link)
-  heap_push(completions_, Completion{completion_ps(remaining_[v], rate_[v], t_last_[v]), v, version_[v]},
+  if (vars_[v].rate <= 0) return;  // stalled (only on a zero-capacity link)
+  heap_push(completions_, Completion{completion_ps(vars_[v].remaining, vars_[v].rate, vars_[v].t_last), v, vars_[v].version},
             PendingLater{});
 }
 
 void FlowNetwork::advance(VarId v, int64_t t) {
-  if (state_[v] == 2 && t > t_last_[v]) {
-    remaining_[v] -= rate_[v] * static_cast<double>(t - t_last_[v]) / kPsPerSecond;
-    if (remaining_[v] < 0) remaining_[v] = 0;
+  if (vars_[v].state == 2 && t > vars_[v].t_last) {
+    vars_[v].remaining -= vars_[v].rate * static_cast<double>(t - vars_[v].t_last) / kPsPerSecond;
+    if (vars_[v].remaining < 0) vars_[v].remaining = 0;
   }
-  t_last_[v] = t;
+  vars_[v].t_last = t;
 }
 
 void FlowNetwork::schedule_next() {
-  auto valid = [this](const Completion& c) { return state_[c.v] == 2 && version_[c.v] == c.version; };
+  auto valid = [this](const Completion& c) { return vars_[c.v].state == 2 && vars_[c.v].version == c.version; };
   while (!completions_.empty() && !valid(completions_.front()))
     heap_pop(completions_, PendingLater{});
-  while (!pending_.empty() && (state_[pending_.front().v] != 1 ||
-                               version_[pending_.front().v] != pending_.front().version))
+  while (!pending_.empty() && (vars_[pending_.front().v].state != 1 ||
+                               vars_[pending_.front().v].version != pending_.front().version))
     heap_pop(pending_, PendingLater{});
+  while (!flowlets_.empty() && (vars_[flowlets_.front().v].state != 2 ||
+                                vars_[flowlets_.front().v].incarnation != flowlets_.front().incarnation))
+    heap_pop(flowlets_, PendingLater{});
   int64_t t = -1;
   if (!pending_.empty()) t = pending_.front().t;
   if (!completions_.empty() && (t < 0 || completions_.front().t < t)) t = completions_.front().t;
+  if (!flowlets_.empty() && (t < 0 || flowlets_.front().t < t)) t = flowlets_.front().t;
   if (t < 0) {
     if (next_event_.valid()) sched_->cancel(next_event_);
     next_event_ = {};
@@ -356,7 +362,7 @@ void FlowNetwork::schedule_next() {
 
 void FlowNetwork::emit_done(VarId v, int64_t t, bool delivered) {
   members_of(v, members_scratch_);
-  const bool rer = flags_[v] & 1, deg = flags_[v] & 2;
+  const bool rer = vars_[v].flags & 1, deg = vars_[v].flags & 2;
   for (FlowId f : members_scratch_) {
     done_.push_back(FlowDone{f, tag_[f], Time::from_ps(start_[f]), Time::from_ps(t), delivered, rer, deg});
     var_of_[f] = kNone;
@@ -372,33 +378,37 @@ void FlowNetwork::touch_link(size_t l, int64_t now) {
 }
 
 void FlowNetwork::kill_var(VarId v, std::vector<LinkId>& dirty) {
-  const int64_t m = mult_[v];
+  const int64_t m = vars_[v].mult;
   const int64_t now = sched_->now().ps();
   const auto ls = links_of(v);
   for (size_t i = 0; i < ls.size(); ++i) {
     const size_t l = static_cast<size_t>(ls[i]);
     assigned_[l] -= m;
-    if (state_[v] == 2) {
+    if (vars_[v].state == 2) {
       mark_dirty(ls[i], dirty);
+      if (purge_stamp_[l] != instant_) {  // link_vars_[l] now holds a dead var
+        purge_stamp_[l] = instant_;
+        purge_.push_back(ls[i]);
+      }
       touch_link(l, now);
       const double c = coef(v, i) * static_cast<double>(m);
-      link_rate_[l] = std::max(0.0, link_rate_[l] - c * rate_[v]);
+      link_rate_[l] = std::max(0.0, link_rate_[l] - c * vars_[v].rate);
       link_weight_[l] = std::max(0.0, link_weight_[l] - c);
     }
   }
-  if (state_[v] == 2) threshold_ = std::min(threshold_, rate_[v]);
-  state_[v] = 0;
-  version_[v]++;
-  dead_uses_ += use_count_[v];
-  if (mult_[v] > 1) extra_members_.erase(v);
+  if (vars_[v].state == 2) threshold_ = std::min(threshold_, vars_[v].rate);
+  vars_[v].state = 0;
+  vars_[v].version++;
+  dead_uses_ += vars_[v].use_count;
+  if (vars_[v].mult > 1) extra_members_.erase(v);
   to_free_.push_back(v);
 }
 
 void FlowNetwork::activate(VarId v, int64_t t, std::vector<LinkId>& dirty) {
-  state_[v] = 2;
-  t_last_[v] = t;
-  rate_[v] = 0;
-  born_[v] = instant_;
+  vars_[v].state = 2;
+  vars_[v].t_last = t;
+  vars_[v].rate = 0;
+  vars_[v].born = instant_;
   const auto ls = links_of(v);
   for (size_t i = 0; i < ls.size(); ++i) {
     const size_t l = static_cast<size_t>(ls[i]);
@@ -406,10 +416,12 @@ void FlowNetwork::activate(VarId v, int64_t t, std::vector<LinkId>& dirty) {
     if (lv.size() == lv.capacity() && assigned_[l] > static_cast<int64_t>(lv.size()))
       lv.reserve(static_cast<size_t>(assigned_[l]));  // no doubling slack on busy links
     lv.push_back(v);
-    link_weight_[l] += coef(v, i) * static_cast<double>(mult_[v]);
+    link_weight_[l] += coef(v, i) * static_cast<double>(vars_[v].mult);
     mark_dirty(ls[i], dirty);
-    if (degraded_[l]) flags_[v] |= 2;
+    if (degraded_[l]) vars_[v].flags |= 2;
   }
+  if (flowlets_on())
+    heap_push(flowlets_, Flowlet{t + params_.flowlet_gap.ps(), v, vars_[v].incarnation}, PendingLater{});
 }
 
 void FlowNetwork::process() {
@@ -421,32 +433,34 @@ void FlowNetwork::process() {
   new_vars_.clear();
   const int64_t horizon = now + params_.merge_quantum.ps();
   auto complete = [&](const Completion& c) {
-    if (state_[c.v] != 2 || version_[c.v] != c.version) return;
+    if (vars_[c.v].state != 2 || vars_[c.v].version != c.version) return;
     emit_done(c.v, now, true);
     kill_var(c.v, dirty_);
     if (done_.size() >= (1u << 16)) flush_done();  // bounded memory for huge batches
   };
   {
     std::vector<Completion> due;  // freed at the end of this block
-    if (take_due_bulk(completions_, horizon, due, remaining_.size(),
-                      [this](const Completion& c) { return state_[c.v] == 2 && version_[c.v] == c.version; },
-                      [this](VarId v) { return version_[v]; }))
+    if (take_due_bulk(completions_, horizon, due, vars_.size(),
+                      [this](const Completion& c) { return vars_[c.v].state == 2 && vars_[c.v].version == c.version; },
+                      [this](VarId v) { return vars_[v].version; },
+                      [this](VarId v) { __builtin_prefetch(&vars_[v]); }))
       for (const Completion& c : due) complete(c);
   }
   while (!completions_.empty() && completions_.front().t <= horizon)
     complete(heap_pop(completions_, PendingLater{}));
   std::vector<Pending> due_pending;
   size_t due_next = 0;
-  if (!take_due_bulk(pending_, now, due_pending, remaining_.size(),
-                     [this](const Pending& p) { return state_[p.v] == 1 && version_[p.v] == p.version; },
-                     [this](VarId v) { return version_[v]; }))
+  if (!take_due_bulk(pending_, now, due_pending, vars_.size(),
+                     [this](const Pending& p) { return vars_[p.v].state == 1 && vars_[p.v].version == p.version; },
+                     [this](VarId v) { return vars_[v].version; },
+                     [this](VarId v) { __builtin_prefetch(&vars_[v]); }))
     due_pending.clear();
   while (due_next < due_pending.size() || (!pending_.empty() && pending_.front().t <= now)) {
     const Pending p = due_next < due_pending.size() ? due_pending[due_next++]
                                                     : heap_pop(pending_, PendingLater{});
-    if (state_[p.v] != 1 || version_[p.v] != p.version) continue;
-    if (use_count_[p.v] == 0) {  // src == dst: nothing to move
-      state_[p.v] = 2;
+    if (vars_[p.v].state != 1 || vars_[p.v].version != p.version) continue;
+    if (vars_[p.v].use_count == 0) {  // src == dst: nothing to move
+      vars_[p.v].state = 2;
       emit_done(p.v, now, true);
       kill_var(p.v, dirty_);
       continue;
@@ -456,6 +470,7 @@ void FlowNetwork::process() {
   }
   due_pending = {};
   if (pending_.empty() && pending_.capacity() > (1u << 16)) pending_.shrink_to_fit();
+  if (!flowlets_.empty() && flowlets_.front().t <= now) flowlet_boundaries(now);
   // A new flow's max-min rate is at least min over its links of
   // capacity / (weight of the flows on it): no link can saturate earlier.
   for (VarId v : new_vars_) {
@@ -468,15 +483,85 @@ void FlowNetwork::process() {
   finish_instant();
 }
 
+void FlowNetwork::flowlet_boundaries(int64_t now) {
+  std::vector<LinkId>& old_links = flowlet_links_;
+  while (!flowlets_.empty() && flowlets_.front().t <= now) {
+    const Flowlet b = heap_pop(flowlets_, PendingLater{});
+    const VarId v = b.v;
+    if (vars_[v].state != 2 || vars_[v].incarnation != b.incarnation) continue;
+    const int64_t next = now + params_.flowlet_gap.ps();
+    if (vars_[v].mult != 1 || born_now(v)) {  // groups do not form with flowlets on
+      heap_push(flowlets_, Flowlet{next, v, b.incarnation}, PendingLater{});
+      continue;
+    }
+    const FlowId f = vars_[v].head;
+    const auto cur = links_of(v);
+    old_links.assign(cur.begin(), cur.end());
+    // Ask the selector with this flow taken off its own links.
+    for (LinkId l : old_links) assigned_[static_cast<size_t>(l)] -= 1;
+    const Var& x = vars_[v];
+    const double rem = std::max(0.0, x.remaining - x.rate * static_cast<double>(now - x.t_last) / kPsPerSecond);
+    rb_.clear();
+    selector_->select(FlowRequest{src_[static_cast<size_t>(f)], dst_[static_cast<size_t>(f)], Bytes::from_double(rem),
+                                  tag_[static_cast<size_t>(f)], f, 0},
+                      link_state(), rb_);
+    // Busiest link the flow would leave vs busiest link it would join
+    // (counts without this flow). Marks: 1 = old link, 2 = on both routes.
+    bool usable = !rb_.empty(), differs = false;
+    int64_t load_new = -1, load_old = -1;
+    for (LinkId l : old_links) flowlet_mark_[static_cast<size_t>(l)] = 1;
+    for (size_t p = 0; usable && p < rb_.num_paths(); ++p)
+      for (LinkId l : rb_.path(p)) {
+        const size_t li = static_cast<size_t>(l);
+        if (!up_[li]) usable = false;
+        if (flowlet_mark_[li] == 1) flowlet_mark_[li] = 2;
+        if (flowlet_mark_[li] != 2) {
+          differs = true;
+          load_new = std::max(load_new, assigned_[li]);
+        }
+      }
+    for (LinkId l : old_links) {
+      const size_t li = static_cast<size_t>(l);
+      if (flowlet_mark_[li] == 1) {
+        differs = true;
+        load_old = std::max(load_old, assigned_[li]);
+      }
+      flowlet_mark_[li] = 0;
+    }
+    for (LinkId l : old_links) assigned_[static_cast<size_t>(l)] += 1;
+    if (!usable || !differs || load_new >= load_old) {
+      heap_push(flowlets_, Flowlet{next, v, b.incarnation}, PendingLater{});
+      continue;
+    }
+    advance(v, now);
+    const uint8_t flags = vars_[v].flags;
+    kill_var(v, dirty_);
+    const VarId nv = new_var();
+    set_route(nv, rb_);
+    vars_[nv].remaining = rem;
+    vars_[nv].rate = 0;
+    vars_[nv].mult = 1;
+    vars_[nv].head = f;
+    vars_[nv].version++;
+    vars_[nv].flags = flags;
+    var_of_[f] = nv;
+    ++stats_.variables;
+    ++stats_.flowlet_moves;
+    for (LinkId l : links_of(nv)) assigned_[static_cast<size_t>(l)] += 1;
+    activate(nv, now, dirty_);  // pushes its next boundary
+    new_vars_.push_back(nv);
+  }
+}
+
 void FlowNetwork::finish_instant() {
   solve(dirty_, threshold_);
-  purge_links(dirty_);
+  purge_links();
   for (VarId v : to_free_) free_vars_.push_back(v);
   to_free_.clear();
   maybe_compact_uses();
-  if (completions_.size() > 4 * (remaining_.size() - free_vars_.size()) + 4096) {
+  if (completions_.size() > 4 * (vars_.size() - free_vars_.size()) + 4096) {
     std::erase_if(completions_, [this](const Completion& c) {
-      return state_[c.v] != 2 || version_[c.v] != c.version;
+      return vars_[c.v].state != 2 || vars_[c.v].version != c.version;
     });
     std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
   }
@@ -489,16 +574,26 @@ void FlowNetwork::flush_done() {
   std::vector<FlowDone> batch;
   batch.swap(done_);
   if (on_done_) on_done_(batch);
+  batch.clear();
+  if (done_.empty()) done_.swap(batch);  // keep the buffer: no regrowth per batch
 }
 
-void FlowNetwork::purge_links(const std::vector<LinkId>& dirty) {
-  ++purge_epoch_;
-  for (LinkId l : dirty) {
+void FlowNetwork::purge_links() {
+  for (LinkId l : purge_) {
     const size_t li = static_cast<size_t>(l);
-    if (purge_stamp_[li] == purge_epoch_) continue;
-    purge_stamp_[li] = purge_epoch_;
-    std::erase_if(link_vars_[li], [this](VarId v) { return state_[v] != 2; });
+    std::vector<VarId>& lv = link_vars_[li];
+    if (assigned_[li] == 0) {  // no flow left on the link (a common case: skip the scan)
+      lv.clear();
+      continue;
+    }
+    size_t w = 0;
+    for (size_t k = 0; k < lv.size(); ++k) {
+      if (k + kPrefetchVars < lv.size()) __builtin_prefetch(&vars_[lv[k + kPrefetchVars]]);
+      if (vars_[lv[k]].state == 2) lv[w++] = lv[k];
+    }
+    lv.resize(w);
   }
+  purge_.clear();
 }
 
 void FlowNetwork::maybe_compact_uses() {
@@ -506,16 +601,16 @@ void FlowNetwork::maybe_compact_uses() {
   std::vector<LinkId> nu;
   std::vector<float> nc;
   nu.reserve(uses_.size() - dead_uses_);
-  for (VarId v = 0; v < remaining_.size(); ++v) {
-    if (state_[v] == 0) continue;
+  for (VarId v = 0; v < vars_.size(); ++v) {
+    if (vars_[v].state == 0) continue;
     const uint32_t b = static_cast<uint32_t>(nu.size());
-    nu.insert(nu.end(), uses_.begin() + use_begin_[v], uses_.begin() + use_begin_[v] + use_count_[v]);
-    if (coef_begin_[v] != kNone) {
+    nu.insert(nu.end(), uses_.begin() + vars_[v].use_begin, uses_.begin() + vars_[v].use_begin + vars_[v].use_count);
+    if (vars_[v].coef_begin != kNone) {
       const uint32_t cb = static_cast<uint32_t>(nc.size());
-      nc.insert(nc.end(), coefs_.begin() + coef_begin_[v], coefs_.begin() + coef_begin_[v] + use_count_[v]);
-      coef_begin_[v] = cb;
+      nc.insert(nc.end(), coefs_.begin() + vars_[v].coef_begin, coefs_.begin() + vars_[v].coef_begin + vars_[v].use_count);
+      vars_[v].coef_begin = cb;
     }
-    use_begin_[v] = b;
+    vars_[v].use_begin = b;
   }
   uses_.swap(nu);
   coefs_.swap(nc);
@@ -529,8 +624,9 @@ void FlowNetwork::maybe_compact_uses() {
 void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
   const int64_t now = sched_->now().ps();
   const double cut = threshold * (1 - 1e-9);
-  epoch_ += 2;
-  const uint32_t in = epoch_, frozen = epoch_ + 1;
+  ++epoch_;
+  const uint32_t in = epoch_;
+  if (marks_.size() * 64 < vars_.size()) marks_.resize(vars_.size() / 64 + 1, 0);
   comp_links_.clear();
   comp_vars_.clear();
   for (LinkId l : dirty) {
@@ -541,10 +637,18 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
     }
   }
   for (size_t i = 0; i < comp_links_.size(); ++i) {
-    for (VarId v : link_vars_[static_cast<size_t>(comp_links_[i])]) {
-      if (stamp_[v] == in || state_[v] != 2) continue;  // most visits: already taken
-      if (born_[v] != instant_ && rate_[v] < cut) continue;  // cannot change
-      stamp_[v] = in;
+    const std::vector<VarId>& lv = link_vars_[static_cast<size_t>(comp_links_[i])];
+    const size_t n = lv.size();
+    for (size_t k = 0; k < n; ++k) {
+      prefetch_unmarked(lv, k);
+      const VarId v = lv[k];
+      if (marked(v)) continue;  // most visits: already seen this solve
+      mark(v);
+      const Var& x = vars_[v];
+      if (x.state != 2 || (x.born != instant_ && x.rate < cut)) {  // dead, or cannot change
+        rejected_.push_back(v);
+        continue;
+      }
       comp_vars_.push_back(v);
       for (LinkId l2 : links_of(v)) {
         const size_t l2i = static_cast<size_t>(l2);
@@ -555,6 +659,9 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
       }
     }
   }
+  // From here on a mark means "in the component, not yet frozen".
+  for (VarId v : rejected_) unmark(v);
+  rejected_.clear();
   ++stats_.solves;
   stats_.solved_vars += comp_vars_.size();
 
@@ -564,14 +671,16 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
     w_[li] = 0;
     cnt_[li] = 0;
   }
-  for (VarId v : comp_vars_) {
+  for (size_t k = 0; k < comp_vars_.size(); ++k) {
+    prefetch_all(comp_vars_, k);
+    const VarId v = comp_vars_[k];
     advance(v, now);
     const auto ls = links_of(v);
-    const double m = static_cast<double>(mult_[v]);
+    const double m = static_cast<double>(vars_[v].mult);
     for (size_t i = 0; i < ls.size(); ++i) {
       const size_t li = static_cast<size_t>(ls[i]);
       const double c = coef(v, i) * m;
-      rem_[li] += c * rate_[v];
+      rem_[li] += c * vars_[v].rate;
       w_[li] += c;
       cnt_[li] += 1;
     }
@@ -591,12 +700,17 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
       heap_push(share_heap_, std::pair{cur, l}, ShareLater{});
       continue;
     }
-    for (VarId v : link_vars_[li]) {
-      if (stamp_[v] != in) continue;
-      stamp_[v] = frozen;
-      rate_[v] = cur;
+    const std::vector<VarId>& lv = link_vars_[li];
+    const size_t n = lv.size();
+    for (size_t k = 0; k < n; ++k) {
+      prefetch_unmarked(lv, k, true);
+      const VarId v = lv[k];
+      if (!marked(v)) continue;  // frozen, or not re-solved
+      unmark(v);
+      vars_[v].rate = cur;
+      vars_[v].version++;  // its completion entry is stale from now on
       const auto ls = links_of(v);
-      const double m = static_cast<double>(mult_[v]);
+      const double m = static_cast<double>(vars_[v].mult);
       for (size_t i = 0; i < ls.size(); ++i) {
         const size_t l2 = static_cast<size_t>(ls[i]);
         const double c = coef(v, i) * m;
@@ -606,21 +720,27 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
       }
     }
   }
-  for (VarId v : comp_vars_) version_[v]++;
+  for (VarId v : comp_vars_)
+    if (marked(v)) {  // never frozen (cannot happen: every link with flows is popped)
+      unmark(v);
+      vars_[v].version++;
+    }
   if (comp_vars_.size() > (1u << 16) && comp_vars_.size() * 2 > completions_.size()) {
     // Most heap entries just went stale: drop them before pushing the new
     // ones, so the heap never holds two entries per flow (memory at 4M flows).
     std::erase_if(completions_, [this](const Completion& c) {
-      return state_[c.v] != 2 || version_[c.v] != c.version;
+      return vars_[c.v].state != 2 || vars_[c.v].version != c.version;
     });
     std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
   }
   if (comp_vars_.size() > completions_.size()) {
     // Mostly new entries: append and heapify once, O(n) instead of n sifts.
     // Pop order is the same: (t, v) is unique among valid entries.
-    for (VarId v : comp_vars_) {
-      if (rate_[v] <= 0) continue;  // stalled, as in push_completion
-      completions_.push_back(Completion{completion_ps(remaining_[v], rate_[v], t_last_[v]), v, version_[v]});
+    for (size_t k = 0; k < comp_vars_.size(); ++k) {
+      if (k + kPrefetchVars < comp_vars_.size()) __builtin_prefetch(&vars_[comp_vars_[k + kPrefetchVars]]);
+      const VarId v = comp_vars_[k];
+      if (vars_[v].rate <= 0) continue;  // stalled, as in push_completion
+      completions_.push_back(Completion{completion_ps(vars_[v].remaining, vars_[v].rate, vars_[v].t_last), v, vars_[v].version});
     }
     std::make_heap(completions_.begin(), completions_.end(), PendingLater{});
   } else {
@@ -644,7 +764,7 @@ void FlowNetwork::solve(const std::vector<LinkId>& dirty, double threshold) {
 double FlowNetwork::rate_of(FlowId f) const {
   if (f >= var_of_.size() || var_of_[f] == kNone) return 0;
   const VarId v = var_of_[f];
-  return state_[v] == 2 ? rate_[v] : 0.0;
+  return vars_[v].state == 2 ? vars_[v].rate : 0.0;
 }
 
 void FlowNetwork::fail_links(std::span<const LinkId> links) {
@@ -652,7 +772,6 @@ void FlowNetwork::fail_links(std::span<const LinkId> links) {
   ++instant_;
   dirty_.clear();
   std::vector<VarId> affected;
-  ++purge_epoch_;
   for (LinkId l : links) {
     const size_t li = static_cast<size_t>(l);
     up_[li] = 0;
@@ -660,11 +779,11 @@ void FlowNetwork::fail_links(std::span<const LinkId> links) {
     cap_[li] = 0;
     dirty_.push_back(l);
     for (VarId v : link_vars_[li])
-      if (state_[v] == 2) affected.push_back(v);
+      if (vars_[v].state == 2) affected.push_back(v);
   }
   // Flows still in their latency phase whose route crosses a failed link.
   for (const Pending& p : pending_) {
-    if (state_[p.v] != 1 || version_[p.v] != p.version) continue;
+    if (vars_[p.v].state != 1 || vars_[p.v].version != p.version) continue;
     for (LinkId l : links_of(p.v))
       if (!up_[static_cast<size_t>(l)]) {
         affected.push_back(p.v);
@@ -678,16 +797,16 @@ void FlowNetwork::fail_links(std::span<const LinkId> links) {
   for (VarId v : affected) {
     advance(v, now);
     members_of(v, members);
-    const double rem = remaining_[v];
-    const bool was_active = state_[v] == 2;
+    const double rem = vars_[v].remaining;
+    const bool was_active = vars_[v].state == 2;
     // Kill first (so that assigned counts no longer include it), then route.
     if (!was_active) {
       // Pending: remove from the pending heap lazily (state check on pop).
-      for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] -= mult_[v];
-      state_[v] = 0;
-      version_[v]++;
-      dead_uses_ += use_count_[v];
-      if (mult_[v] > 1) extra_members_.erase(v);
+      for (LinkId l : links_of(v)) assigned_[static_cast<size_t>(l)] -= vars_[v].mult;
+      vars_[v].state = 0;
+      vars_[v].version++;
+      dead_uses_ += vars_[v].use_count;
+      if (vars_[v].mult > 1) extra_members_.erase(v);
       to_free_.push_back(v);
     } else {
       kill_var(v, dirty_);
@@ -712,12 +831,12 @@ void FlowNetwork::fail_links(std::span<const LinkId> links) {
       }
       const VarId nv = new_var();
       set_route(nv, rb_);
-      remaining_[nv] = rem;
-      rate_[nv] = 0;
-      mult_[nv] = 1;
-      head_[nv] = f;
-      version_[nv]++;
-      flags_[nv] = 3;
+      vars_[nv].remaining = rem;
+      vars_[nv].rate = 0;
+      vars_[nv].mult = 1;
+      vars_[nv].head = f;
+      vars_[nv].version++;
+      vars_[nv].flags = 3;
       var_of_[f] = nv;
       ++stats_.variables;
       ++stats_.rerouted;
@@ -743,7 +862,7 @@ void FlowNetwork::degrade_links(std::span<const LinkId> links, double factor) {
     degraded_[li] = factor < 1.0 ? 1 : 0;
     dirty_.push_back(l);
     if (factor < 1.0)
-      for (VarId v : link_vars_[li]) flags_[v] |= 2;
+      for (VarId v : link_vars_[li]) vars_[v].flags |= 2;
   }
   threshold_ = 0;
   finish_instant();

@@ -40,7 +40,17 @@
 //    flow ends early by less than q and frees its bandwidth early by less
 //    than q, so every reported time is early by at most q per merged batch
 //    on its dependency chain (in the 131K-flow ECMP case: < 0.1% at 1 us,
-//    measured in tests/sim/engine_merge_test.cpp). q = 0 is exact.
+//    measured in tests/sim/engine_flow_test.cpp). q = 0 is exact;
+//  * memory layout (none of these change a result, bit for bit): at 4M
+//    flow groups the solve is bound by memory latency, so the fields each
+//    pass reads share one 64-byte line per group (Var), a 1-bit-per-group
+//    mark replaces per-group stamps for the many repeat visits (one per
+//    link a group crosses), the passes prefetch a few groups ahead, and
+//    link lists are purged only on links where a group ended.
+//
+// Flowlets (NetworkParams::flowlet_gap, off by default): under an adaptive
+// selector a flow may move to a less loaded path every gap of sending time;
+// see NetworkParams. tests/sim/engine_flowlet_test.cpp has closed forms.
 //
 // Faults: links can be failed or degraded at run time. Flows crossing a
 // failed link are re-routed (remaining bytes, from the failure instant) when
@@ -147,26 +157,33 @@ struct FlowRequest {
 };
 
 // Routing decisions, called once per flow when it starts (and again when a
-// fault forces a re-route). Implementations live in topology/routing.hpp.
+// fault forces a re-route, or at flowlet boundaries for adaptive policies).
+// Implementations live in topology/routing.hpp.
 class PathSelector {
  public:
   virtual ~PathSelector() = default;
   virtual void select(const FlowRequest& req, const LinkState& links, RouteBuilder& out) = 0;
   // False for policies that never move a flow (a fault then fails it).
   virtual bool reroutes() const { return true; }
+  // True for load-aware policies (adaptive routing): only those are asked
+  // again at flowlet boundaries (NetworkParams::flowlet_gap).
+  virtual bool adaptive() const { return false; }
 };
 
 // A selector from a callable, for tests and hand-built networks.
 class FunctionPathSelector : public PathSelector {
  public:
   using Fn = std::function<void(const FlowRequest&, const LinkState&, RouteBuilder&)>;
-  explicit FunctionPathSelector(Fn fn, bool reroutes = true) : fn_(std::move(fn)), reroutes_(reroutes) {}
+  explicit FunctionPathSelector(Fn fn, bool reroutes = true, bool adaptive = false)
+      : fn_(std::move(fn)), reroutes_(reroutes), adaptive_(adaptive) {}
   void select(const FlowRequest& r, const LinkState& s, RouteBuilder& out) override { fn_(r, s, out); }
   bool reroutes() const override { return reroutes_; }
+  bool adaptive() const override { return adaptive_; }
 
  private:
   Fn fn_;
   bool reroutes_;
+  bool adaptive_;
 };
 
 struct NetworkParams {
@@ -174,6 +191,23 @@ struct NetworkParams {
   Duration merge_quantum = Duration::zero();     // 0 = exact; see the header comment
   bool group_identical = true;
   bool record_utilisation = false;  // keep (time, link, rate) samples for traces
+  // Flowlet re-balancing under an adaptive selector (PathSelector::adaptive);
+  // 0 = off (a flow keeps the path chosen when it started). With gap g > 0,
+  // a flow that has been active for k*g (k = 1, 2, ...) since its
+  // activation, or since it last moved, is at a flowlet boundary: the
+  // selector is asked again with the flow's own count taken off its current
+  // links, and the flow moves (remaining bytes, no new latency phase) when
+  // the new route differs and its busiest changed link carries strictly
+  // fewer flows than the busiest link it leaves. This is the flow-level view
+  // of flowlet switching (Kandula et al., "Dynamic load balancing without
+  // packet reordering", CCR 2007; CONGA, SIGCOMM 2014): an idle gap in a
+  // flow's packets lets a switch re-pick the port without reordering; at
+  // flow level every g of sending is such a gap. Flows are not grouped
+  // (group_identical is ignored) while flowlets are on, since each one may
+  // move on its own. Cost: one selector call per active flow per gap (a
+  // 128-GPU all-to-all lasting 10 ms at g = 20 us: 8M calls, ~20 s), so
+  // pick g as a fraction of the run, not of a packet time.
+  Duration flowlet_gap = Duration::zero();
 };
 
 struct FlowDone {
@@ -200,6 +234,7 @@ struct NetworkStats {
   uint64_t solved_vars = 0;   // sum of component sizes
   uint64_t undelivered = 0;
   uint64_t rerouted = 0;
+  uint64_t flowlet_moves = 0;  // flows moved at a flowlet boundary (counted per move)
 };
 
 class FlowNetwork {
@@ -249,15 +284,42 @@ class FlowNetwork {
     VarId v;
     uint32_t version;
   };
+  struct Flowlet {  // next flowlet boundary of var v (valid while its incarnation holds)
+    int64_t t;
+    VarId v;
+    uint32_t incarnation;
+  };
+
+  // One group of identical flows ("variable" of the max-min problem). The
+  // fields every solve pass touches share one cache line (array of
+  // structures): at 4M variables the solver is bound by memory latency, and
+  // the former one-array-per-field layout cost up to a dozen misses per
+  // variable and pass.
+  struct alignas(64) Var {
+    double rate = 0;       // bytes/s per member flow
+    double remaining = 0;  // bytes per member flow, as of t_last
+    int64_t t_last = 0;    // ps
+    uint32_t use_begin = 0;       // links in uses_[use_begin, +use_count)
+    uint32_t coef_begin = kNone;  // kNone: every coefficient is 1
+    uint32_t mult = 0;            // member flows
+    uint32_t version = 0;         // bumps invalidate heap entries
+    uint32_t born = 0;            // instant of activation
+    uint32_t head = 0;            // first member flow
+    uint32_t incarnation = 0;     // bumped by new_var(): tells reused ids apart
+    uint16_t use_count = 0;
+    uint8_t state = 0;  // 0 free, 1 pending (latency), 2 active
+    uint8_t flags = 0;  // bit0 rerouted, bit1 degraded
+  };
+  static_assert(sizeof(Var) == 64);
 
   VarId new_var();
   void set_route(VarId v, const RouteBuilder& rb);
   bool same_route(VarId v, Bytes size, int64_t now);
   std::span<const LinkId> links_of(VarId v) const {
-    return {uses_.data() + use_begin_[v], use_count_[v]};
+    return {uses_.data() + vars_[v].use_begin, vars_[v].use_count};
   }
   float coef(VarId v, size_t i) const {
-    return coef_begin_[v] == kNone ? 1.0f : coefs_[coef_begin_[v] + i];
+    return vars_[v].coef_begin == kNone ? 1.0f : coefs_[vars_[v].coef_begin + i];
   }
   void members_of(VarId v, std::vector<FlowId>& out) const;
   void schedule_next();
@@ -280,8 +342,45 @@ class FlowNetwork {
   void advance(VarId v, int64_t t);
   void push_completion(VarId v);
   void kill_var(VarId v, std::vector<LinkId>& dirty);
-  void purge_links(const std::vector<LinkId>& dirty);
+  // Drops dead vars from link_vars_ of the links in purge_ (those where a
+  // var ended at this instant).
+  void purge_links();
+  // One bit per var, all clear outside solve(): "seen" during its search,
+  // then "in the component, not frozen yet". 512 KiB at 4M vars, so the
+  // many repeat visits of a var (one per link it crosses) hit L2 instead of
+  // loading the var's cache line.
+  bool marked(VarId v) const { return (marks_[v >> 6] >> (v & 63)) & 1; }
+  void mark(VarId v) { marks_[v >> 6] |= uint64_t{1} << (v & 63); }
+  void unmark(VarId v) { marks_[v >> 6] &= ~(uint64_t{1} << (v & 63)); }
+  // Software prefetch a few entries ahead of ids[k]: the solver walks vars
+  // in link order, random in memory at millions of vars, and keeping several
+  // misses in flight is most of its speed. The var's line is fetched
+  // kPrefetchVars ahead, its links (which need that line) kPrefetchUses
+  // ahead. _unmarked skips vars the caller will not read (marked ones, or
+  // with want_marked unmarked ones). Forced inline: a call whose only effect
+  // is a prefetch is otherwise dropped by the optimiser as side-effect free.
+  static constexpr size_t kPrefetchVars = 16, kPrefetchUses = 8;
+  [[gnu::always_inline]] void prefetch_unmarked(const std::vector<VarId>& ids, size_t k,
+                                                bool want_marked = false) const {
+    if (k + kPrefetchVars < ids.size()) {
+      const VarId u = ids[k + kPrefetchVars];
+      if (marked(u) == want_marked) __builtin_prefetch(&vars_[u]);
+    }
+    if (k + kPrefetchUses < ids.size()) {
+      const VarId u = ids[k + kPrefetchUses];
+      if (marked(u) == want_marked) __builtin_prefetch(uses_.data() + vars_[u].use_begin);
+    }
+  }
+  [[gnu::always_inline]] void prefetch_all(const std::vector<VarId>& ids, size_t k) const {
+    if (k + kPrefetchVars < ids.size()) __builtin_prefetch(&vars_[ids[k + kPrefetchVars]]);
+    if (k + kPrefetchUses < ids.size())
+      __builtin_prefetch(uses_.data() + vars_[ids[k + kPrefetchUses]].use_begin);
+  }
   void maybe_compact_uses();
+  // Flowlet boundaries due at now: re-place the flows (see NetworkParams).
+  void flowlet_boundaries(int64_t now);
+  bool born_now(VarId v) const { return vars_[v].born == instant_; }
+  bool flowlets_on() const { return params_.flowlet_gap > Duration::zero() && selector_->adaptive(); }
   void flush_done();
   void emit_done(VarId v, int64_t t, bool delivered);
 
@@ -303,12 +402,7 @@ class FlowNetwork {
   std::vector<float> last_sample_;  // last recorded rate per link
 
   // Variables (groups of identical flows).
-  std::vector<double> remaining_, rate_;
-  std::vector<int64_t> t_last_;
-  std::vector<uint32_t> mult_, use_begin_, coef_begin_, version_, head_, stamp_, born_;
-  std::vector<uint16_t> use_count_;
-  std::vector<uint8_t> state_;  // 0 free, 1 pending (latency), 2 active
-  std::vector<uint8_t> flags_;  // bit0 rerouted, bit1 degraded
+  std::vector<Var> vars_;
   std::vector<VarId> free_vars_;
   std::unordered_map<VarId, std::vector<FlowId>> extra_members_;
   std::vector<LinkId> uses_;
@@ -332,6 +426,7 @@ class FlowNetwork {
   // Event queues (min-heaps by time).
   std::vector<Pending> pending_;
   std::vector<Completion> completions_;
+  std::vector<Flowlet> flowlets_;
   EventId next_event_;
   int64_t next_event_time_ = -1;
   std::vector<FlowDone> done_;  // reported at the end of the current event (or in chunks)
@@ -345,13 +440,17 @@ class FlowNetwork {
   std::vector<uint32_t> link_stamp_;
   std::vector<double> rem_, w_;
   std::vector<int32_t> cnt_, route_pos_;
-  std::vector<uint32_t> purge_stamp_, dirty_stamp_;
-  uint32_t purge_epoch_ = 0;
+  std::vector<uint32_t> purge_stamp_, dirty_stamp_;  // == instant_: listed in purge_ / dirty_
+  std::vector<LinkId> purge_;
+  std::vector<uint64_t> marks_;
+  std::vector<VarId> rejected_;
   std::vector<VarId> to_free_, comp_vars_, new_vars_;
   std::vector<LinkId> comp_links_, dirty_;
   std::vector<std::pair<double, LinkId>> share_heap_;
   std::vector<FlowId> members_scratch_;
   std::vector<float> route_tmp_;  // set_route
+  std::vector<LinkId> flowlet_links_;
+  std::vector<uint8_t> flowlet_mark_;  // per link, 0 outside flowlet_boundaries()
 
   NetworkStats stats_;
 };

@@ -1,5 +1,7 @@
 #include "topology/cost.hpp"
 
+#include "topology/catalog.hpp"
+
 #include <algorithm>
 
 namespace codesim::topology {
@@ -49,7 +51,12 @@ std::optional<CostBreakdown> price_fabric(const Fabric& fabric, const PriceList&
   if (gpus > 0 && !lookup(prices.gpu_usd, fabric.gpu_model, "GPU", gpu_usd)) return std::nullopt;
 
   CostBreakdown c;
-  c.switches_usd = switch_usd * static_cast<double>(switches);
+  if (const SwitchSpec* preset = find_switch(fabric.switch_model);
+      preset && preset->port_bandwidth.bytes_per_second() > 0 &&
+      fabric.switch_port_bandwidth.bytes_per_second() > 0)
+    c.switch_price_scale =
+        fabric.switch_port_bandwidth.bytes_per_second() / preset->port_bandwidth.bytes_per_second();
+  c.switches_usd = switch_usd * c.switch_price_scale * static_cast<double>(switches);
   // A multi-port NIC appears as one vertex per port; price whole NICs.
   c.nics_usd = nic_usd * static_cast<double>(nics) / std::max(1, fabric.ports_per_nic);
   c.gpus_usd = gpu_usd * static_cast<double>(gpus);

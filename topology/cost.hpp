@@ -84,6 +84,13 @@ struct CostBreakdown {
   double nodes_usd = 0;
   int64_t copper_switch_links = 0;
   int64_t optical_switch_links = 0;
+  // Switch price scale when the fabric's switches run at another port speed
+  // than their catalog preset (e.g. 800G ports on a 400G preset): the price
+  // list's price per switch times speed / preset speed, i.e. the same
+  // dollars per port-Gb/s as the preset. An assumption (no published 800G
+  // switch prices); 1 when the speed is the preset's. A radix override
+  // keeps the preset's price per switch.
+  double switch_price_scale = 1.0;
 
   double fabric_usd() const { return switches_usd + switch_links_usd; }
   double total_usd() const {

@@ -91,6 +91,7 @@ struct Fabric {
   std::string nic_model;     // catalog NIC preset of every compute NIC
   std::string switch_model;  // catalog switch preset of every fabric switch
   int radix = 0;             // ports per fabric switch
+  Bandwidth switch_port_bandwidth;  // per switch port, one direction (the resolved switch spec)
   int ports_per_nic = 1;     // a multi-port NIC is one NIC vertex per port
   int scale_up_gpus = 0;     // GPUs per NVLink domain (one nvswitch vertex each)
   // Bisection bandwidth (one direction) of the fabric between the first and

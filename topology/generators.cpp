@@ -268,6 +268,7 @@ Fabric build_fabric(const ClusterSpec& c, std::string name) {
   f.nic_model = c.node_spec.nic;
   f.switch_model = c.fabric.switch_model;
   f.radix = c.fabric.effective_radix();
+  f.switch_port_bandwidth = c.fabric.switch_spec.port_bandwidth;
   f.ports_per_nic = c.node_spec.nic_spec.ports;
   f.scale_up_gpus = c.node_spec.scale_up_gpus;
   Builder b(f, c);

@@ -478,12 +478,21 @@ struct Router::Impl {
   int pick_dst(int a, int dst, const sim::LinkState& s) {
     const Nic& na = nics[static_cast<size_t>(a)];
     const VertexId gd = f.gpu[static_cast<size_t>(dst)];
+    const auto& candidates_b = node_nics[static_cast<size_t>(node_of_gpu[static_cast<size_t>(dst)])];
+    // The receiver's own NIC wins wherever it sits in the list: look for it
+    // first, without the forwarding-path checks the others need (once per
+    // flow, so this is most of the routing time of a 4M-flow all-to-all).
+    for (int b : candidates_b) {
+      const Nic& nb = nics[static_cast<size_t>(b)];
+      if (nb.owner == dst && nb.comp == na.comp && s.up(nb.down) &&
+          (!opt.rail_forwarding || nb.plane == na.plane))
+        return b;
+    }
     int second = -1, third = -1;
-    for (int b : node_nics[static_cast<size_t>(node_of_gpu[static_cast<size_t>(dst)])]) {
+    for (int b : candidates_b) {
       const Nic& nb = nics[static_cast<size_t>(b)];
       if (nb.comp != na.comp || !s.up(nb.down)) continue;
       const bool same_plane = nb.plane == na.plane;
-      if (nb.owner == dst && (!opt.rail_forwarding || same_plane)) return b;
       const std::vector<LinkId>* fwd = local_path(f.gpu[static_cast<size_t>(nb.owner)], gd, LinkKind::kNvlink);
       if (!fwd || !all_up(*fwd, s)) continue;
       if (same_plane && second < 0) second = b;

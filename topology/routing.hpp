@@ -30,7 +30,9 @@
 //   kEcmp     static hash of (src, dst, flow id, switch) - collisions included;
 //   kAdaptive least assigned flows on the candidate link, looking one hop
 //             ahead (so an FT2 picks the spine whose up AND down link are
-//             least loaded); decided once per flow (a flowlet = a flow);
+//             least loaded); decided when a flow starts and, with
+//             sim::NetworkParams::flowlet_gap > 0, again at every flowlet
+//             boundary (the engine moves the flow when that is less loaded);
 //   kSpray    the flow is split evenly over every equal-cost next hop at
 //             every switch (and over the sender's NIC ports);
 //   kDmodk    fixed destination-mod-k: the i-th choice takes
@@ -90,6 +92,7 @@ class Router : public sim::PathSelector {
   void select(const sim::FlowRequest& req, const sim::LinkState& links,
               sim::RouteBuilder& out) override;
   bool reroutes() const override { return options_.reroute_on_failure; }
+  bool adaptive() const override { return options_.policy == RoutingPolicy::kAdaptive; }
 
   // Number of equal-cost switch paths between the switches of two GPUs'
   // first NICs (1 inside a node), for tests.
