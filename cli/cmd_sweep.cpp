@@ -97,6 +97,27 @@ reports::Report sweep_report(const scenarios::SweepSpec& spec, const std::vector
                   (spec.axes.empty() ? std::string() : (spec.axes[axis].name.empty() ? spec.axes[axis].key : spec.axes[axis].name)) +
                   "; the line joins the Pareto front.");
   }
+  // Topology comparison against the workload: fabric cost per endpoint
+  // against step time (training sweeps), one colour per fabric value.
+  {
+    reports::svg::ScatterChart c;
+    c.title = "Fabric cost per endpoint against training step time";
+    c.x.label = "step time, s";
+    c.y.label = "fabric cost per endpoint, USD";
+    std::map<std::string, size_t> series_of;
+    for (const auto& row : rows) {
+      const auto& m = row.result.metrics;
+      if (!row.feasible || !m.count("fabric_cost_per_endpoint_usd") || !m.count("step_time_s")) continue;
+      const std::string key = axis < row.point.labels.size() ? row.point.labels[axis].second : "";
+      auto [it, fresh] = series_of.emplace(key, c.series.size());
+      if (fresh) c.series.push_back({key, {}});
+      c.series[it->second].points.push_back(
+          {m.at("step_time_s"), m.at("fabric_cost_per_endpoint_usd"), "#" + std::to_string(row.point.index)});
+    }
+    if (!c.series.empty())
+      r.chart("cost-vs-step", reports::svg::render(c),
+              "What each fabric costs per endpoint and how fast it trains the same model and plan.");
+  }
   reports::ResultTable t("Pareto front");
   t.add_column("index");
   for (const auto& ax : spec.axes) t.add_column(ax.name.empty() ? ax.key : ax.name);

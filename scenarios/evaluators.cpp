@@ -80,6 +80,8 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   r.metrics["usd_per_trillion_tokens_rental"] = t.usd_per_trillion_rental;
   r.metrics["usd_per_trillion_tokens_owned"] = t.usd_per_trillion_owned;
   r.metrics["fabric_cost_usd"] = t.owned_fabric_usd;
+  if (const int64_t eps = s.cluster->num_endpoints(); eps > 0)
+    r.metrics["fabric_cost_per_endpoint_usd"] = t.owned_fabric_usd / static_cast<double>(eps);
   r.metrics["gpus"] = t.gpus;
   r.metrics["memory_GB"] = t.memory.total().as_double() / 1e9;
   r.metrics["mfu_noncausal"] = t.mfu_noncausal;
