@@ -15,7 +15,7 @@ std::string mb(int index, int dir, bool dualpipe) {
 }
 
 bool is_dualpipe(const TrainingResult& r) {
-  return r.program.schedule == workloads::PipelineSchedule::kDualPipe;
+  return workloads::is_dual(r.program.schedule);
 }
 
 }  // namespace

@@ -190,8 +190,8 @@ std::vector<StageLayers> stage_split(const Plan& plan, const std::vector<double>
     }
     return out;
   }
-  return partition_layers(cost, plan.pipeline.degree,
-                          plan.pipeline.schedule == PipelineSchedule::kDualPipe);
+  return partition_layers(cost, pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree),
+                          is_dual(plan.pipeline.schedule));
 }
 
 Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& plan,
@@ -285,10 +285,9 @@ int peak_in_flight(const PipelineProgram& p, int rank) {
 }
 
 std::vector<int> stages_of_rank(const Plan& plan, int rank) {
-  const int pp = plan.pipeline.degree;
+  const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
   std::vector<int> held = {rank};
-  if (plan.pipeline.schedule == PipelineSchedule::kDualPipe && pp - 1 - rank != rank)
-    held.push_back(pp - 1 - rank);
+  if (is_dual(plan.pipeline.schedule) && stages - 1 - rank != rank) held.push_back(stages - 1 - rank);
   return held;
 }
 
@@ -317,9 +316,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   MemoryBreakdown m;
   const models::ParamCounts pc = models::count_params(spec);
   const int pp = plan.pipeline.degree;
-  const bool dual = plan.pipeline.schedule == PipelineSchedule::kDualPipe;
-  std::vector<int> held = {rank};
-  if (dual && pp - 1 - rank != rank) held.push_back(pp - 1 - rank);
+  const std::vector<int> held = stages_of_rank(plan, rank);
 
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int ep = std::max(1, plan.expert.degree);
@@ -413,10 +410,13 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   if (!plan.pipeline.layers_per_stage.empty()) {
     int sum = 0;
     for (int c : plan.pipeline.layers_per_stage) sum += c;
-    if (static_cast<int>(plan.pipeline.layers_per_stage.size()) != plan.pipeline.degree ||
+    const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
+    if (static_cast<int>(plan.pipeline.layers_per_stage.size()) != stages ||
         sum != static_cast<int>(layers.size())) {
       r.check(false, key("pipeline.layers_per_stage"),
-              "needs " + std::to_string(plan.pipeline.degree) + " entries summing to the model's " +
+              "needs " + std::to_string(stages) + " entries (one per stage" +
+                  (stages != plan.pipeline.degree ? ", 2 per rank for DualPipeV" : "") +
+                  ") summing to the model's " +
                   std::to_string(layers.size()) + " op-list layers (embed + " +
                   std::to_string(spec.n_layers) + " layers + head + " + std::to_string(spec.mtp_depth) +
                   " MTP), got " + std::to_string(plan.pipeline.layers_per_stage.size()) +

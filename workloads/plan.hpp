@@ -47,8 +47,8 @@ struct PipelinePlan {
   std::vector<int> layers_per_stage;
   template <class V>
   void fields(V& v) {
-    v.req("degree", degree, "pipeline stages (PP)");
-    v.opt("schedule", schedule, "1f1b, zb1p or dualpipe");
+    v.req("degree", degree, "pipeline ranks (PP); stages = PP, or 2 x PP for dualpipev");
+    v.opt("schedule", schedule, "1f1b, zb1p, dualpipe or dualpipev (PP ranks of 2 stages each)");
     v.opt("layers_per_stage", layers_per_stage,
           "op-list layers per stage (embed, layers, head, MTP modules count one each); "
           "empty = balanced automatically");

@@ -12,7 +12,8 @@ namespace {
 // second half phase 0 is direction 1.
 class DualPipeBuilder {
  public:
-  DualPipeBuilder(int rank, int ranks) : pp_(ranks), second_half_(rank >= ranks / 2) {}
+  // `v`: DualPipeV, whose phases are the V's two halves on every rank.
+  DualPipeBuilder(int rank, int ranks, bool v = false) : pp_(ranks), second_half_(!v && rank >= ranks / 2) {}
 
   void forward(int phase) {
     PipeOp op;
@@ -102,6 +103,46 @@ std::vector<PipeOp> dualpipe_rank(int rank, int ranks, int chunks) {
   return b.take();
 }
 
+// DualPipeV step() (dualpipev.py), per rank: phase 0 is stage `rank`, phase
+// 1 is stage 2 PP - 1 - rank; the last rank's first F&B pair runs F then B.
+std::vector<PipeOp> dualpipev_rank(int rank, int ranks, int chunks) {
+  DualPipeBuilder b(rank, ranks, true);
+  const bool last = rank == ranks - 1;
+  for (int i = 0; i < (ranks - rank - 1) * 2; ++i) b.forward(0);  // step 1: nF0
+  for (int i = 0; i < rank + 1; ++i) {                            // step 2: nF0F1
+    b.forward(0);
+    b.forward(1);
+  }
+  for (int i = 0; i < ranks - rank - 1; ++i) {  // step 3: nB1W1F1 (zero bubble)
+    b.backward(1, true);
+    b.weight();
+    b.forward(1);
+  }
+  const int step4 = chunks - ranks * 2 + rank + 1;  // step 4: nF0B1F1B0
+  for (int i = 0; i < step4; ++i) {
+    b.forward_backward(0, 1, !(i == 0 && last));
+    b.forward_backward(1, 0);
+  }
+  for (int i = 0; i < ranks - rank - 1; ++i) {  // step 5: nB1F1B0
+    b.backward(1, false);
+    b.forward_backward(1, 0);
+  }
+  const int step6 = rank + 1;  // step 6: nB1B0, the second half with zero bubble
+  bool zb = false;
+  for (int i = 0; i < step6; ++i) {
+    if (i == step6 / 2 && rank % 2 == 1) zb = true;
+    b.backward(1, zb);
+    if (i == step6 / 2 && rank % 2 == 0) zb = true;
+    b.backward(0, zb);
+  }
+  for (int i = 0; i < ranks - rank - 1; ++i) {  // step 7: nWB0
+    b.weight();
+    b.backward(0, true);
+  }
+  for (int i = 0; i < rank + 1; ++i) b.weight();  // step 8: nW
+  return b.take();
+}
+
 std::vector<PipeOp> one_f_one_b_rank(int s, int ranks, int m) {
   std::vector<PipeOp> ops;
   const int warmup = std::min(ranks - 1 - s, m);
@@ -165,6 +206,9 @@ std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batch
       return "DualPipe needs at least 2 x PP = " + std::to_string(2 * ranks) +
              " micro-batches per step, got " + std::to_string(micro_batches);
   }
+  if (schedule == PipelineSchedule::kDualPipeV && micro_batches < 2 * ranks)
+    return "DualPipeV needs at least 2 x PP ranks = " + std::to_string(2 * ranks) +
+           " micro-batches per step, got " + std::to_string(micro_batches);
   return "";
 }
 
@@ -182,6 +226,9 @@ PipelineProgram build_pipeline(PipelineSchedule schedule, int ranks, int micro_b
       break;
     case PipelineSchedule::kDualPipe:
       for (int r = 0; r < ranks; ++r) p.ops.push_back(dualpipe_rank(r, ranks, micro_batches));
+      break;
+    case PipelineSchedule::kDualPipeV:
+      for (int r = 0; r < ranks; ++r) p.ops.push_back(dualpipev_rank(r, ranks, micro_batches));
       break;
   }
   return p;
@@ -203,23 +250,30 @@ ScheduleCounts count_ops(const std::vector<PipeOp>& rank_ops) {
 
 PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming& timing) {
   PipelineResult res;
-  const int R = p.ranks, D = p.directions(), M = p.micro_batches_per_direction();
-  if (static_cast<int>(timing.stage.size()) != R) {
+  const int R = p.ranks, M = p.micro_batches_per_direction(), S = p.stages();
+  const bool v = p.schedule == PipelineSchedule::kDualPipeV;
+  // DualPipe's two directions are separate micro-batches on separate stage
+  // paths; DualPipeV's phases are one path of 2 PP stages.
+  const int D = v ? 1 : p.directions();
+  if (static_cast<int>(timing.stage.size()) != S) {
     res.error = "timing has " + std::to_string(timing.stage.size()) + " stages, schedule has " +
-                std::to_string(R);
+                std::to_string(S);
     return res;
   }
-  const bool needs_fb = p.schedule == PipelineSchedule::kDualPipe;
+  const bool needs_fb = is_dual(p.schedule);
   if (needs_fb && static_cast<int>(timing.fb.size()) != R) {
     res.error = "DualPipe needs an F&B time per rank";
     return res;
   }
   const int64_t kUnknown = std::numeric_limits<int64_t>::min();
   // done[kind][dir][stage][mb] in ps; kind 0 = forward, 1 = input-gradient backward.
-  std::vector<int64_t> done(static_cast<size_t>(2 * D * R * M), kUnknown);
+  std::vector<int64_t> done(static_cast<size_t>(2 * D * S * M), kUnknown);
   auto at = [&](int kind, int dir, int stage, int mb) -> int64_t& {
-    return done[((static_cast<size_t>(kind) * D + dir) * R + stage) * M + mb];
+    return done[((static_cast<size_t>(kind) * D + (v ? 0 : dir)) * S + stage) * M + mb];
   };
+  // A transfer between stages s and s2 crosses ranks (costs p2p) unless both
+  // are on one rank (DualPipeV's turn of the V on the last rank).
+  auto crosses = [&](int r, int s2) { return !v || p.rank_of_stage(s2) != r; };
 
   res.op_times.resize(R);
   res.ranks.assign(R, RankTimes{});
@@ -237,13 +291,13 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
     const int s = p.stage_of(r, dir);
     if (s == 0) return 0;
     const int64_t t = at(0, dir, s - 1, mb);
-    return t == kUnknown ? kUnknown : t + p2p;
+    return t == kUnknown ? kUnknown : t + (crosses(r, s - 1) ? p2p : 0);
   };
   auto b_ready = [&](int r, int dir, int mb) -> int64_t {
     const int s = p.stage_of(r, dir);
-    if (s == R - 1) return at(0, dir, s, mb);  // loss: after this stage's own forward
+    if (s == S - 1) return at(0, dir, s, mb);  // loss: after this stage's own forward
     const int64_t t = at(1, dir, s + 1, mb);
-    return t == kUnknown ? kUnknown : t + p2p;
+    return t == kUnknown ? kUnknown : t + (crosses(r, s + 1) ? p2p : 0);
   };
 
   bool progress = true;
@@ -307,8 +361,9 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
         // Outgoing transfers: the forward output goes first, then the input
         // gradient; with blocking sends the k-th leaves (k-1) transfers late.
         int sends = 0;
-        const bool f_sends = f_end != kUnknown && p.stage_of(r, op.fwd_dir) < R - 1;
-        const bool b_sends = b_end != kUnknown && p.stage_of(r, op.bwd_dir) > 0;
+        const int fs_stage = p.stage_of(r, op.fwd_dir), bs_stage = p.stage_of(r, op.bwd_dir);
+        const bool f_sends = f_end != kUnknown && fs_stage < S - 1 && crosses(r, fs_stage + 1);
+        const bool b_sends = b_end != kUnknown && bs_stage > 0 && crosses(r, bs_stage - 1);
         if (f_sends && timing.blocking_sends) f_end = std::max(f_end, end) + p2p * sends++;
         if (b_sends && timing.blocking_sends) b_end = std::max(b_end, end) + p2p * sends++;
         if (f_end != kUnknown) at(0, op.fwd_dir, p.stage_of(r, op.fwd_dir), op.fwd_mb) = f_end;
@@ -340,6 +395,8 @@ Duration bubble_closed_form(PipelineSchedule schedule, int ranks, const ChunkTim
     case PipelineSchedule::kZb1p: return (c.f + c.b - c.w * int64_t{2}) * static_cast<int64_t>(ranks - 1);
     case PipelineSchedule::kDualPipe:
       return (fb + c.b - c.w * int64_t{3}) * static_cast<int64_t>(ranks / 2 - 1);
+    case PipelineSchedule::kDualPipeV:  // PP stages = 2 x ranks: (PP/2 - 1) = ranks - 1
+      return (fb + c.b - c.w * int64_t{3}) * static_cast<int64_t>(ranks - 1);
   }
   return Duration::zero();
 }

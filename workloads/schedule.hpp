@@ -44,11 +44,24 @@
 
 namespace codesim::workloads {
 
-enum class PipelineSchedule { k1F1B, kZb1p, kDualPipe };
+// DualPipeV (dualpipev.py, "cut-in-half"): PP ranks hold 2 PP stages each in
+// a V, rank r holding stages r and 2 PP - 1 - r; every micro-batch runs the
+// V down and back up (F of stage r, ..., stage PP-1 then PP on the last
+// rank, ..., stage 2 PP - 1 on rank 0, whose output meets the loss).
+enum class PipelineSchedule { k1F1B, kZb1p, kDualPipe, kDualPipeV };
 constexpr auto enum_names(PipelineSchedule) {
   return std::array{std::pair{PipelineSchedule::k1F1B, std::string_view("1f1b")},
                     std::pair{PipelineSchedule::kZb1p, std::string_view("zb1p")},
-                    std::pair{PipelineSchedule::kDualPipe, std::string_view("dualpipe")}};
+                    std::pair{PipelineSchedule::kDualPipe, std::string_view("dualpipe")},
+                    std::pair{PipelineSchedule::kDualPipeV, std::string_view("dualpipev")}};
+}
+// Schedules whose ranks hold two stages and overlap F&B pairs.
+constexpr bool is_dual(PipelineSchedule s) {
+  return s == PipelineSchedule::kDualPipe || s == PipelineSchedule::kDualPipeV;
+}
+// Model stages of a plan with `ranks` pipeline ranks (2 x ranks for DualPipeV).
+constexpr int pipeline_stages(PipelineSchedule s, int ranks) {
+  return s == PipelineSchedule::kDualPipeV ? 2 * ranks : ranks;
 }
 
 enum class PipeOpKind {
@@ -74,10 +87,22 @@ struct PipelineProgram {
   int micro_batches = 0;  // in total (DualPipe: half per direction)
   std::vector<std::vector<PipeOp>> ops;  // ops[rank], in execution order
 
-  int directions() const { return schedule == PipelineSchedule::kDualPipe ? 2 : 1; }
-  int micro_batches_per_direction() const { return micro_batches / directions(); }
-  // The model stage that rank `rank` holds for direction `dir`.
-  int stage_of(int rank, int dir) const { return dir == 0 ? rank : ranks - 1 - rank; }
+  // DualPipe: two directions, half the micro-batches each. DualPipeV: the
+  // two "directions" are the two phases of the V, every micro-batch runs both.
+  int directions() const { return is_dual(schedule) ? 2 : 1; }
+  int micro_batches_per_direction() const {
+    return schedule == PipelineSchedule::kDualPipeV ? micro_batches : micro_batches / directions();
+  }
+  int stages() const { return pipeline_stages(schedule, ranks); }
+  // The model stage that rank `rank` holds for direction (phase) `dir`.
+  int stage_of(int rank, int dir) const {
+    if (schedule == PipelineSchedule::kDualPipeV) return dir == 0 ? rank : 2 * ranks - 1 - rank;
+    return dir == 0 ? rank : ranks - 1 - rank;
+  }
+  int rank_of_stage(int stage) const {
+    if (schedule == PipelineSchedule::kDualPipeV) return stage < ranks ? stage : 2 * ranks - 1 - stage;
+    return stage;  // per direction; the stage index of a direction is its position on that path
+  }
 };
 
 // "" when the schedule accepts (ranks, micro_batches); else why not, e.g.
@@ -106,7 +131,7 @@ struct ChunkTimes {
 };
 
 struct PipelineTiming {
-  std::vector<ChunkTimes> stage;  // per stage (size = ranks)
+  std::vector<ChunkTimes> stage;  // per stage (size = PipelineProgram::stages())
   // fb[rank][fwd_dir]: the overlapped F&B on `rank` with the forward of
   // direction fwd_dir (and the backward of the other direction). Empty for
   // schedules without F&B.
@@ -139,7 +164,8 @@ struct PipelineResult {
 PipelineResult simulate_pipeline(const PipelineProgram& program, const PipelineTiming& timing);
 
 // Closed forms of the bubble (DualPipe README, T25), for equal stages:
-//   1F1B (PP-1)(F+B); ZB1P (PP-1)(F+B-2W); DualPipe (PP/2-1)(F&B+B-3W),
+//   1F1B (PP-1)(F+B); ZB1P (PP-1)(F+B-2W); DualPipe (PP/2-1)(F&B+B-3W);
+//   DualPipeV the same as DualPipe with PP = 2 x ranks stages,
 // with B the full backward.
 Duration bubble_closed_form(PipelineSchedule schedule, int ranks, const ChunkTimes& c,
                             Duration fb);

@@ -324,6 +324,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const Plan& plan = in.plan;
   const models::ModelSpec& spec = in.model;
   const int pp = plan.pipeline.degree;
+  const int stages = pipeline_stages(plan.pipeline.schedule, pp);
   const int mbs = plan.micro_batches();
   if (std::string why = check_pipeline(plan.pipeline.schedule, pp, mbs); !why.empty()) {
     error = why;
@@ -365,8 +366,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   {
     int total = 0;
     for (const auto& sl : split) total += sl.count;
-    if (static_cast<int>(split.size()) != pp || total != static_cast<int>(layers.size())) {
-      error = "pipeline.layers_per_stage must have PP entries summing to " + std::to_string(layers.size());
+    if (static_cast<int>(split.size()) != stages || total != static_cast<int>(layers.size())) {
+      error = "pipeline.layers_per_stage must have " + std::to_string(stages) + " entries summing to " +
+              std::to_string(layers.size());
       return res;
     }
   }
@@ -374,9 +376,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // 3. Chunk times per stage.
   std::vector<LayerWork> work;
   for (const auto& l : layers) work.push_back(layer_work(c, l));
-  std::vector<std::vector<LayerWork>> stage_work(pp);
+  std::vector<std::vector<LayerWork>> stage_work(stages);
   PipelineTiming timing;
-  for (int st = 0; st < pp; ++st) {
+  for (int st = 0; st < stages; ++st) {
     StageTimes t;
     t.first_layer = split[st].first;
     t.layers = split[st].count;
@@ -392,7 +394,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     timing.stage.push_back(t.chunk);
   }
   const PipelineProgram program = build_pipeline(plan.pipeline.schedule, pp, mbs);
-  if (plan.pipeline.schedule == PipelineSchedule::kDualPipe) {
+  if (is_dual(plan.pipeline.schedule)) {
     for (int r = 0; r < pp; ++r) {
       std::array<Duration, 2> fb;
       for (int d = 0; d < 2; ++d)

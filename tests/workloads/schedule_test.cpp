@@ -45,9 +45,9 @@ ChunkTimes chunk(int64_t f_ms, int64_t b_in_ms, int64_t w_ms) {
   return c;
 }
 
-PipelineTiming uniform(int ranks, const ChunkTimes& c, Duration fb) {
+PipelineTiming uniform(int ranks, const ChunkTimes& c, Duration fb, int stages = 0) {
   PipelineTiming t;
-  t.stage.assign(ranks, c);
+  t.stage.assign(stages > 0 ? stages : ranks, c);
   t.fb.assign(ranks, {fb, fb});
   return t;
 }
@@ -56,7 +56,7 @@ PipelineTiming uniform(int ranks, const ChunkTimes& c, Duration fb) {
 // so bubble = makespan - busy is the rank-independent idle of the step.
 Duration sim_bubble(PipelineSchedule s, int ranks, int mbs, const ChunkTimes& c, Duration fb) {
   const auto p = build_pipeline(s, ranks, mbs);
-  const auto r = simulate_pipeline(p, uniform(ranks, c, fb));
+  const auto r = simulate_pipeline(p, uniform(ranks, c, fb, p.stages()));
   EXPECT_TRUE(r.ok) << r.error;
   return r.bubble(0);
 }
@@ -92,6 +92,44 @@ TEST(PipelineBubble, DualPipeClosedForm) {
               bubble_closed_form(PipelineSchedule::kDualPipe, pp, c, fb))
         << "PP " << pp;
   }
+}
+
+// T25, DualPipeV (dualpipev.py, "cut-in-half"): the DualPipe README gives
+// the same (PP/2-1)(F&B+B-3W) with PP = 2 x ranks stages, i.e.
+// (ranks-1)(F&B+B-3W), exactly for the README's unit chunks.
+TEST(PipelineBubble, DualPipeVClosedForm) {
+  for (int ranks : {2, 4, 8}) {
+    const ChunkTimes c = chunk(10, 10, 10);
+    const Duration fb = c.f + c.b;
+    for (int mbs : {2 * ranks, 2 * ranks + 5, 4 * ranks}) {
+      EXPECT_EQ(sim_bubble(PipelineSchedule::kDualPipeV, ranks, mbs, c, fb),
+                bubble_closed_form(PipelineSchedule::kDualPipeV, ranks, c, fb))
+          << "ranks " << ranks << ", micro-batches " << mbs;
+    }
+  }
+}
+
+// DualPipeV's program: every rank runs the forward and the backward of both
+// of its stages for every micro-batch, defers exactly the W of its
+// zero-bubble backwards, and uses half the ranks of DualPipe for the same
+// number of stages.
+TEST(DualPipeVSchedule, EveryRankRunsBothPhasesOfEveryMicroBatch) {
+  const int ranks = 8, mbs = 20;
+  EXPECT_EQ(check_pipeline(PipelineSchedule::kDualPipeV, ranks, mbs), "");
+  EXPECT_NE(check_pipeline(PipelineSchedule::kDualPipeV, ranks, 2 * ranks - 1), "");
+  EXPECT_EQ(check_pipeline(PipelineSchedule::kDualPipeV, 3, 7), "");  // odd is fine
+  const auto p = build_pipeline(PipelineSchedule::kDualPipeV, ranks, mbs);
+  EXPECT_EQ(p.stages(), 2 * ranks);
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_EQ(p.stage_of(r, 0), r);
+    EXPECT_EQ(p.stage_of(r, 1), 2 * ranks - 1 - r);
+    const ScheduleCounts k = count_ops(p.ops[r]);
+    EXPECT_EQ(k.f + k.fb, 2 * mbs) << "rank " << r;
+    EXPECT_EQ(k.b + k.fb, 2 * mbs) << "rank " << r;
+    EXPECT_EQ(k.w, k.b - k.b_full) << "rank " << r;
+  }
+  const auto res = simulate_pipeline(p, uniform(ranks, chunk(10, 10, 10), Milliseconds(30), p.stages()));
+  EXPECT_TRUE(res.ok) << res.error;
 }
 
 TEST(PipelineBubble, PrintsDualPipeForUnequalChunks) {

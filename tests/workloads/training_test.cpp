@@ -247,6 +247,24 @@ TEST(TrainingV3, FlowTimingMatchesTheClosedFormOnMpft) {
   EXPECT_NEAR(flow.step.seconds() / analytic.step.seconds(), 1.0, 0.01);
 }
 
+// DualPipeV ("cut-in-half", dualpipev.py) runs the same 16 stages as the
+// paper's DualPipe PP16 on 8 ranks of 2 stages each, so each GPU holds the
+// same 2/16 of the layers, the bubble closed form is the same (T25), and DP
+// doubles to 256 (the ZeRO-1 shards of the optimizer state halve). Physics:
+// the step must agree within 1% (what differs: one more DP hop, one PP hop
+// fewer per V turn) and the FP32 master + moments per GPU must halve.
+TEST(TrainingV3, DualPipeVOnHalfTheRanksMatchesDualPipe) {
+  const TrainingResult v =
+      run(kMpft, {"plan.pipeline.schedule=dualpipev", "plan.pipeline.degree=8", "plan.data.degree=256"});
+  std::printf("DualPipeV PP8 x 2 stages: step %.3f s (DualPipe PP16 %.3f s), bubble %.3f s, master %.2f GB\n",
+              v.step.seconds(), mpft().step.seconds(), v.breakdown.bubble.seconds(),
+              v.memory.master_weights.as_double() / 1e9);
+  EXPECT_EQ(v.program.stages(), 16);
+  EXPECT_NEAR(v.step.seconds() / mpft().step.seconds(), 1.0, 0.01);
+  EXPECT_NEAR(v.memory.master_weights.as_double() / mpft().memory.master_weights.as_double(), 0.5, 0.01);
+  EXPECT_EQ(v.memory.weights, mpft().memory.weights);
+}
+
 // Plan validation: errors name the file, line and key.
 TEST(TrainingPlan, DegreesMustMultiplyToGpuCount) {
   TrainingInputs in;
