@@ -6,6 +6,7 @@
 #include "topology/generators.hpp"
 #include "topology/stats.hpp"
 #include "workloads/serving_estimate.hpp"
+#include "workloads/serving_sim.hpp"
 #include "workloads/training_setup.hpp"
 
 namespace codesim::scenarios {
@@ -100,8 +101,10 @@ PointResult evaluate_train_full(const config::Node& tree, const std::string&) {
   return evaluate_train_with(tree, workloads::CommTiming::kFlow);
 }
 
-// The fast steady-state serving estimate (pool sizes from the traffic).
-PointResult evaluate_serve(const config::Node& tree, const std::string&) {
+// The fast steady-state serving estimate (pool sizes from the traffic); with
+// `full`, the request-level simulation of those pools then replaces the
+// latency and per-node throughput metrics (serving.simulate sets its length).
+PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   Scenario s;
   PointResult r;
   if (!read_point(tree, s, r)) return r;
@@ -121,7 +124,24 @@ PointResult evaluate_serve(const config::Node& tree, const std::string&) {
   r.metrics["meets_slo"] = e.meets_slo ? 1 : 0;
   r.metrics["prefill_input_tokens_per_s_per_node"] = e.prefill.input_tokens_per_s_per_node;
   if (!e.meets_slo) r.text["why_not"] = e.why_not;
+  if (full) {
+    const workloads::SimResult sim = workloads::simulate_serving(*s.serving, e);
+    if (sim.completed == 0) return skipped("the request-level simulation completed no request");
+    r.metrics["tpot_s"] = sim.tpot.mean;
+    r.metrics["tokens_per_s_per_user"] = sim.tpot.mean > 0 ? 1.0 / sim.tpot.mean : 0;
+    r.metrics["decode_tokens_per_s_per_node"] = sim.output_tokens_per_s_per_decode_node;
+    r.metrics["prefill_input_tokens_per_s_per_node"] = sim.input_tokens_per_s_per_prefill_node;
+    r.metrics["tpot_p99_s"] = sim.tpot.p99;
+    r.metrics["ttft_p50_s"] = sim.ttft.p50;
+    r.metrics["ttft_p99_s"] = sim.ttft.p99;
+    r.metrics["requests_completed"] = static_cast<double>(sim.completed);
+  }
   return r;
+}
+
+PointResult evaluate_serve(const config::Node& tree, const std::string&) { return evaluate_serve_with(tree, false); }
+PointResult evaluate_serve_full(const config::Node& tree, const std::string&) {
+  return evaluate_serve_with(tree, true);
 }
 
 }  // namespace
@@ -132,6 +152,8 @@ void register_builtin_evaluators() {
                      "training step with its communication replayed on the fabric (flow engine)",
                      evaluate_train_full);
   register_evaluator("serve", "steady-state serving estimate: nodes, $/day, TPOT", evaluate_serve);
+  register_evaluator("serve-full", "serving estimate, then the request-level simulation of its pools",
+                     evaluate_serve_full);
   register_evaluator("topology", "fabric size, cost and bisection of the scenario's cluster",
                      evaluate_topology);
 }

@@ -63,5 +63,31 @@ TEST(SweepV3, ServingSweepFindsTheCheapestDeploymentMeetingTheSlo) {
     if (r.feasible) EXPECT_GE(r.result.metrics.at("tokens_per_s_per_user"), 20.0);
 }
 
+// `codesim sweep --full` on a serving sweep: the serve-full evaluator sizes
+// the pools like the fast model, then runs the request-level simulation of
+// them and reports its latencies (a short window here; the bundled scenario
+// simulates an hour). The simulated decode pool is not slower than the SLO
+// the estimate sized it for (its units are rounded up, so it runs at or
+// below the estimate's batch), and tails are at least the mean.
+TEST(SweepV3, ServeFullRunsTheRequestLevelSimulation) {
+  register_builtin_evaluators();
+  const Evaluator* fast = find_evaluator("serve");
+  const Evaluator* full = find_evaluator("serve-full");
+  ASSERT_NE(full, nullptr);
+  config::Node tree;
+  config::Diagnostics d;
+  ASSERT_TRUE(config::load_file("scenarios/paper/v3-serve-day6.yaml", tree, d)) << d.str();
+  ASSERT_TRUE(config::apply_override(tree, "serving.simulate.duration=60s", d)) << d.str();
+  ASSERT_TRUE(config::apply_override(tree, "serving.simulate.warmup=30s", d)) << d.str();
+  const PointResult a = (*fast)(tree, "scenarios/paper/v3-serve-day6.yaml");
+  const PointResult b = (*full)(tree, "scenarios/paper/v3-serve-day6.yaml");
+  ASSERT_EQ(b.status, PointResult::Status::kOk) << b.reason;
+  EXPECT_GT(b.metrics.at("requests_completed"), 0);
+  EXPECT_EQ(b.metrics.at("cost_per_day_usd"), a.metrics.at("cost_per_day_usd"));
+  EXPECT_LE(b.metrics.at("tpot_s"), a.metrics.at("tpot_s") * 1.05);
+  EXPECT_GE(b.metrics.at("tpot_p99_s"), b.metrics.at("tpot_s"));
+  EXPECT_GE(b.metrics.at("ttft_p99_s"), b.metrics.at("ttft_p50_s"));
+}
+
 }  // namespace
 }  // namespace codesim::scenarios
