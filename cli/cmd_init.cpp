@@ -59,8 +59,8 @@ decode_limit:
 # section naming the model file (see scenarios/paper/v3-train-2048-h800-mpft.yaml).
 plan:
   pipeline:
-    degree: 16                        # pipeline stages
-    schedule: dualpipe                # 1f1b, zb1p or dualpipe
+    degree: 16                        # pipeline ranks (dualpipev: 2 stages each)
+    schedule: dualpipe                # 1f1b, zb1p, dualpipe or dualpipev
   expert:
     degree: 64                        # 64-way expert parallelism over 8 nodes
     nodes_per_group: 8
@@ -75,6 +75,11 @@ plan:
   precision:
     gemm: fp8                         # bf16 or fp8 linear layers
   comm_sms: 20                        # SMs reserved for communication kernels
+
+# How communication is routed when codesim replays it on the fabric (the
+# training step's all-to-alls, PP and DP rings; codesim net).
+network:
+  routing: adaptive                   # ecmp, adaptive, spray or dmodk
 
 # More sections (a serving deployment with its model, traffic and SLOs; a
 # network experiment) are shown in scenarios/paper/v3-serve-day6.yaml and
