@@ -14,18 +14,13 @@
 #include "models/model_io.hpp"
 #include "models/profiler_trace.hpp"
 #include "models/trace.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::cli {
 namespace {
 
 using nlohmann::ordered_json;
 using namespace codesim::models;
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 ordered_json model_json(const ModelSpec& s, int64_t seq_len) {
   const ParamCounts p = count_params(s);
@@ -72,7 +67,7 @@ ordered_json model_json(const ModelSpec& s, int64_t seq_len) {
 }
 
 void print_model(const ordered_json& j) {
-  auto g = [](double v) { return fmt("%.2f", v / 1e9); };
+  auto g = [](double v) { return sim::strprintf("%.2f", v / 1e9); };
   std::cout << j["model"].get<std::string>() << "  (" << j["source"].get<std::string>() << ")\n"
             << "  parameters total            " << g(j["params_total"]) << " B\n"
             << "  parameters activated        " << g(j["params_activated"])
@@ -224,10 +219,10 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
     } else {
       std::cout << profile_file << ": " << p.device_name << ", world size " << p.world_size << ", "
                 << p.kernels.size() << " GPU activities\n"
-                << "GPU window " << fmt("%.3f", ms(s.window)) << " ms\n";
+                << "GPU window " << sim::strprintf("%.3f", ms(s.window)) << " ms\n";
       for (const auto& [stream, st] : s.streams)
         std::cout << "  stream " << stream << ": " << st.kernels << " kernels, busy "
-                  << fmt("%.3f", ms(st.busy)) << " ms, window " << fmt("%.3f", ms(st.window))
+                  << sim::strprintf("%.3f", ms(st.busy)) << " ms, window " << sim::strprintf("%.3f", ms(st.window))
                   << " ms\n";
       std::printf("%-14s %-20s %6s %6s %6s %12s %14s\n", "phase", "class", "stream", "count",
                   "layers", "mean/kernel", "mean/layer ms");

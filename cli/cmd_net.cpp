@@ -23,6 +23,7 @@
 #include "sim/task_graph.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::cli {
 namespace {
@@ -164,16 +165,6 @@ nlohmann::json to_json(const Outcome& o) {
   return j;
 }
 
-std::string printf_str(const char* f, ...) __attribute__((format(printf, 1, 2)));
-std::string printf_str(const char* f, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, f);
-  std::vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  return buf;
-}
-
 reports::ResultTable routing_table(const std::vector<Outcome>& outs) {
   reports::ResultTable t("Replay per routing policy");
   t.add_column("routing")
@@ -307,25 +298,25 @@ int run_net(const NetOptions& o, GlobalOptions& global) {
   } else {
     std::string text;
     if (!global.quiet)
-      text += printf_str("%s: %s, %d GPUs, %s %s\n", s.name.c_str(), f.kind.c_str(), f.num_gpus(),
+      text += sim::strprintf("%s: %s, %d GPUs, %s %s\n", s.name.c_str(), f.kind.c_str(), f.num_gpus(),
                   std::string(config::enum_to_string(s.comm->pattern)).c_str(), to_string(s.comm->size).c_str());
-    text += printf_str("%-9s %14s %10s %12s %12s %10s %10s\n", "routing", "completion_ms", "flows", "algbw_GB/s",
+    text += sim::strprintf("%-9s %14s %10s %12s %12s %10s %10s\n", "routing", "completion_ms", "flows", "algbw_GB/s",
                 "busbw_GB/s", "undeliv.", "wall_s");
     for (const auto& x : outs)
-      text += printf_str("%-9s %14.4f %10llu %12.3f %12.3f %10llu %10.3f\n", x.routing.c_str(), x.seconds * 1e3,
+      text += sim::strprintf("%-9s %14.4f %10llu %12.3f %12.3f %10llu %10.3f\n", x.routing.c_str(), x.seconds * 1e3,
                   static_cast<unsigned long long>(x.flows), x.algbw, x.busbw,
                   static_cast<unsigned long long>(x.r.undelivered_flows), x.wall);
     for (const auto& x : outs) {
-      for (const auto& fa : x.r.faults_applied) text += printf_str("fault (%s): %s\n", x.routing.c_str(), fa.c_str());
+      for (const auto& fa : x.r.faults_applied) text += sim::strprintf("fault (%s): %s\n", x.routing.c_str(), fa.c_str());
       if (!x.r.faults_applied.empty() || x.r.undelivered_flows > 0)
-        text += printf_str("faults (%s): %llu flows re-routed, %llu slowed (crossed a failed/degraded link), "
+        text += sim::strprintf("faults (%s): %llu flows re-routed, %llu slowed (crossed a failed/degraded link), "
                     "%llu undelivered\n",
                     x.routing.c_str(), static_cast<unsigned long long>(x.r.rerouted_flows),
                     static_cast<unsigned long long>(x.r.degraded_flows),
                     static_cast<unsigned long long>(x.r.undelivered_flows));
     }
     if (o.simgrid)
-      text += printf_str("SimGrid cross-check: completion %.4f ms (codesim %.4f ms)\n",
+      text += sim::strprintf("SimGrid cross-check: completion %.4f ms (codesim %.4f ms)\n",
                   sg["completion_time_s"].get<double>() * 1e3, outs.back().seconds * 1e3);
     forms.human_text = text;
   }

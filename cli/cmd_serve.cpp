@@ -27,6 +27,7 @@
 #include "workloads/inference_memory.hpp"
 #include "workloads/serving_estimate.hpp"
 #include "workloads/serving_sim.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::cli {
 namespace {
@@ -34,11 +35,6 @@ namespace {
 using nlohmann::json;
 using namespace codesim::workloads;
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 double us(Duration d) { return d / Microseconds(1); }
 double ms(Duration d) { return d / Milliseconds(1); }
 
@@ -92,25 +88,25 @@ json sim_json(const SimResult& r) {
 
 std::string sim_text(const SimResult& r) {
   std::ostringstream o;
-  o << "Request-level simulation (" << fmt("%.0f s", r.simulated.seconds()) << " after warm-up, "
+  o << "Request-level simulation (" << sim::strprintf("%.0f s", r.simulated.seconds()) << " after warm-up, "
     << r.prefill_nodes << " prefill + " << r.decode_nodes << " decode nodes, " << r.events << " events):\n"
     << "  " << r.arrived << " requests arrived, " << r.completed << " completed; prefill busy "
-    << fmt("%.1f%%", 100 * r.prefill_busy) << ", queue at end " << r.prefill_queue_at_end << "\n"
-    << "  prefill " << fmt("%.0f", r.input_tokens_per_s_per_prefill_node) << " input tokens/s per node; decode "
-    << fmt("%.0f", r.output_tokens_per_s_per_decode_node) << " output tokens/s per node, mean batch "
-    << fmt("%.1f", r.mean_decode_batch_per_gpu) << " requests/GPU\n"
-    << "  TTFT p50/p90/p99 " << fmt("%.3f", r.ttft.p50) << " / " << fmt("%.3f", r.ttft.p90) << " / "
-    << fmt("%.3f s", r.ttft.p99) << "; TPOT p50/p90/p99 " << fmt("%.2f", r.tpot.p50 * 1e3) << " / "
-    << fmt("%.2f", r.tpot.p90 * 1e3) << " / " << fmt("%.2f ms", r.tpot.p99 * 1e3) << "\n";
+    << sim::strprintf("%.1f%%", 100 * r.prefill_busy) << ", queue at end " << r.prefill_queue_at_end << "\n"
+    << "  prefill " << sim::strprintf("%.0f", r.input_tokens_per_s_per_prefill_node) << " input tokens/s per node; decode "
+    << sim::strprintf("%.0f", r.output_tokens_per_s_per_decode_node) << " output tokens/s per node, mean batch "
+    << sim::strprintf("%.1f", r.mean_decode_batch_per_gpu) << " requests/GPU\n"
+    << "  TTFT p50/p90/p99 " << sim::strprintf("%.3f", r.ttft.p50) << " / " << sim::strprintf("%.3f", r.ttft.p90) << " / "
+    << sim::strprintf("%.3f s", r.ttft.p99) << "; TPOT p50/p90/p99 " << sim::strprintf("%.2f", r.tpot.p50 * 1e3) << " / "
+    << sim::strprintf("%.2f", r.tpot.p90 * 1e3) << " / " << sim::strprintf("%.2f ms", r.tpot.p99 * 1e3) << "\n";
   return o.str();
 }
 
 void print_step(std::ostream& o, const char* what, const StepCost& c) {
-  o << "  " << what << ": " << fmt("%.3f ms", ms(c.total)) << " = compute " << fmt("%.3f", ms(c.compute))
-    << " (attention " << fmt("%.3f", ms(c.attention)) << ", dense GEMMs " << fmt("%.3f", ms(c.dense))
-    << ", experts " << fmt("%.3f", ms(c.experts)) << ") + exposed all-to-all "
-    << fmt("%.3f", ms(c.exposed_comm)) << " of " << fmt("%.3f", ms(c.comm)) << " + MTP "
-    << fmt("%.3f", ms(c.mtp)) << " ms\n";
+  o << "  " << what << ": " << sim::strprintf("%.3f ms", ms(c.total)) << " = compute " << sim::strprintf("%.3f", ms(c.compute))
+    << " (attention " << sim::strprintf("%.3f", ms(c.attention)) << ", dense GEMMs " << sim::strprintf("%.3f", ms(c.dense))
+    << ", experts " << sim::strprintf("%.3f", ms(c.experts)) << ") + exposed all-to-all "
+    << sim::strprintf("%.3f", ms(c.exposed_comm)) << " of " << sim::strprintf("%.3f", ms(c.comm)) << " + MTP "
+    << sim::strprintf("%.3f", ms(c.mtp)) << " ms\n";
 }
 
 reports::ResultTable step_table(const StepCost* decode, const StepCost* prefill) {
@@ -226,10 +222,10 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       const DecodeLimit l = decode_speed_limit(*sc.decode_limit);
       out["decode_limit"] = limit_json(l);
       text << "\nDecode speed limit (ISCA'25 Sec. 2.3.2 assumptions):\n"
-           << "  EP step " << fmt("%.2f us", us(l.ep_step)) << " (" << l.bytes_per_step.count()
+           << "  EP step " << sim::strprintf("%.2f us", us(l.ep_step)) << " (" << l.bytes_per_step.count()
            << " B per device / " << to_string(sc.decode_limit->bandwidth) << "), layer "
-           << fmt("%.2f us", us(l.layer)) << ", TPOT " << fmt("%.2f ms", ms(l.tpot)) << ", "
-           << fmt("%.1f tokens/s", l.tokens_per_s) << "\n";
+           << sim::strprintf("%.2f us", us(l.layer)) << ", TPOT " << sim::strprintf("%.2f ms", ms(l.tpot)) << ", "
+           << sim::strprintf("%.1f tokens/s", l.tokens_per_s) << "\n";
       main_table = reports::ResultTable("Decode speed limit");
       main_table.add_column("scenario")
           .add_column("bytes_per_ep_step")
@@ -253,12 +249,12 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
         Duration prev = f.paper.tpot;
         for (const LimitStep& s : f.steps) {
           steps.push_back({{"what", s.what}, {"tpot_s", s.tpot.seconds()}});
-          text << "  " << fmt("%8.3f ms", ms(s.tpot)) << "  (" << fmt("%+.3f", ms(s.tpot - prev)) << ")  "
+          text << "  " << sim::strprintf("%8.3f ms", ms(s.tpot)) << "  (" << sim::strprintf("%+.3f", ms(s.tpot - prev)) << ")  "
                << s.what << "\n";
           prev = s.tpot;
         }
-        text << "  => TPOT " << fmt("%.2f ms", ms(f.tpot)) << " vs " << fmt("%.2f ms", ms(f.paper.tpot))
-             << ": " << fmt("%.2fx", f.slowdown) << " slower, " << fmt("%.1f tokens/s", f.tokens_per_s)
+        text << "  => TPOT " << sim::strprintf("%.2f ms", ms(f.tpot)) << " vs " << sim::strprintf("%.2f ms", ms(f.paper.tpot))
+             << ": " << sim::strprintf("%.2fx", f.slowdown) << " slower, " << sim::strprintf("%.1f tokens/s", f.tokens_per_s)
              << ".\n     Why: " << (f.step.exposed_comm < f.step.comm / 2.0
                                          ? "the per-micro-batch compute (weights and KV read from HBM at "
                                            "32 requests) is longer than the all-to-all, so the step is "
@@ -345,34 +341,34 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       trace_decode = dc.step;
       trace_prefill = e.prefill.step;
       text << "\nSteady state (" << s.model.name << " on " << s.hardware.gpu << ", "
-           << fmt("%.0f", e.arrival_rate) << " requests/s, " << fmt("%.3g", e.input_tokens_per_s)
-           << " input + " << fmt("%.3g", e.output_tokens_per_s) << " output tokens/s):\n"
+           << sim::strprintf("%.0f", e.arrival_rate) << " requests/s, " << sim::strprintf("%.3g", e.input_tokens_per_s)
+           << " input + " << sim::strprintf("%.3g", e.output_tokens_per_s) << " output tokens/s):\n"
            << "  decode EP" << s.decode.ep << " x " << s.decode.nodes << " nodes: "
-           << fmt("%.1f", dc.batch_per_gpu) << " requests/GPU (limited by " << dc.limited_by << "; KV holds "
-           << fmt("%.1f", dc.kv_capacity) << "), " << fmt("%.2f", dc.accepted_per_step)
-           << " tokens/step, TPOT " << fmt("%.2f ms", ms(dc.tpot)) << ", "
-           << fmt("%.1f", dc.tokens_per_s_per_user) << " tokens/s per user, "
-           << fmt("%.0f", dc.tokens_per_s_per_node) << " output tokens/s per node\n";
+           << sim::strprintf("%.1f", dc.batch_per_gpu) << " requests/GPU (limited by " << dc.limited_by << "; KV holds "
+           << sim::strprintf("%.1f", dc.kv_capacity) << "), " << sim::strprintf("%.2f", dc.accepted_per_step)
+           << " tokens/step, TPOT " << sim::strprintf("%.2f ms", ms(dc.tpot)) << ", "
+           << sim::strprintf("%.1f", dc.tokens_per_s_per_user) << " tokens/s per user, "
+           << sim::strprintf("%.0f", dc.tokens_per_s_per_node) << " output tokens/s per node\n";
       print_step(text, "decode step", dc.step);
       text << "  prefill EP" << s.prefill.ep << " x " << s.prefill.nodes << " nodes: "
-           << fmt("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
-           << fmt("%.1f ms", ms(e.prefill.step.total)) << ", " << fmt("%.0f", e.prefill.new_tokens_per_s_per_gpu)
-           << " new tokens/s/GPU, " << fmt("%.0f", e.prefill.input_tokens_per_s_per_node)
-           << " input tokens/s per node (incl. " << fmt("%.1f%%", 100 * s.traffic.cache_hit_rate)
+           << sim::strprintf("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
+           << sim::strprintf("%.1f ms", ms(e.prefill.step.total)) << ", " << sim::strprintf("%.0f", e.prefill.new_tokens_per_s_per_gpu)
+           << " new tokens/s/GPU, " << sim::strprintf("%.0f", e.prefill.input_tokens_per_s_per_node)
+           << " input tokens/s per node (incl. " << sim::strprintf("%.1f%%", 100 * s.traffic.cache_hit_rate)
            << " cache hits)\n";
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
-           << e.total_nodes << " nodes, " << fmt("$%.0f/day", e.cost_per_day_usd) << ", "
-           << fmt("$%.3f", e.usd_per_m_input) << "/M input, " << fmt("$%.3f", e.usd_per_m_output)
-           << "/M output; mean TTFT " << fmt("%.2f s", e.ttft.seconds())
+           << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
+           << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, " << sim::strprintf("$%.3f", e.usd_per_m_output)
+           << "/M output; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
-      text << "\nConcurrent " << fmt("%.0f", s.kv_context) << "-token requests per " << s.hardware.gpu << ":\n";
+      text << "\nConcurrent " << sim::strprintf("%.0f", s.kv_context) << "-token requests per " << s.hardware.gpu << ":\n";
       auto kv_line = [&](const KvConcurrency& k) {
         text << "  " << k.model << " (" << k.layout << "): KV " << k.kv_per_token.count() << " B/token, weights "
-             << fmt("%.1f GB", k.weights_per_gpu.as_double() / 1e9) << "/GPU, KV space "
-             << fmt("%.1f GB", k.kv_free_per_gpu.as_double() / 1e9) << "/GPU -> "
-             << fmt("%.1f", k.requests_per_gpu) << " requests/GPU\n";
+             << sim::strprintf("%.1f GB", k.weights_per_gpu.as_double() / 1e9) << "/GPU, KV space "
+             << sim::strprintf("%.1f GB", k.kv_free_per_gpu.as_double() / 1e9) << "/GPU -> "
+             << sim::strprintf("%.1f", k.requests_per_gpu) << " requests/GPU\n";
       };
       kv_line(kv);
       if (s.kv_comparison) {
@@ -381,8 +377,8 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
         kvs.push_back(other);
         kv_line(other);
         if (other.requests_per_gpu > 0)
-          text << "  ratio " << fmt("%.2fx", kv.requests_per_gpu / other.requests_per_gpu) << " (KV per token "
-               << fmt("%.2fx", other.kv_per_token.as_double() / kv.kv_per_token.as_double()) << ")\n";
+          text << "  ratio " << sim::strprintf("%.2fx", kv.requests_per_gpu / other.requests_per_gpu) << " (KV per token "
+               << sim::strprintf("%.2fx", other.kv_per_token.as_double() / kv.kv_per_token.as_double()) << ")\n";
       }
       std::optional<SimResult> sim;
       if (simulate) {

@@ -17,18 +17,13 @@
 #include "scenarios/scenario.hpp"
 #include "workloads/inference_memory.hpp"
 #include "workloads/serving_size.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::cli {
 namespace {
 
 using nlohmann::json;
 using namespace codesim::workloads;
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 json candidate_json(const SizeCandidate& c, int gpn) {
   const ServingEstimate& e = c.estimate;
@@ -55,12 +50,12 @@ json candidate_json(const SizeCandidate& c, int gpn) {
 std::string candidate_line(const SizeCandidate& c, int gpn) {
   const ServingEstimate& e = c.estimate;
   std::ostringstream o;
-  o << "prefill EP" << c.prefill.ep << " x " << fmt("%.2f", e.prefill_units) << " units = "
-    << fmt("%.2f", e.prefill_nodes) << " nodes, decode EP" << c.decode.ep << " x "
-    << fmt("%.2f", e.decode_units) << " units = " << fmt("%.2f", e.decode_nodes) << " nodes (batch "
-    << fmt("%.1f", e.decode.batch_per_gpu) << "/GPU, " << e.decode.limited_by << "): "
-    << fmt("%.2f", e.total_nodes) << " nodes, " << fmt("%.0f", e.total_nodes * gpn) << " GPUs, "
-    << fmt("$%.0f/day", e.cost_per_day_usd);
+  o << "prefill EP" << c.prefill.ep << " x " << sim::strprintf("%.2f", e.prefill_units) << " units = "
+    << sim::strprintf("%.2f", e.prefill_nodes) << " nodes, decode EP" << c.decode.ep << " x "
+    << sim::strprintf("%.2f", e.decode_units) << " units = " << sim::strprintf("%.2f", e.decode_nodes) << " nodes (batch "
+    << sim::strprintf("%.1f", e.decode.batch_per_gpu) << "/GPU, " << e.decode.limited_by << "): "
+    << sim::strprintf("%.2f", e.total_nodes) << " nodes, " << sim::strprintf("%.0f", e.total_nodes * gpn) << " GPUs, "
+    << sim::strprintf("$%.0f/day", e.cost_per_day_usd);
   return o.str();
 }
 
@@ -103,7 +98,7 @@ reports::Report size_report(const scenarios::Scenario& sc, const ServingSpec& s,
   reports::Report rep("codesim size " + sc.name);
   if (!sc.description.empty()) rep.paragraph(sc.description);
   const ServingEstimate& e = shown.front().estimate;
-  rep.paragraph(fmt("%.3g", e.input_tokens_per_s) + " input + " + fmt("%.3g", e.output_tokens_per_s) +
+  rep.paragraph(sim::strprintf("%.3g", e.input_tokens_per_s) + " input + " + sim::strprintf("%.3g", e.output_tokens_per_s) +
                 " output tokens/s; " + std::to_string(r.evaluated) + " deployments evaluated, " +
                 std::to_string(r.infeasible) + " miss the SLOs.");
   rep.table(reports::select_columns(
@@ -179,17 +174,17 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       out["runners_up"] = ru;
       forms.json_text = out.dump(2) + "\n";
     } else {
-      text << sc.name << ": " << fmt("%.3g", e.input_tokens_per_s) << " input + "
-                << fmt("%.3g", e.output_tokens_per_s) << " output tokens/s; " << r.evaluated
+      text << sc.name << ": " << sim::strprintf("%.3g", e.input_tokens_per_s) << " input + "
+                << sim::strprintf("%.3g", e.output_tokens_per_s) << " output tokens/s; " << r.evaluated
                 << " deployments evaluated, " << r.infeasible << " miss the SLOs\n\n"
                 << "Cheapest: " << candidate_line(best, gpn) << "\n"
-                << "  prefill " << fmt("%.0f", e.prefill.input_tokens_per_s_per_node)
-                << " input tokens/s per node, decode " << fmt("%.0f", e.decode.tokens_per_s_per_node)
-                << " output tokens/s per node, TPOT " << fmt("%.1f ms", e.decode.tpot / Milliseconds(1)) << " ("
-                << fmt("%.1f", e.decode.tokens_per_s_per_user) << " tokens/s per user), mean TTFT "
-                << fmt("%.2f s", e.ttft.seconds()) << "\n"
-                << "  " << fmt("$%.3f", e.usd_per_m_input) << " per million input tokens, "
-                << fmt("$%.3f", e.usd_per_m_output) << " per million output tokens"
+                << "  prefill " << sim::strprintf("%.0f", e.prefill.input_tokens_per_s_per_node)
+                << " input tokens/s per node, decode " << sim::strprintf("%.0f", e.decode.tokens_per_s_per_node)
+                << " output tokens/s per node, TPOT " << sim::strprintf("%.1f ms", e.decode.tpot / Milliseconds(1)) << " ("
+                << sim::strprintf("%.1f", e.decode.tokens_per_s_per_user) << " tokens/s per user), mean TTFT "
+                << sim::strprintf("%.2f s", e.ttft.seconds()) << "\n"
+                << "  " << sim::strprintf("$%.3f", e.usd_per_m_input) << " per million input tokens, "
+                << sim::strprintf("$%.3f", e.usd_per_m_output) << " per million output tokens"
                 << (s.search.integer_units ? "" : " (time-averaged fractional units)") << "\n";
       if (n_runners) text << "\nRunners-up:\n";
       for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";

@@ -1,4 +1,5 @@
 #include "reports/charts_serving.hpp"
+#include "sim/strings.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,14 +13,8 @@ namespace {
 
 double ms(Duration d) { return d / Milliseconds(1); }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 void add_slo(std::vector<svg::RefLine>& lines, const ServingSpec& spec) {
-  if (auto slo = tpot_slo_ms(spec)) lines.push_back({true, *slo, "TPOT SLO " + fmt("%.1f ms", *slo)});
+  if (auto slo = tpot_slo_ms(spec)) lines.push_back({true, *slo, "TPOT SLO " + sim::strprintf("%.1f ms", *slo)});
 }
 
 }  // namespace
@@ -55,10 +50,10 @@ svg::LineChart decode_curve_chart(const std::vector<DecodePoint>& curve, const D
   c.x.label = "TPOT (ms)";
   c.y.label = "output tokens/s per node";
   svg::Series s{"batch 1 to KV capacity", {}};
-  for (const auto& p : curve) s.points.push_back({p.tpot_ms, p.tokens_per_s_per_node, fmt("%.0f", p.batch_per_gpu)});
+  for (const auto& p : curve) s.points.push_back({p.tpot_ms, p.tokens_per_s_per_node, sim::strprintf("%.0f", p.batch_per_gpu)});
   c.series.push_back(std::move(s));
   if (op.memory.fits && op.batch_per_gpu > 0)
-    c.series.push_back({"operating point", {{ms(op.tpot), op.tokens_per_s_per_node, fmt("%.1f/GPU", op.batch_per_gpu)}}});
+    c.series.push_back({"operating point", {{ms(op.tpot), op.tokens_per_s_per_node, sim::strprintf("%.1f/GPU", op.batch_per_gpu)}}});
   add_slo(c.ref_lines, spec);
   return c;
 }
@@ -99,7 +94,7 @@ svg::BarChart size_nodes_chart(const std::vector<SizeCandidate>& shown) {
 svg::BarChart kv_capacity_chart(const std::vector<KvConcurrency>& models) {
   svg::BarChart c;
   c.title = "KV cache capacity per model" +
-            (models.empty() ? std::string() : " (" + fmt("%.0f", models[0].context) + "-token requests)");
+            (models.empty() ? std::string() : " (" + sim::strprintf("%.0f", models[0].context) + "-token requests)");
   c.y.label = "concurrent requests per GPU";
   c.value_labels = true;
   c.stacks = {{"requests per GPU", {}}};

@@ -50,7 +50,7 @@ CommReplay run(const FabricComm& fc, const sim::TaskGraph& g, sim::ReplayResult*
 
 void check_layout(const CommLayout& l, const topology::Fabric& f) {
   if (l.gpus != f.num_gpus() || l.pp < 1 || l.gpus % l.pp != 0 || l.gpus_per_node < 1)
-    throw std::invalid_argument("training comm: layout does not match the fabric (" + std::to_string(l.gpus) +
+    throw std::invalid_argument("fabric comm: layout does not match the fabric (" + std::to_string(l.gpus) +
                                 " GPUs in the plan, " + std::to_string(f.num_gpus()) + " in the fabric)");
 }
 

@@ -15,6 +15,15 @@ double d(int64_t v) { return static_cast<double>(v); }
 Flops flops(double v) { return Flops::from_count(v); }
 Bytes bytes(double v) { return Bytes::from_double(v); }
 
+// Expected distinct other nodes a token's top-k experts fall on, over an
+// EP group of `nodes` nodes: k uniform picks, capped at the node-limited
+// routing's group limit when expert groups map to nodes.
+double remote_nodes_per_token(const models::MoeSpec& moe, double nodes) {
+  const double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, moe.n_activated_experts));
+  return moe.n_expert_groups == static_cast<int>(nodes) ? std::min(distinct, double(moe.n_limited_groups))
+                                                        : distinct;
+}
+
 }  // namespace
 
 StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill)
@@ -87,7 +96,6 @@ Duration StepModel::roof_attention(Flops f, Bytes b) const {
   return std::max(f / attn_rate_, b / attn_bw_);
 }
 
-// One MoE layer's dispatch + combine for `tokens` tokens per GPU.
 void StepModel::replay_comm() {
   const models::ModelSpec& m = spec_->model;
   const ServingHardware& hw = spec_->hardware;
@@ -118,9 +126,7 @@ void StepModel::replay_comm() {
   const Bytes per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
   const Bytes scaled = per_copy * cal.expert_imbalance;
   RoutingFanout f;
-  const double nodes = static_cast<double>(l.ep_nodes);
-  f.remote_nodes = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, k));
-  if (m.moe->n_expert_groups == l.ep_nodes) f.remote_nodes = std::min(f.remote_nodes, double(m.moe->n_limited_groups));
+  f.remote_nodes = remote_nodes_per_token(*m.moe, static_cast<double>(l.ep_nodes));
   f.gpus = k;
   auto once = [&](int64_t tokens) {
     const CommReplay r = flow_low_latency_
@@ -128,14 +134,18 @@ void StepModel::replay_comm() {
                              : replay_ep(fc, l, tokens, scaled, f, false, 1.0 / eff);
     return r.time;
   };
-  const int64_t t0 = 256;
-  const Duration a = once(t0), b = once(2 * t0);
-  flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(t0);
+  // All flows start together and max-min rates do not depend on sizes, so
+  // the replay's time is exactly fixed + slope x tokens: two probes (of any
+  // size) give the slope; the fixed part is the closed form's per-call terms.
+  constexpr int64_t kProbeTokens = 256;
+  const Duration a = once(kProbeTokens), b = once(2 * kProbeTokens);
+  flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(kProbeTokens);
   comm_timing_ = std::string("flow engine over a ") + std::string(config::enum_to_string(cluster.fabric.kind)) +
                  " fabric of " + std::to_string(plan_.nodes) + " nodes (" +
                  std::string(config::enum_to_string(hw.routing)) + " routing)";
 }
 
+// One MoE layer's dispatch + combine for `tokens` tokens per GPU.
 Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
   const models::ModelSpec& m = spec_->model;
   if (!m.moe || plan_.ep <= 1) return Duration::zero();
@@ -158,9 +168,7 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
     // One IB copy per destination node (expected distinct other nodes among
     // k uniform picks, at most n_limited_groups when groups map to nodes),
     // then NVLink forwarding to each expert's GPU.
-    double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, k));
-    if (m.moe->n_expert_groups == static_cast<int>(nodes)) distinct = std::min(distinct, double(m.moe->n_limited_groups));
-    ib_copies = distinct;
+    ib_copies = remote_nodes_per_token(*m.moe, nodes);
     nvl_copies = k * (gpn - 1) / gpn;
   }
   const double imb = cal.expert_imbalance;

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <tuple>
 
 #include "models/counts.hpp"
 #include "models/op_list.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::workloads {
 
@@ -102,7 +102,18 @@ struct Context {
   uint64_t flows = 0;
   double wall_s = 0;
   uint64_t undelivered = 0;
+  void count(const CommReplay& r) {
+    flows += r.flows;
+    wall_s += r.wall_s;
+    undelivered += r.undelivered;
+  }
 };
+
+// Bytes per parameter in the DP collectives (DeepSeek-V3 TR 3.3.1: FP32
+// master weights and gradient accumulation, BF16 weights for the next step):
+// gradients are reduce-scattered in FP32, parameters all-gathered in BF16.
+constexpr uint64_t kGradBytesPerParam = 4;
+constexpr uint64_t kWeightBytesPerParam = 2;
 
 // Bytes per token copy of an EP op, divided by DeepEP's kernel efficiency.
 std::tuple<bool, int64_t, uint64_t> ep_key(const Context& c, const models::Op& op) {
@@ -123,9 +134,7 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
       const CommReplay r = replay_ep(c.in->fabric_comm, c.layout, std::get<1>(key), B(std::get<2>(key)),
                                      c.fanout, !std::get<0>(key));
       c.ep_times[key] = r.time;
-      c.flows += r.flows;
-      c.wall_s += r.wall_s;
-      c.undelivered += r.undelivered;
+      c.count(r);
     }
 }
 
@@ -309,16 +318,6 @@ Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
 
 }  // namespace
 
-namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-}  // namespace
-
 TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   TrainingResult res;
   const Plan& plan = in.plan;
@@ -414,9 +413,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   if (c.flow && pp > 1) {
     const CommReplay r = replay_pp(in.fabric_comm, c.layout, pp_bytes);
     timing.p2p = r.time;
-    c.flows += r.flows;
-    c.wall_s += r.wall_s;
-    c.undelivered += r.undelivered;
+    c.count(r);
   }
   timing.blocking_sends = true;
   res.pp_transfer = timing.p2p;
@@ -438,51 +435,52 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const bool dp_crosses_leaf = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
   int64_t step_end = 0;
   res.per_rank.resize(pp);
-  // Flow timing: the DP rings of every rank at once (reduce-scatter of FP32
-  // gradients, all-gather of BF16 parameters; ZeRO-0 all-reduces both).
+  std::vector<RankParams> params;
+  for (int r = 0; r < pp; ++r) params.push_back(rank_params(spec, plan, split, kinds, r));
+  auto bytes = [](int64_t n, uint64_t per) { return B(static_cast<uint64_t>(n) * per); };
+  // Flow timing: the DP rings of every rank at once (reduce-scatter of the
+  // gradients, all-gather of the weights; ZeRO-0 all-reduces the gradients,
+  // i.e. reduce-scatter then all-gather of the same bytes).
   std::vector<Duration> flow_rs, flow_ag;
   if (c.flow && plan.data.degree > 1) {
+    const uint64_t gather = plan.data.zero_stage >= 1 ? kWeightBytesPerParam : kGradBytesPerParam;
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
-    for (int r = 0; r < pp; ++r) {
-      const RankParams rp = rank_params(spec, plan, split, kinds, r);
-      dense_g.push_back(B(static_cast<uint64_t>(rp.dense) * 4));
-      expert_g.push_back(B(static_cast<uint64_t>(rp.expert) * 4));
-      dense_p.push_back(B(static_cast<uint64_t>(rp.dense) * (plan.data.zero_stage >= 1 ? 2 : 4)));
-      expert_p.push_back(B(static_cast<uint64_t>(rp.expert) * (plan.data.zero_stage >= 1 ? 2 : 4)));
+    for (const RankParams& rp : params) {
+      dense_g.push_back(bytes(rp.dense, kGradBytesPerParam));
+      expert_g.push_back(bytes(rp.expert, kGradBytesPerParam));
+      dense_p.push_back(bytes(rp.dense, gather));
+      expert_p.push_back(bytes(rp.expert, gather));
     }
     try {
       CommReplay tr;
       flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr);
-      c.flows += tr.flows;
-      c.wall_s += tr.wall_s;
-      c.undelivered += tr.undelivered;
+      c.count(tr);
       flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr);
-      c.flows += tr.flows;
-      c.wall_s += tr.wall_s;
-      c.undelivered += tr.undelivered;
+      c.count(tr);
     } catch (const std::exception& e) {
       error = e.what();
       return res;
     }
   }
+  // Expert replicas sit one per EP group, on different nodes: their ring is
+  // one GPU per node (no NVLink leg).
+  CommModel per_rail = in.net;
+  per_rail.gpus_per_node = 1;
   for (int r = 0; r < pp; ++r) {
-    const RankParams rp = rank_params(spec, plan, split, kinds, r);
+    const RankParams& rp = params[static_cast<size_t>(r)];
     Duration rs, ag;
     double shard = static_cast<double>(rp.dense + rp.expert);
     if (plan.data.degree > 1 && plan.data.zero_stage >= 1) {
-      rs = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense) * 4), plan.data.degree, dp_crosses_leaf) +
-           ring_collective_time(CommModel{in.net.nic_effective, in.net.nvlink, in.net.latency, 1,
-                                          in.net.nodes_per_leaf, in.net.oversubscription,
-                                          in.net.rail_only, in.net.kind},
-                                B(static_cast<uint64_t>(rp.expert) * 4), dp_expert, false);
-      ag = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense) * 2), plan.data.degree, dp_crosses_leaf) +
-           ring_collective_time(CommModel{in.net.nic_effective, in.net.nvlink, in.net.latency, 1,
-                                          in.net.nodes_per_leaf, in.net.oversubscription,
-                                          in.net.rail_only, in.net.kind},
-                                B(static_cast<uint64_t>(rp.expert) * 2), dp_expert, false);
+      rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), plan.data.degree, dp_crosses_leaf) +
+           ring_collective_time(per_rail,
+                                bytes(rp.expert, kGradBytesPerParam), dp_expert, false);
+      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), plan.data.degree, dp_crosses_leaf) +
+           ring_collective_time(per_rail,
+                                bytes(rp.expert, kWeightBytesPerParam), dp_expert, false);
       shard = static_cast<double>(rp.dense) / plan.data.degree + static_cast<double>(rp.expert) / dp_expert;
     } else if (plan.data.degree > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
-      rs = ring_collective_time(in.net, B(static_cast<uint64_t>(rp.dense + rp.expert) * 4), plan.data.degree, dp_crosses_leaf);
+      rs = ring_collective_time(in.net, bytes(rp.dense + rp.expert, kGradBytesPerParam), plan.data.degree,
+                                dp_crosses_leaf);
       ag = rs;
     }
     if (!flow_rs.empty()) {
@@ -567,8 +565,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
                         "fabric oversubscription; training.comm: analytic), not replayed on the fabric");
   }
-  res.notes.push_back(fmt("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
-                      fmt(", %.2f GPUs", c.fanout.gpus));
+  res.notes.push_back(sim::strprintf("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
+                      sim::strprintf(", %.2f GPUs", c.fanout.gpus));
   return res;
 }
 
