@@ -51,7 +51,8 @@ json step_json(const StepCost& c) {
           {"experts_s", c.experts.seconds()},     {"mtp_s", c.mtp.seconds()},
           {"tp_comm_s", c.tp_comm.seconds()},     {"compute_s", c.compute.seconds()},
           {"all_to_all_s", c.comm.seconds()},     {"exposed_all_to_all_s", c.exposed_comm.seconds()},
-          {"total_s", c.total.seconds()},         {"tokens_per_gpu", c.tokens}};
+          {"total_s", c.total.seconds()},         {"tokens_per_gpu", c.tokens},
+          {"expert_imbalance", c.expert_imbalance}};
 }
 
 json kv_json(const KvConcurrency& k) {
@@ -106,7 +107,8 @@ void print_step(std::ostream& o, const char* what, const StepCost& c) {
     << " (attention " << sim::strprintf("%.3f", ms(c.attention)) << ", dense GEMMs " << sim::strprintf("%.3f", ms(c.dense))
     << ", experts " << sim::strprintf("%.3f", ms(c.experts)) << ") + exposed all-to-all "
     << sim::strprintf("%.3f", ms(c.exposed_comm)) << " of " << sim::strprintf("%.3f", ms(c.comm)) << " + MTP "
-    << sim::strprintf("%.3f", ms(c.mtp)) << " ms\n";
+    << sim::strprintf("%.3f", ms(c.mtp)) << " ms; busiest GPU " << sim::strprintf("%.3f", c.expert_imbalance)
+    << "x the mean routed rows\n";
 }
 
 reports::ResultTable step_table(const StepCost* decode, const StepCost* prefill) {

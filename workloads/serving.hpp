@@ -106,7 +106,13 @@ struct ServingCalibration {
   double prefill_a2a_efficiency = 0.86;  // same, normal (high-throughput) kernels
   Duration a2a_overhead;               // software overhead per dispatch or combine
   Bytes activation_reserve;            // HBM kept for activations, buffers, context
-  double expert_imbalance = 1.0;       // max/mean routed load per GPU after EPLB
+  // Routed-expert popularity at inference: lognormal weights exp(sigma z),
+  // z ~ N(0,1), one draw per expert (seeded). 0 = every expert equally
+  // popular. The busiest GPU's load follows from it: EPLB placement of the
+  // pool's redundant experts (models/eplb.hpp), then the per-step spread of
+  // a finite batch (workloads/serving_step.hpp).
+  double expert_popularity_sigma = 0.0;
+  int expert_popularity_seed = 1;
   Bandwidth kv_transfer_bandwidth;     // prefill -> decode KV move, per GPU
 
   template <class V>
@@ -121,7 +127,9 @@ struct ServingCalibration {
     v.req("prefill_a2a_efficiency", prefill_a2a_efficiency, "achieved/NIC bandwidth, normal EP kernels");
     v.req("a2a_overhead", a2a_overhead, "software overhead per dispatch or combine call");
     v.req("activation_reserve", activation_reserve, "HBM not available to weights or KV");
-    v.req("expert_imbalance", expert_imbalance, "max/mean routed-expert load per GPU after EPLB");
+    v.opt("expert_popularity_sigma", expert_popularity_sigma,
+          "lognormal sigma of per-expert routed load at inference (0: uniform)");
+    v.opt("expert_popularity_seed", expert_popularity_seed, "seed of the expert popularity draw");
     v.req("kv_transfer_bandwidth", kv_transfer_bandwidth, "prefill-to-decode KV transfer rate per GPU");
   }
   void validate(config::Reader& r) {
@@ -133,7 +141,8 @@ struct ServingCalibration {
     frac(system_efficiency, "system_efficiency");
     frac(decode_a2a_efficiency, "decode_a2a_efficiency");
     frac(prefill_a2a_efficiency, "prefill_a2a_efficiency");
-    r.check(expert_imbalance >= 1.0, "expert_imbalance", "must be >= 1");
+    r.check(expert_popularity_sigma >= 0 && expert_popularity_sigma <= 4, "expert_popularity_sigma",
+            "must be in [0, 4]");
   }
 };
 

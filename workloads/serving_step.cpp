@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <utility>
 #include <memory>
 
+#include "models/eplb.hpp"
 #include "topology/generators.hpp"
 #include "workloads/fabric_comm.hpp"
 #include "workloads/training.hpp"
@@ -22,6 +25,37 @@ double remote_nodes_per_token(const models::MoeSpec& moe, double nodes) {
   const double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, moe.n_activated_experts));
   return moe.n_expert_groups == static_cast<int>(nodes) ? std::min(distinct, double(moe.n_limited_groups))
                                                         : distinct;
+}
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// E[max_g X_g] / r for independent X_g ~ N(s_g r, s_g r) (Poisson counts in
+// the Gaussian limit), where the GPUs' expected shares s_g (mean 1) come as
+// distinct values with multiplicities: E[max] = a + integral_a^b (1 - F(x))
+// dx with F the product of the GPUs' CDFs, by Simpson's rule over
+// [max mean - 7 sd, max mean + 9 sd] (F(a) < 1e-11, 1 - F(b) < 1e-18 per GPU).
+double expected_max_share(const std::vector<std::pair<double, int>>& shares, double r) {
+  double top = 0, sd_top = 0;
+  for (const auto& [s, n] : shares) {
+    top = std::max(top, s * r);
+    sd_top = std::max(sd_top, std::sqrt(s * r));
+  }
+  const double a = std::max(0.0, top - 7 * sd_top), b = top + 9 * sd_top;
+  constexpr int kIntervals = 512;
+  const double h = (b - a) / kIntervals;
+  auto tail = [&](double x) {
+    double log_f = 0;
+    for (const auto& [s, n] : shares) {
+      if (s <= 0) continue;
+      const double cdf = normal_cdf((x - s * r) / std::sqrt(s * r));
+      if (cdf <= 0) return 1.0;
+      log_f += n * std::log(cdf);
+    }
+    return 1 - std::exp(log_f);
+  };
+  double sum = tail(a) + tail(b);
+  for (int i = 1; i < kIntervals; ++i) sum += tail(a + i * h) * (i % 2 ? 4 : 2);
+  return (a + sum * h / 3) / r;
 }
 
 }  // namespace
@@ -43,7 +77,8 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_weight_bytes_ = L * d(params_.attention) / t;
   if (m.moe) {
     const models::MoeSpec& moe = *m.moe;
-    experts_per_gpu_ = (moe.n_routed_experts + plan.redundant_experts) / static_cast<double>(plan.ep);
+    slots_per_gpu_ = (moe.n_routed_experts + plan.redundant_experts + plan.ep - 1) / plan.ep;
+    experts_per_gpu_ = slots_per_gpu_;
     // Dense FFNs of the first layers run TP1 (replicated), as in DeepSeek-V3's deployment.
     dense_weight_bytes_ = n_dense_ * d(params_.dense_ffn) +
                           n_moe_ * (moe.n_shared_experts * d(params_.expert) + d(params_.moe_gate));
@@ -77,7 +112,47 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_rate_ = hw.bf16_peak * (cal.attention_efficiency * cal.system_efficiency);
   gemm_bw_ = hw.hbm_bandwidth * cal.hbm_efficiency;
   attn_bw_ = hw.hbm_bandwidth * cal.attention_hbm_efficiency;
+  place_experts();
   replay_comm();
+}
+
+void StepModel::place_experts() {
+  const models::ModelSpec& m = spec_->model;
+  if (!m.moe || plan_.ep <= 1) return;
+  const ServingCalibration& cal = spec_->calibration;
+  const int experts = m.moe->n_routed_experts;
+  const std::vector<double> popularity = models::lognormal_popularity(
+      experts, cal.expert_popularity_sigma, static_cast<uint64_t>(cal.expert_popularity_seed));
+  const int gpn = std::min(spec_->hardware.gpus_per_node, plan_.ep);
+  const int nodes = plan_.ep % gpn == 0 ? plan_.ep / gpn : 1;
+  const models::EplbPlacement p = models::eplb_rebalance(
+      popularity, slots_per_gpu_ * plan_.ep, std::max(1, m.moe->n_expert_groups), nodes, plan_.ep);
+  static_imbalance_ = p.imbalance();
+  // The busiest GPU of a finite step: E[max] over the GPUs' Poisson row
+  // counts, tabulated once per pool at rows = 2^i per GPU (the excess over
+  // the static part falls as 1/sqrt(rows), so excess x sqrt(rows) is
+  // interpolated in log2(rows)).
+  double mean = 0;
+  for (double l : p.gpu_load) mean += l;
+  mean /= static_cast<double>(p.gpu_load.size());
+  std::map<double, int> distinct;
+  for (double l : p.gpu_load) ++distinct[mean > 0 ? l / mean : 1.0];
+  const std::vector<std::pair<double, int>> shares(distinct.begin(), distinct.end());
+  noise_table_.clear();
+  for (int i = 0; i <= kNoiseTableMax; ++i) {
+    const double r = std::ldexp(1.0, i);
+    noise_table_.push_back((expected_max_share(shares, r) - static_imbalance_) * std::sqrt(r));
+  }
+}
+
+double StepModel::expert_imbalance(double rows_per_gpu) const {
+  if (noise_table_.empty()) return static_imbalance_;
+  const double r = std::clamp(rows_per_gpu, 1.0, std::ldexp(1.0, kNoiseTableMax));
+  const double x = std::log2(r);
+  const int i = std::min(static_cast<int>(x), kNoiseTableMax - 1);
+  const double f = x - i;
+  const double h = noise_table_[static_cast<size_t>(i)] * (1 - f) + noise_table_[static_cast<size_t>(i) + 1] * f;
+  return static_imbalance_ + h / std::sqrt(r);
 }
 
 double StepModel::accepted_per_step(int depth, double acceptance) {
@@ -124,14 +199,13 @@ void StepModel::replay_comm() {
   const double eff = flow_low_latency_ ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency;
   const double k = m.moe->n_activated_experts;
   const Bytes per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
-  const Bytes scaled = per_copy * cal.expert_imbalance;
   RoutingFanout f;
   f.remote_nodes = remote_nodes_per_token(*m.moe, static_cast<double>(l.ep_nodes));
   f.gpus = k;
   auto once = [&](int64_t tokens) {
     const CommReplay r = flow_low_latency_
-                             ? replay_ep_direct(fc, l, tokens, scaled, static_cast<int>(k), 1.0 / eff)
-                             : replay_ep(fc, l, tokens, scaled, f, false, 1.0 / eff);
+                             ? replay_ep_direct(fc, l, tokens, per_copy, static_cast<int>(k), 1.0 / eff)
+                             : replay_ep(fc, l, tokens, per_copy, f, false, 1.0 / eff);
     return r.time;
   };
   // All flows start together and max-min rates do not depend on sizes, so
@@ -146,13 +220,13 @@ void StepModel::replay_comm() {
 }
 
 // One MoE layer's dispatch + combine for `tokens` tokens per GPU.
-Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
+Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double imb) const {
   const models::ModelSpec& m = spec_->model;
   if (!m.moe || plan_.ep <= 1) return Duration::zero();
   const ServingHardware& hw = spec_->hardware;
   const ServingCalibration& cal = spec_->calibration;
   if (flow_ps_per_token_ >= 0 && low_latency == flow_low_latency_)
-    return Duration::from_ps(std::llround(flow_ps_per_token_ * tokens)) +
+    return Duration::from_ps(std::llround(flow_ps_per_token_ * tokens * imb)) +
            (hw.network_latency + cal.a2a_overhead) * int64_t{2 * plan_.micro_batches};
   const double k = m.moe->n_activated_experts;
   const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
@@ -171,7 +245,6 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency) const {
     ib_copies = remote_nodes_per_token(*m.moe, nodes);
     nvl_copies = k * (gpn - 1) / gpn;
   }
-  const double imb = cal.expert_imbalance;
   const Bandwidth ib_bw =
       hw.scale_out_bandwidth * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
   const Duration ib = bytes(tokens * ib_copies * per_copy * imb) / ib_bw;
@@ -221,12 +294,13 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   c.dense = roof_gemm(flops(2 * P * dense_params),
                       bytes((attn_weight_bytes_ + dense_weight_bytes_ + head_weight_bytes_) * mb));
   if (m.moe) {
-    const double rows = P * m.moe->n_activated_experts * spec_->calibration.expert_imbalance;
+    c.expert_imbalance = expert_imbalance(P * m.moe->n_activated_experts / mb);
+    const double rows = P * m.moe->n_activated_experts * c.expert_imbalance;
     const double rows_per_expert_mb = rows / mb / experts_per_gpu_;
     const double active = 1 - std::exp(-rows_per_expert_mb);
     c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_),
                           bytes(routed_weight_bytes_ * active * mb));
-    c.comm = moe_comm_per_layer(P, true) * static_cast<double>(n_moe_);
+    c.comm = moe_comm_per_layer(P, true, c.expert_imbalance) * static_cast<double>(n_moe_);
   }
   if (plan_.attention_tp > 1) {
     const double t = plan_.attention_tp;
@@ -242,7 +316,8 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
         roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head))),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
         roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) +
-        moe_comm_per_layer(b, true);
+        (m.moe ? moe_comm_per_layer(b, true, expert_imbalance(b * m.moe->n_activated_experts))
+               : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
   }
   return combine(c, n_moe_, plan_.micro_batches);
@@ -279,9 +354,10 @@ StepCost StepModel::prefill_batch(double new_tokens, double requests, double pai
   c.dense = roof_gemm(flops(2 * T * dense_params + 2 * requests * d(params_.output_head) + mtp_flops),
                       bytes((attn_weight_bytes_ + dense_weight_bytes_ + head_weight_bytes_) * mb));
   if (m.moe) {
-    const double rows = T * m.moe->n_activated_experts * spec_->calibration.expert_imbalance;
+    c.expert_imbalance = expert_imbalance(T * m.moe->n_activated_experts / mb);
+    const double rows = T * m.moe->n_activated_experts * c.expert_imbalance;
     c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_), bytes(routed_weight_bytes_ * mb));
-    c.comm = moe_comm_per_layer(T, false) * static_cast<double>(n_moe_);
+    c.comm = moe_comm_per_layer(T, false, c.expert_imbalance) * static_cast<double>(n_moe_);
   }
   if (plan_.attention_tp > 1) {
     const double t = plan_.attention_tp;

@@ -11,10 +11,20 @@
 //                       2 H (2 head_dim); bytes = KV read once per step;
 //      dense GEMMs      attention projections, dense FFNs, shared experts,
 //                       router, output head (weights on every GPU);
-//      routed experts   rows = tokens x top-k x expert_imbalance; weights of
+//      routed experts   rows = tokens x top-k x imbalance; weights of
 //                       the experts that get at least one row;
 //      MTP draft        `depth` sequential passes of the MTP block + head.
 //    With m micro-batches every GEMM reads its weights m times.
+//  * Routed-load imbalance: every MoE layer waits for the GPU with the most
+//    routed rows. Its load is the mean times
+//      static x (1 + z_N / sqrt(static x rows)),
+//    where `static` is the max/mean expected load per GPU of the EPLB
+//    placement (models/eplb.hpp) of the pool's expert slots under the
+//    calibration's expert popularity, `rows` the mean routed rows per GPU
+//    and micro-batch, and z_N the expected maximum of N = EP standard
+//    normals: a GPU's rows in one step are a sum of many rare events
+//    (Poisson, variance = mean). The same factor scales the all-to-all's
+//    bandwidth part (the busiest GPU also receives the most).
 //    rate = peak x kernel efficiency x system_efficiency (calibration).
 //  * EP all-to-all (dispatch FP8 + scales, combine BF16, sizes from
 //    models::ep_bytes_per_token): decode uses low-latency kernels (one copy
@@ -32,6 +42,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "models/counts.hpp"
 #include "sim/units.hpp"
@@ -50,6 +61,7 @@ struct StepCost {
   Duration exposed_comm;  // part of comm not hidden behind compute
   Duration total;       // the step
   double tokens = 0;    // query positions (decode) or new tokens (prefill) per GPU
+  double expert_imbalance = 1;  // max/mean routed rows per GPU in this step
 };
 
 // Weights and KV capacity of one GPU of a unit.
@@ -79,6 +91,14 @@ class StepModel {
   const GpuMemory& memory() const { return memory_; }
   // How the EP all-to-all is timed: "closed form" or a line on the replay.
   const std::string& comm_timing() const { return comm_timing_; }
+  // Routed-load imbalance (max/mean rows per GPU) for a step whose GPUs hold
+  // `rows_per_gpu` routed rows on average per micro-batch; see the header.
+  double expert_imbalance(double rows_per_gpu) const;
+  // The EPLB placement's part alone (expected loads, infinite batch).
+  double static_expert_imbalance() const { return static_imbalance_; }
+  // Expert slots per GPU (routed experts + redundant replicas, rounded up
+  // so that every GPU holds the same number).
+  int expert_slots_per_gpu() const { return slots_per_gpu_; }
   // Requests of mean KV length `context` that fit in one GPU's KV cache.
   double kv_capacity_requests(double context) const;
   // Expected tokens emitted per request per step with MTP depth d and
@@ -92,7 +112,8 @@ class StepModel {
   };
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
-  Duration moe_comm_per_layer(double tokens, bool low_latency) const;
+  Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance) const;
+  void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
 
   // EP all-to-all replayed on the unit's fabric (hardware.fabric): time per
@@ -110,6 +131,11 @@ class StepModel {
   models::EpBytes ep_bytes_;
   int n_moe_ = 0, n_dense_ = 0;
   double experts_per_gpu_ = 0;
+  int slots_per_gpu_ = 0;
+  double static_imbalance_ = 1;
+  // (E[max rows]/mean - static) x sqrt(rows) at rows = 2^i per GPU.
+  static constexpr int kNoiseTableMax = 24;
+  std::vector<double> noise_table_;
   double attn_weight_bytes_ = 0, dense_weight_bytes_ = 0, routed_weight_bytes_ = 0,
          mtp_weight_bytes_ = 0, head_weight_bytes_ = 0;
   GpuMemory memory_;

@@ -14,11 +14,7 @@ namespace {
 
 using testing::load_section;
 
-ServingSpec day6() {
-  ServingSpec s;
-  EXPECT_TRUE(load_section("scenarios/paper/v3-serve-day6.yaml", "serving", s));
-  return s;
-}
+using testing::day6;
 
 // The catalog preset fills the hardware with the H800 numbers the scenario
 // used to spell out (shared/reference Sec. 4; ISCA'25 Tab. 5).

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sim/config.hpp"
+#include "workloads/serving.hpp"
 
 namespace codesim::workloads::testing {
 
@@ -22,6 +23,14 @@ template <class T>
   config::Reader::read_struct(*n, key, out, diags);
   if (!diags.empty()) return ::testing::AssertionFailure() << diags.str();
   return ::testing::AssertionSuccess();
+}
+
+// The day-6 production scenario's serving section (fails the test if it
+// does not load).
+inline ServingSpec day6() {
+  ServingSpec s;
+  EXPECT_TRUE(load_section("scenarios/paper/v3-serve-day6.yaml", "serving", s));
+  return s;
 }
 
 }  // namespace codesim::workloads::testing
