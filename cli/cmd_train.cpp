@@ -70,6 +70,7 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
   j["per_layer_ms"] = {{"dispatch_f", ms(r.dispatch_f)}, {"combine_f", ms(r.combine_f)},
                        {"dispatch_b", ms(r.dispatch_b)}, {"combine_b", ms(r.combine_b)}};
   j["pp_transfer_ms"] = ms(r.pp_transfer);
+  j["expert_imbalance"] = r.expert_imbalance;
   j["dp_reduce_scatter_ms"] = ms(r.dp_reduce_scatter);
   j["dp_all_gather_ms"] = ms(r.dp_all_gather);
   j["optimizer_compute_ms"] = ms(r.optimizer_compute);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numbers>
 #include <numeric>
 #include <random>
@@ -351,6 +352,50 @@ std::vector<double> lognormal_popularity(int n_experts, double sigma, uint64_t s
   const double mean = std::accumulate(w.begin(), w.end(), 0.0) / n_experts;
   for (double& x : w) x /= mean;
   return w;
+}
+
+namespace {
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// E[max] = a + integral_a^b (1 - F(x)) dx with F the product of the GPUs'
+// CDFs (distinct shares with multiplicities), by Simpson's rule over
+// [max mean - 7 sd, max mean + 9 sd] (F(a) < 1e-11, 1 - F(b) < 1e-18 per GPU).
+double expected_max_share(const std::vector<std::pair<double, int>>& shares, double r) {
+  double top = 0, sd_top = 0;
+  for (const auto& [s, n] : shares) {
+    top = std::max(top, s * r);
+    sd_top = std::max(sd_top, std::sqrt(s * r));
+  }
+  const double a = std::max(0.0, top - 7 * sd_top), b = top + 9 * sd_top;
+  constexpr int kIntervals = 512;
+  const double h = (b - a) / kIntervals;
+  auto tail = [&](double x) {
+    double log_f = 0;
+    for (const auto& [s, n] : shares) {
+      if (s <= 0) continue;
+      const double cdf = normal_cdf((x - s * r) / std::sqrt(s * r));
+      if (cdf <= 0) return 1.0;
+      log_f += n * std::log(cdf);
+    }
+    return 1 - std::exp(log_f);
+  };
+  double sum = tail(a) + tail(b);
+  for (int i = 1; i < kIntervals; ++i) sum += tail(a + i * h) * (i % 2 ? 4 : 2);
+  return (a + sum * h / 3) / r;
+}
+
+}  // namespace
+
+double expected_max_load(std::span<const double> gpu_load, double mean_rows) {
+  if (gpu_load.empty()) throw std::invalid_argument("expected_max_load: no GPUs");
+  if (!(mean_rows > 0)) throw std::invalid_argument("expected_max_load: mean_rows must be > 0");
+  double mean = 0;
+  for (double l : gpu_load) mean += l;
+  mean /= static_cast<double>(gpu_load.size());
+  std::map<double, int> distinct;
+  for (double l : gpu_load) ++distinct[mean > 0 ? l / mean : 1.0];
+  return expected_max_share({distinct.begin(), distinct.end()}, mean_rows);
 }
 
 }  // namespace codesim::models

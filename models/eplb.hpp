@@ -98,6 +98,14 @@ struct StepImbalance {
 StepImbalance sample_step_imbalance(const EplbPlacement& p, std::span<const double> popularity,
                                     int64_t tokens, int top_k, int samples, uint64_t seed);
 
+// Expected busiest-GPU load of one step, as a multiple of the mean, when
+// GPU g's routed rows are independent Poisson counts with mean s_g x
+// mean_rows, s_g = gpu_load[g] / mean(gpu_load), in the Gaussian limit
+// (variance = mean). Tends to max_over_mean(gpu_load) as mean_rows grows.
+// Numerical integration, about 500 x (distinct shares) erfc calls.
+// Throws std::invalid_argument on an empty load or mean_rows <= 0.
+double expected_max_load(std::span<const double> gpu_load, double mean_rows);
+
 // Lognormal expert popularity for tests and scenarios: w_i = exp(sigma * z_i)
 // with z_i ~ N(0, 1) (Box-Muller on std::mt19937_64(seed)), normalised to
 // mean 1. sigma = 0 gives all ones. Throws std::invalid_argument if

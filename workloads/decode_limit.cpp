@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "models/counts.hpp"
+#include "sim/strings.hpp"
 
 namespace codesim::workloads {
 
@@ -63,7 +64,8 @@ DecodeLimitFull decode_limit_full(const DecodeLimitSpec& spec, const ServingSpec
   };
   f.steps.push_back({"full step model: compute " + ms(f.step.compute) + " per step (weights read per micro-batch, "
                          "KV, attention) vs all-to-all " + ms(f.step.comm) + " (exposed " + ms(f.step.exposed_comm) +
-                         ")",
+                         "); the busiest GPU gets " + sim::strprintf("%.2f", f.step.expert_imbalance) +
+                         "x the mean routed rows",
                      f.tpot});
   f.tokens_per_s = 1.0 / f.tpot.seconds();
   f.slowdown = f.tpot / f.paper.tpot;

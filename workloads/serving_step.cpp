@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <utility>
 #include <memory>
 
 #include "models/eplb.hpp"
@@ -25,37 +23,6 @@ double remote_nodes_per_token(const models::MoeSpec& moe, double nodes) {
   const double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, moe.n_activated_experts));
   return moe.n_expert_groups == static_cast<int>(nodes) ? std::min(distinct, double(moe.n_limited_groups))
                                                         : distinct;
-}
-
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-// E[max_g X_g] / r for independent X_g ~ N(s_g r, s_g r) (Poisson counts in
-// the Gaussian limit), where the GPUs' expected shares s_g (mean 1) come as
-// distinct values with multiplicities: E[max] = a + integral_a^b (1 - F(x))
-// dx with F the product of the GPUs' CDFs, by Simpson's rule over
-// [max mean - 7 sd, max mean + 9 sd] (F(a) < 1e-11, 1 - F(b) < 1e-18 per GPU).
-double expected_max_share(const std::vector<std::pair<double, int>>& shares, double r) {
-  double top = 0, sd_top = 0;
-  for (const auto& [s, n] : shares) {
-    top = std::max(top, s * r);
-    sd_top = std::max(sd_top, std::sqrt(s * r));
-  }
-  const double a = std::max(0.0, top - 7 * sd_top), b = top + 9 * sd_top;
-  constexpr int kIntervals = 512;
-  const double h = (b - a) / kIntervals;
-  auto tail = [&](double x) {
-    double log_f = 0;
-    for (const auto& [s, n] : shares) {
-      if (s <= 0) continue;
-      const double cdf = normal_cdf((x - s * r) / std::sqrt(s * r));
-      if (cdf <= 0) return 1.0;
-      log_f += n * std::log(cdf);
-    }
-    return 1 - std::exp(log_f);
-  };
-  double sum = tail(a) + tail(b);
-  for (int i = 1; i < kIntervals; ++i) sum += tail(a + i * h) * (i % 2 ? 4 : 2);
-  return (a + sum * h / 3) / r;
 }
 
 }  // namespace
@@ -132,16 +99,10 @@ void StepModel::place_experts() {
   // counts, tabulated once per pool at rows = 2^i per GPU (the excess over
   // the static part falls as 1/sqrt(rows), so excess x sqrt(rows) is
   // interpolated in log2(rows)).
-  double mean = 0;
-  for (double l : p.gpu_load) mean += l;
-  mean /= static_cast<double>(p.gpu_load.size());
-  std::map<double, int> distinct;
-  for (double l : p.gpu_load) ++distinct[mean > 0 ? l / mean : 1.0];
-  const std::vector<std::pair<double, int>> shares(distinct.begin(), distinct.end());
   noise_table_.clear();
   for (int i = 0; i <= kNoiseTableMax; ++i) {
     const double r = std::ldexp(1.0, i);
-    noise_table_.push_back((expected_max_share(shares, r) - static_imbalance_) * std::sqrt(r));
+    noise_table_.push_back((models::expected_max_load(p.gpu_load, r) - static_imbalance_) * std::sqrt(r));
   }
 }
 

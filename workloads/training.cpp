@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "models/counts.hpp"
+#include "models/eplb.hpp"
 #include "models/op_list.hpp"
 #include "sim/strings.hpp"
 
@@ -88,12 +89,20 @@ struct LayerWork {
 
 bool is_shared_expert(const std::string& name) { return name.find("shared") != std::string::npos; }
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+// Ops whose work is proportional to the routed rows a GPU receives.
+bool is_routed_expert(const std::string& name) {
+  const std::string n = starts_with(name, "mtp.") ? name.substr(4) : name;
+  return n == "moe.up" || n == "moe.down" || n == "moe.swiglu";
+}
 
 struct Context {
   const TrainingInputs* in;
   RoutingFanout fanout;
   bool ep_crosses_leaf = false;
   int sms = 0;
+  // Busiest GPU's routed rows / mean in one micro-batch (every MoE layer's
+  // experts and all-to-alls wait for it).
+  double expert_imbalance = 1;
   // Flow timing: EP replays by (dispatch?, tokens, bytes per copy), filled
   // by measure_ep() before the layers are timed.
   bool flow = false;
@@ -142,11 +151,12 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
 Duration compute_time(const Context& c, const models::Op& op) {
   Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
   for (const auto& q : auxiliary_kernels(op)) t += time_op(q, c.in->gpu, c.in->calibration, c.sms).time;
+  if (is_routed_expert(op.name)) t = t * c.expert_imbalance;
   return t / c.in->calibration.stream_occupancy;
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
-  if (c.flow) return c.ep_times.at(ep_key(c, op));
+  if (c.flow) return c.ep_times.at(ep_key(c, op)) * c.expert_imbalance;
   const auto& s = std::get<models::CommShape>(op.shape);
   const Bytes per_copy = Bytes::from_double(op.bytes_read.as_double() /
                                             static_cast<double>(std::max<int64_t>(1, s.copies)));
@@ -154,7 +164,7 @@ Duration comm_time(const Context& c, const models::Op& op) {
   net.nic_effective = net.nic_effective * (op.kind == models::OpType::kDispatch
                                                ? c.in->calibration.deepep_dispatch_fraction
                                                : c.in->calibration.deepep_combine_fraction);
-  return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf);
+  return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf) * c.expert_imbalance;
 }
 
 LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
@@ -337,6 +347,15 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   c.fanout = routing_fanout(k, plan.expert.nodes_per_group, plan.expert.max_nodes_per_token,
                             in.net.gpus_per_node);
   c.ep_crosses_leaf = in.net.nodes_per_leaf > 0 && plan.expert.nodes_per_group > in.net.nodes_per_leaf;
+  // Training routes with auxiliary-loss-free balancing (TR 2.1.2): the
+  // bias controller evens the experts' expected loads, so every GPU of the
+  // EP group expects its own tokens x top-k rows; one micro-batch's rows are
+  // still a finite sample, and the busiest GPU sets the pace.
+  if (spec.moe && plan.expert.degree > 1) {
+    const double rows = static_cast<double>(plan.tokens_per_micro_batch()) * k;
+    const std::vector<double> even(static_cast<size_t>(plan.expert.degree), 1.0);
+    c.expert_imbalance = models::expected_max_load(even, rows);
+  }
 
   // 1. Op list of one micro-batch; routed experts re-shaped to one GPU.
   const std::vector<models::LayerOps> layers = plan_op_list(spec, plan);
@@ -567,6 +586,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   }
   res.notes.push_back(sim::strprintf("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
                       sim::strprintf(", %.2f GPUs", c.fanout.gpus));
+  res.expert_imbalance = c.expert_imbalance;
+  if (c.expert_imbalance > 1)
+    res.notes.push_back(sim::strprintf(
+        "EP load: the busiest of %d GPUs receives %.3fx the mean routed rows per micro-batch (balanced "
+        "routing, Poisson spread of a finite batch); routed-expert kernels and all-to-alls wait for it",
+        plan.expert.degree, c.expert_imbalance));
   return res;
 }
 

@@ -161,6 +161,9 @@ struct TrainingResult {
   std::string comm_timing;  // "flow" or "analytic"
   uint64_t comm_flows = 0;  // flows replayed (flow timing)
   double comm_wall_s = 0;   // host time of the replays
+  // Busiest GPU's routed rows / mean per micro-batch (finite-sample spread
+  // of balanced routing over the EP group; scales experts and all-to-alls).
+  double expert_imbalance = 1;
   MemoryBreakdown memory;  // report_rank
   std::vector<std::string> notes;  // folding, approximations
   // The step's timeline, for Gantt charts and traces: the pipeline program
