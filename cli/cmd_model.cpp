@@ -3,8 +3,10 @@
 // codesim trace-import PROFILE.json [--json] [--out T.json]:
 //   a PyTorch-profiler Chrome trace summarised per phase and kernel class
 //   (models/profiler_trace.hpp), optionally converted to a codesim trace.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "models/model_io.hpp"
 #include "models/profiler_trace.hpp"
 #include "models/trace.hpp"
+#include "models/transformer.hpp"
 #include "sim/strings.hpp"
 
 namespace codesim::cli {
@@ -100,6 +103,8 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
   static std::string scale_from;
   static int trace_ep = 64, trace_gpn = 8, trace_max_nodes = 0;
   static uint64_t trace_seed = 1;
+  static std::string router = "reference";
+  static int proxy_tokens = 2048;
   model->add_option("file", model_file, "Model spec (scenarios/models/*.yaml)")->required();
   model->add_option("--seq-len", seq_len, "Sequence length for the attention FLOPs")
       ->check(CLI::PositiveNumber);
@@ -109,8 +114,17 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
                     "Also write the analytic per-layer op list of one training micro-batch "
                     "(1 sequence of --seq-len) as a codesim trace");
   model->add_option("--scale-from", scale_from,
-                    "With --trace-out: add routing and EP byte matrices scaled from a small "
-                    "model's run (synthetic skewed router on that spec; TRACE_FORMAT.md)");
+                    "With --trace-out: add routing and EP byte matrices scaled from a run of a "
+                    "small model (e.g. scenarios/models/deepseek-v3-routing-proxy.yaml; "
+                    "TRACE_FORMAT.md, 'Scaling to full size')");
+  model->add_option("--router", router,
+                    "With --scale-from: 'reference' runs the Eigen reference forward of the small "
+                    "model and measures its routing; 'synthetic' draws skewed random affinities "
+                    "through the same gate")
+      ->check(CLI::IsMember({"reference", "synthetic"}));
+  model->add_option("--proxy-tokens", proxy_tokens,
+                    "With --scale-from: tokens the small model routes (sequences of 256)")
+      ->check(CLI::Range(256, 1 << 20));
   model->add_option("--ep", trace_ep, "With --scale-from: EP GPUs (experts placed contiguously)")
       ->check(CLI::PositiveNumber);
   model->add_option("--gpus-per-node", trace_gpn, "With --scale-from: GPUs per node")
@@ -155,8 +169,28 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
           return;
         }
         Trace small_trace;
-        small_trace.meta.model = small.name + " (synthetic router, skew 0.5)";
-        small_trace.routing = synthetic_routing(small, 2048, 0.5, trace_seed);
+        if (router == "reference") {
+          // The small model's forward on random token ids (weights from the
+          // seed): its gate's measured routing, layer by layer.
+          constexpr int kSeq = 256;
+          const int batch = std::max(1, proxy_tokens / kSeq);
+          std::mt19937_64 rng(trace_seed);
+          std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(small.vocab_size) - 1);
+          std::vector<int32_t> tokens(static_cast<size_t>(batch) * kSeq);
+          for (int32_t& t : tokens) t = id(rng);
+          ReferenceOptions ro;
+          ro.seed = trace_seed;
+          Transformer ref(small, ro);
+          OpLog log;
+          ref.forward(tokens, batch, &log);
+          small_trace = trace_from_reference(small, log, batch, kSeq);
+          small_trace.meta.model = small.name + " (reference forward, random weights, seed " +
+                                   std::to_string(trace_seed) + ", " + std::to_string(batch * kSeq) +
+                                   " tokens)";
+        } else {
+          small_trace.meta.model = small.name + " (synthetic router, skew 0.5)";
+          small_trace.routing = synthetic_routing(small, proxy_tokens, 0.5, trace_seed);
+        }
         ScaleOptions so;
         so.seq_len = seq_len;
         so.placement = ExpertPlacement::contiguous(spec.moe->n_routed_experts, trace_ep, trace_gpn);

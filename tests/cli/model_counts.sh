@@ -56,6 +56,24 @@ copies = sum(map(sum, n)) / 7392 / 4096                            # node copies
 assert 1 <= copies <= 4, copies                                    # node limit M = 4
 PY
 
+# The routing proxy (DeepSeek-V3's gate, small body) run by the reference
+# forward: the full trace keeps its measured nodes per token. The gate keeps
+# the 4 groups whose top-2 scores are highest, so the top-8 nearly always
+# spans all 4 (3.97 measured); the analytic uniform-spread estimate would be
+# 4 (1 - 0.75^8) = 3.60. Band: > 3.8 and <= 4 (the node limit).
+"$bin" -q model "$root/scenarios/models/deepseek-v3.yaml" --set n_layers=6 --trace-out "$tmp/p.json" \
+  --scale-from "$root/scenarios/models/deepseek-v3-routing-proxy.yaml" --ep 64 --max-nodes 4 >/dev/null
+check "model --scale-from the routing proxy exits 0" test $? -eq 0
+python3 - "$tmp/p.json" <<'PY' || fail=1
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert "reference forward" in t["meta"]["notes"], t["meta"]["notes"]
+r = t["routing"][0]; k = r["top_k"]; e = r["experts"]
+nodes = [len({x // 32 for x in e[i * k:(i + 1) * k]}) for i in range(r["n_tokens"])]
+mean = sum(nodes) / len(nodes)
+assert max(nodes) <= 4 and 3.8 < mean <= 4, mean
+PY
+
 "$bin" model "$tmp/missing.yaml" >/dev/null 2>&1
 check "missing file exits non-zero" test $? -ne 0
 
