@@ -99,8 +99,8 @@ struct ComputeCalibration {
   // DeepEP all-to-all inside a training step: the fraction of the NIC's
   // effective bandwidth its dispatch (FP8) and combine (BF16) kernels reach
   // while the other chunk computes (used by workloads/training.cpp).
-  double deepep_dispatch_fraction = 0.623;
-  double deepep_combine_fraction = 0.759;
+  double deepep_dispatch_fraction = 0.687;
+  double deepep_combine_fraction = 0.835;
 
   template <class V>
   void fields(V& v) {

@@ -15,7 +15,7 @@
 //
 // Patterns:
 //  * EP dispatch (DeepEP, DeepSeek-V3 TR Sec. 3.2.2 and 4.3 of ISCA'25):
-//    under balanced node-limited routing (routing_fanout), GPU s sends one
+//    under balanced node-limited routing (gate_fanout), GPU s sends one
 //    copy per token and remote destination node over the network to the GPU
 //    of that node with s's local index (so the traffic stays in s's plane or
 //    rail), which forwards it over NVLink to the destination GPUs; GPUs of
@@ -23,7 +23,7 @@
 //      network  s -> (m, local(s))   T c r / (g-1)      per other node m
 //      NVLink   landing -> j         T c v / (g (n-1))  per non-landing GPU
 //    with T tokens, c bytes per copy, r remote nodes and v NVLink copies per
-//    token (routing_fanout), g nodes per group, n GPUs per node. DeepEP
+//    token (gate_fanout), g nodes per group, n GPUs per node. DeepEP
 //    pipelines the network receive and the NVLink forward in chunks; the
 //    two are modelled as concurrent flows (no dependency).
 //  * EP combine: the transpose (NVLink to the landing GPU, then network back).

@@ -16,15 +16,6 @@ double d(int64_t v) { return static_cast<double>(v); }
 Flops flops(double v) { return Flops::from_count(v); }
 Bytes bytes(double v) { return Bytes::from_double(v); }
 
-// Expected distinct other nodes a token's top-k experts fall on, over an
-// EP group of `nodes` nodes: k uniform picks, capped at the node-limited
-// routing's group limit when expert groups map to nodes.
-double remote_nodes_per_token(const models::MoeSpec& moe, double nodes) {
-  const double distinct = (nodes - 1) * (1 - std::pow(1 - 1 / nodes, moe.n_activated_experts));
-  return moe.n_expert_groups == static_cast<int>(nodes) ? std::min(distinct, double(moe.n_limited_groups))
-                                                        : distinct;
-}
-
 }  // namespace
 
 StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill)
@@ -79,6 +70,8 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_rate_ = hw.bf16_peak * (cal.attention_efficiency * cal.system_efficiency);
   gemm_bw_ = hw.hbm_bandwidth * cal.hbm_efficiency;
   attn_bw_ = hw.hbm_bandwidth * cal.attention_hbm_efficiency;
+  if (m.moe && plan.ep > 1)
+    remote_nodes_ = gate_fanout(m, plan.ep, std::min(hw.gpus_per_node, plan.ep), 0).remote_nodes;
   place_experts();
   replay_comm();
 }
@@ -161,7 +154,7 @@ void StepModel::replay_comm() {
   const double k = m.moe->n_activated_experts;
   const Bytes per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
   RoutingFanout f;
-  f.remote_nodes = remote_nodes_per_token(*m.moe, static_cast<double>(l.ep_nodes));
+  f.remote_nodes = remote_nodes_;
   f.gpus = k;
   auto once = [&](int64_t tokens) {
     const CommReplay r = flow_low_latency_
@@ -193,17 +186,16 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double i
   const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
   const double gpn = std::min(hw.gpus_per_node, plan_.ep);
   const double ep = plan_.ep;
-  const double nodes = ep / gpn;
   double ib_copies = 0, nvl_copies = 0;
   if (low_latency) {
     // One RDMA copy per destination GPU off the node; on-node copies go over NVLink.
     ib_copies = k * (ep - gpn) / ep;
     nvl_copies = k * (gpn - 1) / ep;
   } else {
-    // One IB copy per destination node (expected distinct other nodes among
-    // k uniform picks, at most n_limited_groups when groups map to nodes),
-    // then NVLink forwarding to each expert's GPU.
-    ib_copies = remote_nodes_per_token(*m.moe, nodes);
+    // One IB copy per destination node (distinct other nodes of a token's
+    // top-k under the model's gate, gate_fanout), then NVLink forwarding to
+    // each expert's GPU.
+    ib_copies = remote_nodes_;
     nvl_copies = k * (gpn - 1) / gpn;
   }
   const Bandwidth ib_bw =

@@ -131,6 +131,7 @@ class StepModel {
   models::EpBytes ep_bytes_;
   int n_moe_ = 0, n_dense_ = 0;
   double experts_per_gpu_ = 0;
+  double remote_nodes_ = 0;  // distinct other nodes per token (prefill's node-deduplicated copies)
   int slots_per_gpu_ = 0;
   double static_imbalance_ = 1;
   // (E[max rows]/mean - static) x sqrt(rows) at rows = 2^i per GPU.

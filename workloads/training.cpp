@@ -8,6 +8,8 @@
 #include "models/counts.hpp"
 #include "models/eplb.hpp"
 #include "models/op_list.hpp"
+#include "models/routing.hpp"
+#include "models/trace.hpp"
 #include "sim/strings.hpp"
 
 namespace codesim::workloads {
@@ -43,6 +45,42 @@ RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes, int 
   f.remote_nodes = distinct_nodes * (1.0 - 1.0 / g);
   const double slots = static_cast<double>(n) * std::max(1, gpus_per_node);
   f.gpus = slots * (1.0 - std::pow(1.0 - 1.0 / slots, k));
+  return f;
+}
+
+RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_node, int max_nodes,
+                          int tokens, uint64_t seed) {
+  RoutingFanout f;
+  if (!spec.moe || ep < 1) return f;
+  const int gpn = std::max(1, std::min(gpus_per_node, ep));
+  const models::ExpertPlacement placement =
+      models::ExpertPlacement::contiguous(spec.moe->n_routed_experts, ep, gpn);
+  models::ModelSpec one = spec;  // one MoE layer is enough: the gate is the same in every layer
+  one.n_layers = spec.moe->n_dense_layers + 1;
+  const std::vector<models::LayerRouting> r =
+      models::synthetic_routing(one, tokens, 0.0, seed, &placement, max_nodes);
+  if (r.empty()) return f;
+  const int nodes = std::max(1, ep / gpn);
+  const int k = r[0].top_k;
+  double node_sum = 0, gpu_sum = 0;
+  std::vector<int> seen_node, seen_gpu;
+  for (int t = 0; t < r[0].n_tokens; ++t) {
+    seen_node.clear();
+    seen_gpu.clear();
+    for (int j = 0; j < k; ++j) {
+      const int g = placement.expert_gpu[static_cast<size_t>(r[0].experts[static_cast<size_t>(t * k + j)])];
+      const int n = g / gpn;
+      if (std::find(seen_gpu.begin(), seen_gpu.end(), g) == seen_gpu.end()) seen_gpu.push_back(g);
+      if (std::find(seen_node.begin(), seen_node.end(), n) == seen_node.end()) seen_node.push_back(n);
+    }
+    node_sum += static_cast<double>(seen_node.size());
+    gpu_sum += static_cast<double>(seen_gpu.size());
+  }
+  const double n_tok = r[0].n_tokens;
+  // A source GPU's own node is one of the chosen ones with probability
+  // (distinct nodes) / nodes, the contents being symmetric over nodes.
+  f.remote_nodes = node_sum / n_tok * (1.0 - 1.0 / nodes);
+  f.gpus = gpu_sum / n_tok;
   return f;
 }
 
@@ -344,8 +382,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   c.in = &in;
   c.sms = std::max(1, in.gpu.sms - plan.comm_sms);
   const int k = spec.moe ? spec.moe->n_activated_experts : 0;
-  c.fanout = routing_fanout(k, plan.expert.nodes_per_group, plan.expert.max_nodes_per_token,
-                            in.net.gpus_per_node);
+  c.fanout = spec.moe ? gate_fanout(spec, std::max(1, plan.expert.degree), in.net.gpus_per_node,
+                                     plan.expert.max_nodes_per_token)
+                       : RoutingFanout{};
   c.ep_crosses_leaf = in.net.nodes_per_leaf > 0 && plan.expert.nodes_per_group > in.net.nodes_per_leaf;
   // Training routes with auxiliary-loss-free balancing (TR 2.1.2): the
   // bias controller evens the experts' expected loads, so every GPU of the

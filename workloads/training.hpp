@@ -117,6 +117,15 @@ struct RoutingFanout {
 };
 RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes_per_token,
                              int gpus_per_node);
+// The same, measured on the model's own gate (models/routing.hpp route():
+// score function, expert groups, group limit, top-k, node limit) over
+// `tokens` tokens of random N(0,1) affinities, experts placed contiguously
+// over `ep` GPUs of `gpus_per_node`; every token's source GPU is uniform
+// over the EP group. Unlike the uniform-spread estimate it sees that the
+// group-limited gate keeps the groups holding the best experts, so a
+// token's top-k spans nearly all of them. Deterministic for a seed.
+RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_node, int max_nodes_per_token,
+                          int tokens = 2048, uint64_t seed = 1);
 
 // One EP all-to-all (dispatch or combine) of `tokens` tokens from one GPU:
 // IB carries one copy per remote node, NVLink forwards to the GPUs inside
