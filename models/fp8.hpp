@@ -84,6 +84,19 @@ struct GemmOptions {
 // C[M x N] = A[M x K] * B[K x N] from quantized operands with the
 // accumulator model above. Row-major result.
 std::vector<float> gemm(const Quantized& a, const Quantized& b, const GemmOptions& opt = {});
+// The backward GEMMs of a linear layer Y[m x n] = X[m x k] W[k x n] in FP8,
+// tiled as DeepSeek-V3 runs them (TR sec. 3.3.1-3.3.2, E4M3 everywhere):
+//  * dgrad, dX[m x k] = dY[m x n] W^T[n x k]: the output gradient in 1 x 128
+//    tiles along its channels (the depth), W^T in 128 x 128 blocks;
+//  * wgrad, dW[k x n] = X^T[k x m] dY[m x n]: the depth is the m tokens, so
+//    both operands are tiled 128 tokens x 1 channel (the TR's "1x128 tiles
+//    converted to 128x1" for the backward pass).
+// per_tensor: one scale per operand instead (the coarse scaling that the
+// fine-grained tiles replace), for comparison.
+std::vector<float> backward_dgrad(std::span<const float> dy, std::span<const float> w, int m, int k, int n,
+                                  const GemmOptions& opt = {});
+std::vector<float> backward_wgrad(std::span<const float> x, std::span<const float> dy, int m, int k, int n,
+                                  const GemmOptions& opt = {}, bool per_tensor = false);
 // Exact (double) product of plain row-major matrices, for references.
 std::vector<double> gemm_exact(std::span<const float> a, std::span<const float> b, int m, int n,
                                int k);
