@@ -154,6 +154,12 @@ struct PoolPlan {
   int ep = 8;                 // MoE expert-parallel size (GPUs per unit)
   int attention_tp = 1;       // attention tensor parallel; attention DP = ep / attention_tp
   int redundant_experts = 0;  // extra expert replicas (EPLB), spread over the EP group
+  // Output head and embedding split by vocabulary over this many GPUs (1:
+  // replicated); the head's input hidden states are all-gathered over
+  // NVLink first. DeepSeek-V3's inference/model.py makes the head a
+  // ColumnParallelLinear and the embedding a ParallelEmbedding over its
+  // tensor-parallel world; with DP attention the node's GPUs are that group.
+  int head_tp = 1;
   int micro_batches = 2;      // 2: dual micro-batch overlap of compute and all-to-all
   // prefill: new tokens per GPU per forward. Default: profile-data README,
   // prefill "batch 16K tokens per GPU" (DeepSeek's deployment).
@@ -168,6 +174,7 @@ struct PoolPlan {
     v.req("ep", ep, "expert-parallel size = GPUs per unit");
     v.opt("attention_tp", attention_tp, "attention tensor-parallel size (DP = ep / tp)");
     v.opt("redundant_experts", redundant_experts, "redundant expert replicas (EPLB)");
+    v.opt("head_tp", head_tp, "GPUs the output head and embedding are split over by vocabulary");
     v.opt("micro_batches", micro_batches, "micro-batches overlapped with all-to-all (1 or 2)");
     v.opt("tokens_per_gpu", tokens_per_gpu, "prefill: new tokens per GPU per forward");
     v.opt("batch_per_gpu", batch_per_gpu, "decode: requests per GPU (0: largest feasible)");
@@ -179,6 +186,7 @@ struct PoolPlan {
     r.check(ep > 0, "ep", "must be > 0");
     r.check(attention_tp > 0 && ep % attention_tp == 0, "attention_tp", "must divide ep");
     r.check(redundant_experts >= 0, "redundant_experts", "must be >= 0");
+    r.check(head_tp >= 1 && ep % head_tp == 0, "head_tp", "must be >= 1 and divide ep");
     r.check(micro_batches == 1 || micro_batches == 2, "micro_batches", "must be 1 or 2");
     r.check(tokens_per_gpu > 0, "tokens_per_gpu", "must be > 0");
     r.check(batch_per_gpu >= 0, "batch_per_gpu", "must be >= 0");

@@ -49,8 +49,11 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   } else {
     dense_weight_bytes_ = L * d(params_.dense_ffn) / t;
   }
-  head_weight_bytes_ = 2.0 * d(params_.output_head) / (m.moe ? 1.0 : t);
-  const double embedding = 2.0 * d(params_.embedding) / (m.moe ? 1.0 : t);
+  // Vocabulary-parallel head and embedding over head_tp GPUs (dense models
+  // also split them over the attention TP group).
+  const double head_split = std::max<double>(plan.head_tp, m.moe ? 1.0 : t);
+  head_weight_bytes_ = 2.0 * d(params_.output_head) / head_split;
+  const double embedding = 2.0 * d(params_.embedding) / head_split;
 
   memory_.weights = bytes(attn_weight_bytes_ + dense_weight_bytes_ + routed_weight_bytes_ +
                           m.mtp_depth * mtp_weight_bytes_ + head_weight_bytes_ + embedding);
@@ -97,6 +100,15 @@ void StepModel::place_experts() {
     const double r = std::ldexp(1.0, i);
     noise_table_.push_back((models::expected_max_load(p.gpu_load, r) - static_imbalance_) * std::sqrt(r));
   }
+}
+
+Duration StepModel::head_gather(double positions) const {
+  // Every GPU of the head group receives the other GPUs' BF16 hidden states
+  // of the positions that need logits (then reduces its vocabulary slice's
+  // top-k, a few bytes per position).
+  const double h = plan_.head_tp;
+  if (h <= 1) return Duration::zero();
+  return bytes((h - 1) * positions * spec_->model.dim * 2.0) / spec_->hardware.scale_up_bandwidth;
 }
 
 double StepModel::expert_imbalance(double rows_per_gpu) const {
@@ -260,6 +272,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const double per_gpu = 2 * (t - 1) / t * P * t * m.dim * 2.0;
     c.tp_comm = bytes(per_gpu * L) / spec_->hardware.scale_up_bandwidth;
   }
+  c.tp_comm += head_gather(P);
   // MTP drafting: `mtp_depth` sequential passes of the MTP block over one
   // position per request, each with the output head and (MoE) one
   // dispatch/combine; the verification of the drafts is in the q positions above.
@@ -268,7 +281,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const Duration pass =
         roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head))),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
-        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) +
+        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b) +
         (m.moe ? moe_comm_per_layer(b, true, expert_imbalance(b * m.moe->n_activated_experts))
                : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
@@ -316,6 +329,7 @@ StepCost StepModel::prefill_batch(double new_tokens, double requests, double pai
     const double t = plan_.attention_tp;
     c.tp_comm = bytes(2 * (t - 1) / t * T * t * m.dim * 2.0 * L) / spec_->hardware.scale_up_bandwidth;
   }
+  c.tp_comm += head_gather(requests);
   return combine(c, n_moe_, plan_.micro_batches);
 }
 

@@ -14,6 +14,9 @@
 //      routed experts   rows = tokens x top-k x imbalance; weights of
 //                       the experts that get at least one row;
 //      MTP draft        `depth` sequential passes of the MTP block + head.
+//    The output head and embedding are split by vocabulary over head_tp
+//    GPUs (plan): each reads 1/head_tp of their weights and first gathers
+//    the group's hidden states over NVLink (counted with the TP collectives).
 //    With m micro-batches every GEMM reads its weights m times.
 //  * Routed-load imbalance: every MoE layer waits for the GPU with the most
 //    routed rows. Its load is the mean times
@@ -55,7 +58,7 @@ struct StepCost {
   Duration dense;       // GEMMs whose weights every GPU holds
   Duration experts;     // routed-expert GEMMs
   Duration mtp;         // MTP draft passes (incl. their all-to-all)
-  Duration tp_comm;     // attention TP collectives (not overlapped)
+  Duration tp_comm;     // attention TP collectives and the head's gather (not overlapped)
   Duration compute;     // attention + dense + experts (+ tp_comm)
   Duration comm;        // EP dispatch + combine over all MoE layers
   Duration exposed_comm;  // part of comm not hidden behind compute
@@ -113,6 +116,9 @@ class StepModel {
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
   Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance) const;
+  // All-gather of the hidden states of `positions` positions per GPU before
+  // a vocabulary-parallel head (zero when head_tp = 1).
+  Duration head_gather(double positions) const;
   void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
 

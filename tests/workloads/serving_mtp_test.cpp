@@ -3,8 +3,11 @@
 // Neither source gives the batch or context; the speed-up can only approach
 // 1 + a where the step is bound by weight reads and latency (small batch,
 // short context), so that is where it is checked. The MTP module's own pass
-// (its block, the BF16 output head again and one more all-to-all) is counted,
-// which is why the model stays below 1 + a.
+// (its block, the BF16 output head again -- vocabulary-parallel over the
+// node, head_tp 8 -- and one more all-to-all) is counted, which is why the
+// model stays below 1 + a: at a = 0.8 the ceiling is exactly 1.8, so the
+// band holds only if the draft pass and the doubled verification cost less
+// than 6% of a step.
 #include <gtest/gtest.h>
 
 #include "serving_test_util.hpp"
@@ -31,26 +34,21 @@ TEST(ServingMtp, SpeedupNearPublishedAtSmallBatch) {
   ServingSpec s;
   ASSERT_TRUE(load_section("scenarios/paper/v3-serve-day6.yaml", "serving", s));
   const StepModel m(s, s.decode, false);
-  // 4 requests per GPU, 1K context: measured 1.72x (a = 0.85), 1.77x (0.9).
-  // T27 tolerance: 1.8 +- 0.1.
-  EXPECT_NEAR(speedup(m, 4, 1024, 0.85), 1.8, 0.1);
-  EXPECT_NEAR(speedup(m, 4, 1024, 0.90), 1.8, 0.1);
+  // 4 requests per GPU, 1K context, T27's acceptance range 0.8-0.9
+  // (ISCA'25 2.3.3; the TR says 0.85-0.9). Tolerance: 1.8 +- 0.1.
+  for (double a : {0.80, 0.85, 0.90}) {
+    const double x = speedup(m, 4, 1024, a);
+    std::printf("MTP depth 1, acceptance %.2f: %.3fx decode tokens/s (4 requests/GPU, 1K context)\n", a, x);
+    EXPECT_NEAR(x, 1.8, 0.1) << "acceptance " << a;
+  }
   // The verification doubles the attention work, so at the day-6 operating
-  // point (90 requests/GPU, 4,989 tokens, compute-bound) MTP buys little per
-  // step; the model must show that the gain shrinks with batch and context.
-  EXPECT_LT(speedup(m, 90, 4989, 0.85), speedup(m, 16, 4989, 0.85));
+  // point (about 90 requests/GPU, 4,989 tokens, compute-bound) MTP buys
+  // little per step; the model must show that the gain shrinks with batch
+  // and context.
+  const double day6 = speedup(m, 90, 4989, 0.85);
+  std::printf("MTP at the day-6 operating point (90 requests/GPU, 4,989 tokens, a = 0.85): %.3fx\n", day6);
+  EXPECT_LT(day6, speedup(m, 16, 4989, 0.85));
   EXPECT_LT(speedup(m, 16, 4989, 0.85), speedup(m, 16, 1024, 0.85));
-}
-
-// a = 0.8 gives 1.68x, 0.02 outside the T27 band of 1.8 +- 0.1: the MTP
-// module's own pass costs ~7% of a step here, and 1 + 0.8 = 1.8 is already the
-// ceiling. Kept at the published tolerance and disabled, so the miss stays
-// visible (run with --gtest_also_run_disabled_tests) instead of a wider band.
-TEST(ServingMtp, DISABLED_SpeedupAtAcceptance08NotReproduced) {
-  ServingSpec s;
-  ASSERT_TRUE(load_section("scenarios/paper/v3-serve-day6.yaml", "serving", s));
-  const StepModel m(s, s.decode, false);
-  EXPECT_NEAR(speedup(m, 4, 1024, 0.80), 1.8, 0.1);
 }
 
 }  // namespace
