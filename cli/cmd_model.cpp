@@ -123,7 +123,8 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
                     "through the same gate")
       ->check(CLI::IsMember({"reference", "synthetic"}));
   model->add_option("--proxy-tokens", proxy_tokens,
-                    "With --scale-from: tokens the small model routes (sequences of 256)")
+                    "With --scale-from: tokens the small model routes (whole sequences of 256: "
+                    "rounded down to a multiple of 256)")
       ->check(CLI::Range(256, 1 << 20));
   model->add_option("--ep", trace_ep, "With --scale-from: EP GPUs (experts placed contiguously)")
       ->check(CLI::PositiveNumber);
@@ -168,35 +169,54 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
           global.exit_code = 1;
           return;
         }
-        Trace small_trace;
-        if (router == "reference") {
-          // The small model's forward on random token ids (weights from the
-          // seed): its gate's measured routing, layer by layer.
-          constexpr int kSeq = 256;
-          const int batch = std::max(1, proxy_tokens / kSeq);
-          std::mt19937_64 rng(trace_seed);
-          std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(small.vocab_size) - 1);
-          std::vector<int32_t> tokens(static_cast<size_t>(batch) * kSeq);
-          for (int32_t& t : tokens) t = id(rng);
-          ReferenceOptions ro;
-          ro.seed = trace_seed;
-          Transformer ref(small, ro);
-          OpLog log;
-          ref.forward(tokens, batch, &log);
-          small_trace = trace_from_reference(small, log, batch, kSeq);
-          small_trace.meta.model = small.name + " (reference forward, random weights, seed " +
-                                   std::to_string(trace_seed) + ", " + std::to_string(batch * kSeq) +
-                                   " tokens)";
-        } else {
-          small_trace.meta.model = small.name + " (synthetic router, skew 0.5)";
-          small_trace.routing = synthetic_routing(small, proxy_tokens, 0.5, trace_seed);
+        // The reference forward holds every weight of the small model in
+        // float32: refuse models that would not fit comfortably here.
+        constexpr double kMaxReferenceParams = 2e9;
+        const double small_params = static_cast<double>(count_params(small).total);
+        if (router == "reference" && small_params > kMaxReferenceParams) {
+          std::cerr << scale_from << ": " << sim::strprintf("%.3g", small_params)
+                    << " parameters is too large for the reference forward (at most "
+                    << sim::strprintf("%.0g", kMaxReferenceParams)
+                    << "); use a small model of the same gate, e.g. "
+                       "scenarios/models/deepseek-v3-routing-proxy.yaml, or --router synthetic\n";
+          global.exit_code = 1;
+          return;
         }
-        ScaleOptions so;
-        so.seq_len = seq_len;
-        so.placement = ExpertPlacement::contiguous(spec.moe->n_routed_experts, trace_ep, trace_gpn);
-        so.max_nodes = trace_max_nodes;
-        so.seed = trace_seed;
-        trace = scale_trace(small_trace, spec, so);
+        try {
+          Trace small_trace;
+          if (router == "reference") {
+            // The small model's forward on random token ids (weights from the
+            // seed): its gate's measured routing, layer by layer.
+            constexpr int kSeq = 256;
+            const int batch = std::max(1, proxy_tokens / kSeq);
+            std::mt19937_64 rng(trace_seed);
+            std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(small.vocab_size) - 1);
+            std::vector<int32_t> tokens(static_cast<size_t>(batch) * kSeq);
+            for (int32_t& t : tokens) t = id(rng);
+            ReferenceOptions ro;
+            ro.seed = trace_seed;
+            Transformer ref(small, ro);
+            OpLog log;
+            ref.forward(tokens, batch, &log);
+            small_trace = trace_from_reference(small, log, batch, kSeq);
+            small_trace.meta.model = small.name + " (reference forward, random weights, seed " +
+                                     std::to_string(trace_seed) + ", " + std::to_string(batch * kSeq) +
+                                     " tokens)";
+          } else {
+            small_trace.meta.model = small.name + " (synthetic router, skew 0.5)";
+            small_trace.routing = synthetic_routing(small, proxy_tokens, 0.5, trace_seed);
+          }
+          ScaleOptions so;
+          so.seq_len = seq_len;
+          so.placement = ExpertPlacement::contiguous(spec.moe->n_routed_experts, trace_ep, trace_gpn);
+          so.max_nodes = trace_max_nodes;
+          so.seed = trace_seed;
+          trace = scale_trace(small_trace, spec, so);
+        } catch (const std::exception& e) {
+          std::cerr << "--scale-from " << scale_from << ": " << e.what() << "\n";
+          global.exit_code = 1;
+          return;
+        }
       }
       if (!write_trace(trace, trace_out, error)) {
         std::cerr << error << "\n";

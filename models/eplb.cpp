@@ -368,12 +368,16 @@ double expected_max_share(const std::vector<std::pair<double, int>>& shares, dou
     sd_top = std::max(sd_top, std::sqrt(s * r));
   }
   const double a = std::max(0.0, top - 7 * sd_top), b = top + 9 * sd_top;
+  // GPUs whose CDF is 1 - 1e-19 or more at `a` cannot be the maximum:
+  // leave them out of the product (most of them under skew).
+  std::vector<std::pair<double, int>> live;
+  for (const auto& [s, n] : shares)
+    if (s > 0 && (a - s * r) / std::sqrt(s * r) < 9) live.emplace_back(s, n);
   constexpr int kIntervals = 512;
   const double h = (b - a) / kIntervals;
   auto tail = [&](double x) {
     double log_f = 0;
-    for (const auto& [s, n] : shares) {
-      if (s <= 0) continue;
+    for (const auto& [s, n] : live) {
       const double cdf = normal_cdf((x - s * r) / std::sqrt(s * r));
       if (cdf <= 0) return 1.0;
       log_f += n * std::log(cdf);

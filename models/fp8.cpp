@@ -208,6 +208,7 @@ std::vector<float> gemm(const Quantized& a, const Quantized& b, const GemmOption
 
 std::vector<float> backward_dgrad(std::span<const float> dy, std::span<const float> w, int m, int k, int n,
                                   const GemmOptions& opt) {
+  if (m < 1 || k < 1 || n < 1) throw std::invalid_argument("fp8::backward_dgrad: m, k and n must be >= 1");
   if (dy.size() != static_cast<size_t>(m) * static_cast<size_t>(n) ||
       w.size() != static_cast<size_t>(k) * static_cast<size_t>(n))
     throw std::invalid_argument("fp8::backward_dgrad: dy must be m x n and w k x n");
@@ -221,6 +222,7 @@ std::vector<float> backward_dgrad(std::span<const float> dy, std::span<const flo
 
 std::vector<float> backward_wgrad(std::span<const float> x, std::span<const float> dy, int m, int k, int n,
                                   const GemmOptions& opt, bool per_tensor) {
+  if (m < 1 || k < 1 || n < 1) throw std::invalid_argument("fp8::backward_wgrad: m, k and n must be >= 1");
   if (x.size() != static_cast<size_t>(m) * static_cast<size_t>(k) ||
       dy.size() != static_cast<size_t>(m) * static_cast<size_t>(n))
     throw std::invalid_argument("fp8::backward_wgrad: x must be m x k and dy m x n");

@@ -143,6 +143,7 @@ struct ServingCalibration {
     frac(prefill_a2a_efficiency, "prefill_a2a_efficiency");
     r.check(expert_popularity_sigma >= 0 && expert_popularity_sigma <= 4, "expert_popularity_sigma",
             "must be in [0, 4]");
+    r.check(expert_popularity_seed >= 0, "expert_popularity_seed", "must be >= 0");
   }
 };
 
@@ -366,6 +367,9 @@ struct ServingSpec {
             "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");
     r.check(decode.ep == decode.nodes * hardware.gpus_per_node, "decode.ep",
             "must equal decode.nodes x hardware.gpus_per_node (one EP group per unit)");
+    for (const auto& [pool, key] : {std::pair{&prefill, "prefill.head_tp"}, std::pair{&decode, "decode.head_tp"}})
+      r.check(hardware.gpus_per_node % pool->head_tp == 0, key,
+              "must divide hardware.gpus_per_node (the head is split over NVLink inside a node)");
   }
 };
 

@@ -73,7 +73,9 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_rate_ = hw.bf16_peak * (cal.attention_efficiency * cal.system_efficiency);
   gemm_bw_ = hw.hbm_bandwidth * cal.hbm_efficiency;
   attn_bw_ = hw.hbm_bandwidth * cal.attention_hbm_efficiency;
-  if (m.moe && plan.ep > 1)
+  // Only prefill's normal kernels deduplicate per node (decode sends one
+  // copy per destination GPU).
+  if (m.moe && plan.ep > 1 && prefill)
     remote_nodes_ = gate_fanout(m, plan.ep, std::min(hw.gpus_per_node, plan.ep), 0).remote_nodes;
   place_experts();
   replay_comm();
@@ -102,13 +104,16 @@ void StepModel::place_experts() {
   }
 }
 
-Duration StepModel::head_gather(double positions) const {
-  // Every GPU of the head group receives the other GPUs' BF16 hidden states
-  // of the positions that need logits (then reduces its vocabulary slice's
-  // top-k, a few bytes per position).
+Duration StepModel::head_gather(double positions, int calls) const {
+  // The embedding's partial rows (each GPU holds 1/h of the vocabulary) and
+  // the head's input hidden states: each GPU receives the other h - 1 GPUs'
+  // BF16 vectors of the positions (the head's top-k per vocabulary slice
+  // that comes back is a few bytes per position).
   const double h = plan_.head_tp;
   if (h <= 1) return Duration::zero();
-  return bytes((h - 1) * positions * spec_->model.dim * 2.0) / spec_->hardware.scale_up_bandwidth;
+  const ServingHardware& hw = spec_->hardware;
+  return bytes(2 * (h - 1) * positions * spec_->model.dim * 2.0) / hw.scale_up_bandwidth +
+         (hw.network_latency + spec_->calibration.a2a_overhead) * int64_t{2 * calls};
 }
 
 double StepModel::expert_imbalance(double rows_per_gpu) const {
@@ -272,7 +277,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const double per_gpu = 2 * (t - 1) / t * P * t * m.dim * 2.0;
     c.tp_comm = bytes(per_gpu * L) / spec_->hardware.scale_up_bandwidth;
   }
-  c.tp_comm += head_gather(P);
+  c.tp_comm += head_gather(P, plan_.micro_batches);
   // MTP drafting: `mtp_depth` sequential passes of the MTP block over one
   // position per request, each with the output head and (MoE) one
   // dispatch/combine; the verification of the drafts is in the q positions above.
@@ -281,7 +286,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const Duration pass =
         roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head))),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
-        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b) +
+        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b, 1) +
         (m.moe ? moe_comm_per_layer(b, true, expert_imbalance(b * m.moe->n_activated_experts))
                : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
@@ -329,7 +334,7 @@ StepCost StepModel::prefill_batch(double new_tokens, double requests, double pai
     const double t = plan_.attention_tp;
     c.tp_comm = bytes(2 * (t - 1) / t * T * t * m.dim * 2.0 * L) / spec_->hardware.scale_up_bandwidth;
   }
-  c.tp_comm += head_gather(requests);
+  c.tp_comm += head_gather(requests, plan_.micro_batches);
   return combine(c, n_moe_, plan_.micro_batches);
 }
 

@@ -15,20 +15,23 @@
 //                       the experts that get at least one row;
 //      MTP draft        `depth` sequential passes of the MTP block + head.
 //    The output head and embedding are split by vocabulary over head_tp
-//    GPUs (plan): each reads 1/head_tp of their weights and first gathers
-//    the group's hidden states over NVLink (counted with the TP collectives).
+//    GPUs of a node (plan): each reads 1/head_tp of their weights; the
+//    embedding's partial rows and the head's input hidden states are
+//    exchanged over NVLink (counted with the TP collectives, one latency +
+//    overhead per call).
 //    With m micro-batches every GEMM reads its weights m times.
-//  * Routed-load imbalance: every MoE layer waits for the GPU with the most
-//    routed rows. Its load is the mean times
-//      static x (1 + z_N / sqrt(static x rows)),
-//    where `static` is the max/mean expected load per GPU of the EPLB
-//    placement (models/eplb.hpp) of the pool's expert slots under the
-//    calibration's expert popularity, `rows` the mean routed rows per GPU
-//    and micro-batch, and z_N the expected maximum of N = EP standard
-//    normals: a GPU's rows in one step are a sum of many rare events
-//    (Poisson, variance = mean). The same factor scales the all-to-all's
-//    bandwidth part (the busiest GPU also receives the most).
 //    rate = peak x kernel efficiency x system_efficiency (calibration).
+//  * Routed-load imbalance: every MoE layer waits for the GPU with the most
+//    routed rows: E[max_g X_g] with X_g ~ N(s_g r, s_g r) independent
+//    (models::expected_max_load), r the mean routed rows per GPU and
+//    micro-batch, s_g GPU g's expected share (mean 1) in the EPLB placement
+//    (models/eplb.hpp) of the pool's expert slots under the calibration's
+//    expert popularity: a GPU's rows in one step are a sum of many rare
+//    events (Poisson, variance = mean). Tabulated once per pool at
+//    r = 2^0..2^24 as (E[max]/r - static) x sqrt(r), interpolated in
+//    log2(r); it tends to the placement's static max/mean as r grows. The
+//    same factor scales the all-to-all's bandwidth part (the busiest GPU
+//    also receives the most).
 //  * EP all-to-all (dispatch FP8 + scales, combine BF16, sizes from
 //    models::ep_bytes_per_token): decode uses low-latency kernels (one copy
 //    per destination GPU, RDMA only, no SMs); prefill uses normal kernels
@@ -116,9 +119,10 @@ class StepModel {
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
   Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance) const;
-  // All-gather of the hidden states of `positions` positions per GPU before
-  // a vocabulary-parallel head (zero when head_tp = 1).
-  Duration head_gather(double positions) const;
+  // NVLink exchanges of a vocabulary-parallel embedding and head for
+  // `positions` positions per GPU in `calls` micro-batches (zero when
+  // head_tp = 1).
+  Duration head_gather(double positions, int calls) const;
   void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
 

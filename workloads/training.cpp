@@ -51,7 +51,7 @@ RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes, int 
 RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_node, int max_nodes,
                           int tokens, uint64_t seed) {
   RoutingFanout f;
-  if (!spec.moe || ep < 1) return f;
+  if (!spec.moe || ep < 1 || tokens < 1) return f;
   const int gpn = std::max(1, std::min(gpus_per_node, ep));
   const models::ExpertPlacement placement =
       models::ExpertPlacement::contiguous(spec.moe->n_routed_experts, ep, gpn);
@@ -127,9 +127,18 @@ struct LayerWork {
 
 bool is_shared_expert(const std::string& name) { return name.find("shared") != std::string::npos; }
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
-// Ops whose work is proportional to the routed rows a GPU receives.
+// Ops whose work is proportional to the routed rows a GPU receives: the
+// routed experts' GEMMs and activation, forward and backward (".dgrad",
+// ".wgrad", ".bwd" suffixes).
 bool is_routed_expert(const std::string& name) {
-  const std::string n = starts_with(name, "mtp.") ? name.substr(4) : name;
+  std::string n = name;
+  for (const char* suffix : {".dgrad", ".wgrad", ".bwd"}) {
+    const std::string sx(suffix);
+    if (n.size() > sx.size() && n.compare(n.size() - sx.size(), sx.size(), sx) == 0) {
+      n.resize(n.size() - sx.size());
+      break;
+    }
+  }
   return n == "moe.up" || n == "moe.down" || n == "moe.swiglu";
 }
 

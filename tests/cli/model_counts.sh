@@ -74,6 +74,13 @@ mean = sum(nodes) / len(nodes)
 assert max(nodes) <= 4 and 3.8 < mean <= 4, mean
 PY
 
+# A full-size model as the small run: refused with a pointer, not run.
+"$bin" -q model "$root/scenarios/models/deepseek-v3.yaml" --trace-out "$tmp/big.json" \
+  --scale-from "$root/scenarios/models/deepseek-v3.yaml" >/dev/null 2>"$tmp/big.err"
+check "--scale-from a 671B model exits non-zero" test $? -ne 0
+check "the error says why and what to use" grep -q "too large for the reference forward.*routing-proxy" "$tmp/big.err"
+check "no trace written for the refused run" test ! -e "$tmp/big.json"
+
 "$bin" model "$tmp/missing.yaml" >/dev/null 2>&1
 check "missing file exits non-zero" test $? -ne 0
 

@@ -266,7 +266,6 @@ TEST(TrainingV3, DualPipeVOnHalfTheRanksMatchesDualPipe) {
   EXPECT_EQ(v.memory.weights, mpft().memory.weights);
 }
 
-// Plan validation: errors name the file, line and key.
 // EP fan-out per token from V3's own gate (gate_fanout) against the
 // uniform-spread closed form (routing_fanout), EP64 over 8 nodes, M = 4.
 //  * The closed form lets the 8 experts fall uniformly on the 4 chosen
@@ -298,6 +297,7 @@ TEST(TrainingFanout, GateAgainstUniformSpread) {
   EXPECT_NEAR(plain.remote_nodes, 8 * (1 - none) * 7 / 8, 0.02 * 8 * (1 - none) * 7 / 8);
 }
 
+// Plan validation: errors name the file, line and key.
 TEST(TrainingPlan, DegreesMustMultiplyToGpuCount) {
   TrainingInputs in;
   config::Diagnostics d;
