@@ -211,8 +211,19 @@ class Reader {
   void read_value(const Node& n, const std::string& key, T& field);
 
  private:
+  // The child `key`; a key with dots that is not itself a child ("a.b")
+  // walks down the maps, so cross-field checks point at the nested key.
   const Node* lookup(std::string_view key) const {
-    return node_->is_map() ? node_->find(key) : nullptr;
+    if (!node_->is_map()) return nullptr;
+    if (const Node* n = node_->find(key)) return n;
+    const Node* n = node_;
+    for (;;) {
+      const auto dot = key.find('.');
+      const Node* c = n->is_map() ? n->find(key.substr(0, dot)) : nullptr;
+      if (!c || dot == std::string_view::npos) return dot == std::string_view::npos ? c : nullptr;
+      n = c;
+      key.remove_prefix(dot + 1);
+    }
   }
   std::string join(std::string_view key) const {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);

@@ -60,7 +60,9 @@ TEST(SweepV3, ServingSweepFindsTheCheapestDeploymentMeetingTheSlo) {
   const auto& best = sum.rows[front[0]];  // sorted by the first objective: cost
   EXPECT_GE(best.result.metrics.at("tokens_per_s_per_user"), 20.0);
   for (const auto& r : sum.rows)
-    if (r.feasible) EXPECT_GE(r.result.metrics.at("tokens_per_s_per_user"), 20.0);
+    if (r.feasible) {
+      EXPECT_GE(r.result.metrics.at("tokens_per_s_per_user"), 20.0);
+    }
 }
 
 // `codesim sweep --full` on a serving sweep: the serve-full evaluator sizes
