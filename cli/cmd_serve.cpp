@@ -295,6 +295,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["tokens_per_s_per_user"] = dc.tokens_per_s_per_user;
       out["decode_tokens_per_s_per_node"] = dc.tokens_per_s_per_node;
       out["ep_comm_timing"] = {{"decode", dc.comm_timing}, {"prefill", e.prefill.comm_timing}};
+      out["expert_placement"] = {{"decode", dc.expert_placement}, {"prefill", e.prefill.expert_placement}};
       out["decode_batch_per_gpu"] = dc.batch_per_gpu;
       out["decode_limited_by"] = dc.limited_by;
       out["decode_kv_capacity_requests_per_gpu"] = dc.kv_capacity;
@@ -360,6 +361,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << " cache hits)\n";
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
+      text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
            << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, " << sim::strprintf("$%.3f", e.usd_per_m_output)

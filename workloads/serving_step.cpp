@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "models/eplb.hpp"
+#include "sim/strings.hpp"
 #include "topology/generators.hpp"
 #include "workloads/fabric_comm.hpp"
 #include "workloads/training.hpp"
@@ -93,6 +94,11 @@ void StepModel::place_experts() {
   const models::EplbPlacement p = models::eplb_rebalance(
       popularity, slots_per_gpu_ * plan_.ep, std::max(1, m.moe->n_expert_groups), nodes, plan_.ep);
   static_imbalance_ = p.imbalance();
+  placement_ = sim::strprintf("EPLB %s: %d slots on %d GPUs (%d each, %d redundant), expected busiest/mean %.3f "
+                              "(popularity sigma %.2f)",
+                              p.hierarchical ? "hierarchical" : "global", slots_per_gpu_ * plan_.ep, plan_.ep,
+                              slots_per_gpu_, slots_per_gpu_ * plan_.ep - experts, static_imbalance_,
+                              cal.expert_popularity_sigma);
   // The busiest GPU of a finite step: E[max] over the GPUs' Poisson row
   // counts, tabulated once per pool at rows = 2^i per GPU (the excess over
   // the static part falls as 1/sqrt(rows), so excess x sqrt(rows) is
@@ -283,12 +289,16 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   // dispatch/combine; the verification of the drafts is in the q positions above.
   if (mtp_depth > 0) {
     const double b = requests;
+    // The draft runs all requests as one batch; its routed experts wait for
+    // the busiest GPU too (the extra rows beyond the mean).
+    const double k = m.moe ? m.moe->n_activated_experts : 0;
+    const double imb_b = m.moe ? expert_imbalance(b * k) : 1.0;
+    const double straggler_flops = 2 * b * k * d(params_.expert) * (imb_b - 1);
     const Duration pass =
-        roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head))),
+        roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head)) + straggler_flops),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
         roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b, 1) +
-        (m.moe ? moe_comm_per_layer(b, true, expert_imbalance(b * m.moe->n_activated_experts))
-               : Duration::zero());
+        (m.moe ? moe_comm_per_layer(b, true, imb_b) : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
   }
   return combine(c, n_moe_, plan_.micro_batches);

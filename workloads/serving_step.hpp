@@ -102,6 +102,8 @@ class StepModel {
   double expert_imbalance(double rows_per_gpu) const;
   // The EPLB placement's part alone (expected loads, infinite batch).
   double static_expert_imbalance() const { return static_imbalance_; }
+  // One line on the EPLB placement: policy, slots, expected busiest/mean.
+  const std::string& expert_placement() const { return placement_; }
   // Expert slots per GPU (routed experts + redundant replicas, rounded up
   // so that every GPU holds the same number).
   int expert_slots_per_gpu() const { return slots_per_gpu_; }
@@ -144,6 +146,7 @@ class StepModel {
   double remote_nodes_ = 0;  // distinct other nodes per token (prefill's node-deduplicated copies)
   int slots_per_gpu_ = 0;
   double static_imbalance_ = 1;
+  std::string placement_ = "no routed experts";
   // (E[max rows]/mean - static) x sqrt(rows) at rows = 2^i per GPU.
   static constexpr int kNoiseTableMax = 24;
   std::vector<double> noise_table_;
