@@ -12,12 +12,14 @@
 #include "models/counts.hpp"
 #include "models/model_io.hpp"
 #include "reports/validation.hpp"
+#include "sim/strings.hpp"
 #include "scenarios/evaluators.hpp"
 #include "scenarios/sweep.hpp"
 #include "scenarios/scenario.hpp"
 #include "topology/cost.hpp"
 #include "topology/generators.hpp"
 #include "workloads/decode_limit.hpp"
+#include "workloads/serving_step.hpp"
 
 namespace codesim::reports {
 
@@ -295,7 +297,6 @@ void add_not_modelled(ValidationRegistry& reg) {
        Tolerance::relative(0.10)},
       {"T26/f-and-b", "DualPipe overlapped F&B pairs, half-rank 0 (PP16, 120 mb; tested in workloads_tests)", "", 97, "dualpipe.py [D]",
        Tolerance::exact()},
-      {"T27", "MTP speculative decoding speed-up (tested in workloads_tests)", "x", 1.8, "ISCA'25 2.3.3 [P]", Tolerance::absolute(0.1)},
   };
   for (const auto& r : rows)
     reg.add({r.id, r.quantity, r.unit, r.published, r.source, r.tol, "", nullptr, {}});
@@ -374,6 +375,30 @@ void add_training_and_serving_targets(ValidationRegistry& reg) {
            Tolerance::relative(0.15), why_serve, metric_of("serve", serve, "decode_tokens_per_s_per_node", 1), {}});
   reg.add({"T24", "Nodes for the day-6 load (time-averaged)", "nodes", 226.75, "open-infra-index day 6 [P]",
            Tolerance::relative(0.15), why_serve, metric_of("serve", serve, "total_nodes", 1), {}});
+  // MTP depth 1 (T27): decode tokens/s with / without, at the acceptances the
+  // sources give. Neither gives batch or context; codesim checks where the
+  // step is bound by weight reads (4 requests/GPU, 1K context) and says in
+  // README's gaps that at the day-6 operating point it gives ~1.02x.
+  for (double a : {0.80, 0.85, 0.90}) {
+    reg.add({sim::strprintf("T27/a%.2f", a),
+             sim::strprintf("MTP decode speed-up, acceptance %.2f (4 requests/GPU, 1K context)", a), "x", 1.8,
+             "ISCA'25 2.3.3, TR 5.4.3 [P]", Tolerance::absolute(0.1),
+             "T27 band 0.1x; at a = 0.8 the ceiling 1 + a is the target itself",
+             [serve, a](const ValidationContext& ctx, double& sim, std::string& err) {
+               scenarios::Scenario sc;
+               config::Diagnostics d;
+               if (!scenarios::load_scenario(ctx.path(serve), {}, sc, d) || !sc.serving) {
+                 err = d.empty() ? "no serving section" : d.str();
+                 return false;
+               }
+               const workloads::StepModel m(*sc.serving, sc.serving->decode, false);
+               const double t0 = m.decode(4, 1024, 0).total.seconds();
+               const double t1 = m.decode(4, 1024, 1).total.seconds();
+               sim = workloads::StepModel::accepted_per_step(1, a) * t0 / t1;
+               return true;
+             },
+             {}});
+  }
 }
 
 }  // namespace
