@@ -206,17 +206,27 @@ std::vector<float> gemm(const Quantized& a, const Quantized& b, const GemmOption
   return c;
 }
 
+namespace {
+
+// Row-major rows x cols -> its transpose, cols x rows.
+std::vector<float> transposed(std::span<const float> a, int rows, int cols) {
+  std::vector<float> t(a.size());
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      t[static_cast<size_t>(c) * static_cast<size_t>(rows) + static_cast<size_t>(r)] =
+          a[static_cast<size_t>(r) * static_cast<size_t>(cols) + static_cast<size_t>(c)];
+  return t;
+}
+
+}  // namespace
+
 std::vector<float> backward_dgrad(std::span<const float> dy, std::span<const float> w, int m, int k, int n,
                                   const GemmOptions& opt) {
   if (m < 1 || k < 1 || n < 1) throw std::invalid_argument("fp8::backward_dgrad: m, k and n must be >= 1");
   if (dy.size() != static_cast<size_t>(m) * static_cast<size_t>(n) ||
       w.size() != static_cast<size_t>(k) * static_cast<size_t>(n))
     throw std::invalid_argument("fp8::backward_dgrad: dy must be m x n and w k x n");
-  std::vector<float> wt(w.size());  // W^T, n x k
-  for (int r = 0; r < k; ++r)
-    for (int c = 0; c < n; ++c)
-      wt[static_cast<size_t>(c) * static_cast<size_t>(k) + static_cast<size_t>(r)] =
-          w[static_cast<size_t>(r) * static_cast<size_t>(n) + static_cast<size_t>(c)];
+  const std::vector<float> wt = transposed(w, k, n);  // W^T, n x k
   return gemm(quantize(dy, m, n, 1, 128, Format::kE4M3), quantize(wt, n, k, 128, 128, Format::kE4M3), opt);
 }
 
@@ -226,11 +236,7 @@ std::vector<float> backward_wgrad(std::span<const float> x, std::span<const floa
   if (x.size() != static_cast<size_t>(m) * static_cast<size_t>(k) ||
       dy.size() != static_cast<size_t>(m) * static_cast<size_t>(n))
     throw std::invalid_argument("fp8::backward_wgrad: x must be m x k and dy m x n");
-  std::vector<float> xt(x.size());  // X^T, k x m
-  for (int r = 0; r < m; ++r)
-    for (int c = 0; c < k; ++c)
-      xt[static_cast<size_t>(c) * static_cast<size_t>(m) + static_cast<size_t>(r)] =
-          x[static_cast<size_t>(r) * static_cast<size_t>(k) + static_cast<size_t>(c)];
+  const std::vector<float> xt = transposed(x, m, k);  // X^T, k x m
   // X^T [k x m]: 128 tokens along its row = 1 x 128 here; dY [m x n]: 128 x 1.
   if (per_tensor)
     return gemm(quantize(xt, k, m, k, m, Format::kE4M3), quantize(dy, m, n, m, n, Format::kE4M3), opt);
