@@ -612,7 +612,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
 
   res.memory = plan_memory(spec, plan, split, kinds, res.report_rank);
 
-  res.notes.push_back("folded by symmetry (exact under balanced routing on a symmetric fabric): the " +
+  res.notes.push_back("folded by symmetry (exact for equal loads on a symmetric fabric; each MoE layer is "
+                      "timed at its EP group's expected busiest GPU): the " +
                       std::to_string(plan.data.degree) + " DP replicas and the EP ranks of a stage run "
                       "identical ops; 1 GPU per pipeline stage simulated, " + std::to_string(pp) +
                       " PP ranks in full detail (" + std::to_string(res.gpus) + " GPUs represented)");
