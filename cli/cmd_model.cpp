@@ -25,6 +25,11 @@ namespace {
 using nlohmann::ordered_json;
 using namespace codesim::models;
 
+// --scale-from --router reference: the small model routes random token ids
+// in sequences of this many tokens (a length that exercises the attention
+// without dominating the run; routing does not depend on it).
+constexpr int kProxySeqLen = 256;
+
 ordered_json model_json(const ModelSpec& s, int64_t seq_len) {
   const ParamCounts p = count_params(s);
   const TrainFlops f = train_flops_per_token(s, seq_len, false);
@@ -125,7 +130,7 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
   model->add_option("--proxy-tokens", proxy_tokens,
                     "With --scale-from: tokens the small model routes (whole sequences of 256: "
                     "rounded down to a multiple of 256)")
-      ->check(CLI::Range(256, 1 << 20));
+      ->check(CLI::Range(kProxySeqLen, 1 << 20));
   model->add_option("--ep", trace_ep, "With --scale-from: EP GPUs (experts placed contiguously)")
       ->check(CLI::PositiveNumber);
   model->add_option("--gpus-per-node", trace_gpn, "With --scale-from: GPUs per node")
@@ -187,7 +192,7 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
           if (router == "reference") {
             // The small model's forward on random token ids (weights from the
             // seed): its gate's measured routing, layer by layer.
-            constexpr int kSeq = 256;
+            constexpr int kSeq = kProxySeqLen;
             const int batch = std::max(1, proxy_tokens / kSeq);
             std::mt19937_64 rng(trace_seed);
             std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(small.vocab_size) - 1);

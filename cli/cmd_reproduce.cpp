@@ -597,8 +597,7 @@ bool decode_limit(Inputs& in, const std::string& file, LimitRun& out, std::strin
   out.name = s.name;
   out.paper = workloads::decode_speed_limit(*s.decode_limit);
   if (s.serving) {
-    // As `codesim serve` does: KV length from the scenario, 4096 by default.
-    const double ctx = s.serving->mean_decode_context > 0 ? s.serving->mean_decode_context : 4096;
+    const double ctx = workloads::decode_limit_context(*s.serving);  // as `codesim serve` does
     out.full = workloads::decode_limit_full(*s.decode_limit, *s.serving, ctx);
   }
   return true;

@@ -242,7 +242,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                                               us(l.layer), l.tpot.seconds(), l.tokens_per_s, reports::Cell(),
                                               reports::Cell(), reports::Cell()};
       if (sc.serving) {
-        const double ctx = sc.serving->mean_decode_context > 0 ? sc.serving->mean_decode_context : 4096;
+        const double ctx = decode_limit_context(*sc.serving);
         const DecodeLimitFull f = decode_limit_full(*sc.decode_limit, *sc.serving, ctx);
         json steps = json::array();
         text << "\nThe same case in the full model (" << sc.serving->model.name << ", "

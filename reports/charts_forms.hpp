@@ -12,7 +12,9 @@
 // Everything is rendered to memory before the first file is touched, files
 // are written atomically, and stdout is printed last: when a file cannot be
 // written, the command prints one error line, nothing on stdout, and
-// returns 1 (nothing half-done).
+// returns 1. The trace (one file) is written before the report, so a trace
+// that cannot be written leaves no report (tests/cli/output_forms.sh); a
+// report that fails after a written trace leaves that trace in place.
 #pragma once
 
 #include <iosfwd>

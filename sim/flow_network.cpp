@@ -155,6 +155,21 @@ void FlowNetwork::reserve(size_t flows, size_t hops) {
   uses_.reserve(flows * hops);
 }
 
+FlowNetwork::VarId FlowNetwork::solo_var(FlowId f, double remaining, uint8_t flags) {
+  const VarId nv = new_var();
+  set_route(nv, rb_);
+  Var& v = vars_[nv];
+  v.remaining = remaining;
+  v.rate = 0;
+  v.mult = 1;
+  v.head = f;
+  v.version++;
+  v.flags = flags;
+  var_of_[f] = nv;
+  ++stats_.variables;
+  return nv;
+}
+
 FlowNetwork::VarId FlowNetwork::new_var() {
   VarId v;
   if (!free_vars_.empty()) {
@@ -536,16 +551,7 @@ void FlowNetwork::flowlet_boundaries(int64_t now) {
     advance(v, now);
     const uint8_t flags = vars_[v].flags;
     kill_var(v, dirty_);
-    const VarId nv = new_var();
-    set_route(nv, rb_);
-    vars_[nv].remaining = rem;
-    vars_[nv].rate = 0;
-    vars_[nv].mult = 1;
-    vars_[nv].head = f;
-    vars_[nv].version++;
-    vars_[nv].flags = flags;
-    var_of_[f] = nv;
-    ++stats_.variables;
+    const VarId nv = solo_var(f, rem, flags);
     ++stats_.flowlet_moves;
     for (LinkId l : links_of(nv)) assigned_[static_cast<size_t>(l)] += 1;
     activate(nv, now, dirty_);  // pushes its next boundary
@@ -829,16 +835,7 @@ void FlowNetwork::fail_links(std::span<const LinkId> links) {
         ++stats_.undelivered;
         continue;
       }
-      const VarId nv = new_var();
-      set_route(nv, rb_);
-      vars_[nv].remaining = rem;
-      vars_[nv].rate = 0;
-      vars_[nv].mult = 1;
-      vars_[nv].head = f;
-      vars_[nv].version++;
-      vars_[nv].flags = 3;
-      var_of_[f] = nv;
-      ++stats_.variables;
+      const VarId nv = solo_var(f, rem, 3);
       ++stats_.rerouted;
       for (LinkId l : links_of(nv)) assigned_[static_cast<size_t>(l)] += 1;
       activate(nv, now, dirty_);

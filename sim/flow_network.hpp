@@ -314,6 +314,9 @@ class FlowNetwork {
 
   VarId new_var();
   void set_route(VarId v, const RouteBuilder& rb);
+  // A fresh one-flow variable for flow f on the route in rb_ (after a
+  // reroute or a flowlet move): `remaining` bytes, rate 0 until re-solved.
+  VarId solo_var(FlowId f, double remaining, uint8_t flags);
   bool same_route(VarId v, Bytes size, int64_t now);
   std::span<const LinkId> links_of(VarId v) const {
     return {uses_.data() + vars_[v].use_begin, vars_[v].use_count};

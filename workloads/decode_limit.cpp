@@ -7,6 +7,11 @@
 
 namespace codesim::workloads {
 
+double decode_limit_context(const ServingSpec& serving) {
+  constexpr double kDefaultContext = 4096;
+  return serving.mean_decode_context > 0 ? serving.mean_decode_context : kDefaultContext;
+}
+
 DecodeLimit decode_speed_limit(const DecodeLimitSpec& s) {
   DecodeLimit r;
   // Integer bytes: (1 + 2) x 32 x 9 x 7000 = 6,048,000 B for the paper's case.

@@ -87,6 +87,11 @@ struct DecodeLimitFull {
   double slowdown = 0;            // tpot / paper.tpot
 };
 
+// The KV length the full-model comparison uses: the scenario's
+// serving.mean_decode_context when set, else 4,096 tokens (the context the
+// paper's speed-limit section and ISCA'25 Table 1 use for its KV figures).
+double decode_limit_context(const ServingSpec& serving);
+
 // `serving` supplies the model, hardware and calibration; its decode plan's
 // EP size and redundant experts are used, with requests = tokens_per_device,
 // KV length `context` tokens, no MTP.

@@ -45,9 +45,9 @@
 // Rates: the fabric's links run at what transfers achieve, not the line
 // rate: NIC and switch links at the catalog's effective per-port bandwidth
 // (ISCA'25: 40 of 50 GB/s), NVLink at its achievable rate. DeepEP's kernel
-// efficiency (calibration.yaml deepep_*_fraction) scales the EP bytes by
-// 1 / fraction, i.e. the kernels move data at that fraction of the rate the
-// fabric grants them.
+// efficiency (calibration.yaml deepep_*_fraction) scales the EP network
+// bytes by 1 / fraction, i.e. the RDMA kernels move data at that fraction of
+// the rate the fabric grants them; NVLink forwarding is not scaled.
 #pragma once
 
 #include <memory>
@@ -91,10 +91,10 @@ struct CommLayout {
 };
 
 // EP dispatch (transpose = false) or combine (true) of `tokens` tokens per
-// GPU, `per_copy` bytes per token copy (already divided by the kernel
-// efficiency), for every EP group of the cluster at once.
-// `network_scale` multiplies the bytes of the network flows only (a kernel
-// efficiency that applies to RDMA and not to NVLink).
+// GPU, `per_copy` bytes per token copy, for every EP group of the cluster
+// at once. `network_scale` multiplies the bytes of the network flows only:
+// 1 / the DeepEP kernel's fraction of the NIC rate, which applies to RDMA
+// and not to the NVLink forwarding.
 CommReplay replay_ep(const FabricComm& fc, const CommLayout& layout, int64_t tokens, Bytes per_copy,
                      const RoutingFanout& fanout, bool transpose, double network_scale = 1.0);
 

@@ -147,6 +147,11 @@ struct ServingCalibration {
   }
 };
 
+// Expert slots per GPU of an EP group: the routed experts and the
+// redundant replicas, rounded up so that every GPU holds whole experts (the
+// extra slots serve as replicas).
+inline int expert_slots_per_gpu(int routed, int redundant, int ep) { return (routed + redundant + ep - 1) / ep; }
+
 // One pool's parallel plan. A "unit" is one EP group: nodes x gpus_per_node
 // GPUs holding one full copy of the model.
 struct PoolPlan {

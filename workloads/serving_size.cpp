@@ -13,7 +13,7 @@ bool plan_for_ep(const ServingSpec& spec, const PoolPlan& base, int ep, PoolPlan
   out.units = 0;
   if (spec.model.moe) {
     const int routed = spec.model.moe->n_routed_experts;
-    const int slots = (routed + base.redundant_experts + ep - 1) / ep * ep;
+    const int slots = expert_slots_per_gpu(routed, base.redundant_experts, ep) * ep;
     out.redundant_experts = slots - routed;
   }
   return true;

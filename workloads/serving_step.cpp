@@ -36,16 +36,15 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   attn_weight_bytes_ = L * d(params_.attention) / t;
   if (m.moe) {
     const models::MoeSpec& moe = *m.moe;
-    slots_per_gpu_ = (moe.n_routed_experts + plan.redundant_experts + plan.ep - 1) / plan.ep;
-    experts_per_gpu_ = slots_per_gpu_;
+    slots_per_gpu_ = workloads::expert_slots_per_gpu(moe.n_routed_experts, plan.redundant_experts, plan.ep);
     // Dense FFNs of the first layers run TP1 (replicated), as in DeepSeek-V3's deployment.
     dense_weight_bytes_ = n_dense_ * d(params_.dense_ffn) +
                           n_moe_ * (moe.n_shared_experts * d(params_.expert) + d(params_.moe_gate));
-    routed_weight_bytes_ = n_moe_ * experts_per_gpu_ * d(params_.expert);
+    routed_weight_bytes_ = n_moe_ * static_cast<double>(slots_per_gpu_) * d(params_.expert);
     if (m.mtp_depth > 0) {
       const double block_routed = moe.n_routed_experts * d(params_.expert);
       mtp_weight_bytes_ = d(params_.mtp_module) - block_routed - d(params_.attention) +
-                          d(params_.attention) / t + experts_per_gpu_ * d(params_.expert);
+                          d(params_.attention) / t + static_cast<double>(slots_per_gpu_) * d(params_.expert);
     }
   } else {
     dense_weight_bytes_ = L * d(params_.dense_ffn) / t;
@@ -110,15 +109,15 @@ void StepModel::place_experts() {
   }
 }
 
-Duration StepModel::head_gather(double positions, int calls) const {
-  // The embedding's partial rows (each GPU holds 1/h of the vocabulary) and
-  // the head's input hidden states: each GPU receives the other h - 1 GPUs'
-  // BF16 vectors of the positions (the head's top-k per vocabulary slice
-  // that comes back is a few bytes per position).
+Duration StepModel::head_gather(double embed_rows, double head_rows, int calls) const {
+  // The embedding's partial rows (each GPU holds 1/h of the vocabulary: one
+  // per new token) and the head's input hidden states (one per position that
+  // needs logits): each GPU receives the other h - 1 GPUs' BF16 vectors (the
+  // head's top-k per vocabulary slice that comes back is a few bytes each).
   const double h = plan_.head_tp;
   if (h <= 1) return Duration::zero();
   const ServingHardware& hw = spec_->hardware;
-  return bytes(2 * (h - 1) * positions * spec_->model.dim * 2.0) / hw.scale_up_bandwidth +
+  return bytes((h - 1) * (embed_rows + head_rows) * spec_->model.dim * 2.0) / hw.scale_up_bandwidth +
          (hw.network_latency + spec_->calibration.a2a_overhead) * int64_t{2 * calls};
 }
 
@@ -179,17 +178,32 @@ void StepModel::replay_comm() {
   RoutingFanout f;
   f.remote_nodes = remote_nodes_;
   f.gpus = k;
+  uint64_t undelivered = 0;
   auto once = [&](int64_t tokens) {
     const CommReplay r = flow_low_latency_
                              ? replay_ep_direct(fc, l, tokens, per_copy, static_cast<int>(k), 1.0 / eff)
                              : replay_ep(fc, l, tokens, per_copy, f, false, 1.0 / eff);
+    undelivered += r.undelivered;
     return r.time;
   };
   // All flows start together and max-min rates do not depend on sizes, so
   // the replay's time is exactly fixed + slope x tokens: two probes (of any
   // size) give the slope; the fixed part is the closed form's per-call terms.
   constexpr int64_t kProbeTokens = 256;
-  const Duration a = once(kProbeTokens), b = once(2 * kProbeTokens);
+  Duration a, b;
+  try {
+    a = once(kProbeTokens);
+    b = once(2 * kProbeTokens);
+  } catch (const std::exception& e) {
+    comm_timing_ = std::string("closed form (the replay failed: ") + e.what() + ")";
+    return;
+  }
+  if (undelivered > 0 || b <= a) {
+    comm_timing_ = undelivered > 0 ? "closed form (the replay left " + std::to_string(undelivered) +
+                                         " flows undelivered: no route)"
+                                   : std::string("closed form (the replay's time did not grow with tokens)");
+    return;
+  }
   flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(kProbeTokens);
   comm_timing_ = std::string("flow engine over a ") + std::string(config::enum_to_string(cluster.fabric.kind)) +
                  " fabric of " + std::to_string(plan_.nodes) + " nodes (" +
@@ -272,7 +286,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   if (m.moe) {
     c.expert_imbalance = expert_imbalance(P * m.moe->n_activated_experts / mb);
     const double rows = P * m.moe->n_activated_experts * c.expert_imbalance;
-    const double rows_per_expert_mb = rows / mb / experts_per_gpu_;
+    const double rows_per_expert_mb = rows / mb / static_cast<double>(slots_per_gpu_);
     const double active = 1 - std::exp(-rows_per_expert_mb);
     c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_),
                           bytes(routed_weight_bytes_ * active * mb));
@@ -283,7 +297,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const double per_gpu = 2 * (t - 1) / t * P * t * m.dim * 2.0;
     c.tp_comm = bytes(per_gpu * L) / spec_->hardware.scale_up_bandwidth;
   }
-  c.tp_comm += head_gather(P, plan_.micro_batches);
+  c.tp_comm += head_gather(P, P, plan_.micro_batches);
   // MTP drafting: `mtp_depth` sequential passes of the MTP block over one
   // position per request, each with the output head and (MoE) one
   // dispatch/combine; the verification of the drafts is in the q positions above.
@@ -297,7 +311,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const Duration pass =
         roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head)) + straggler_flops),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
-        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b, 1) +
+        roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b, b, 1) +
         (m.moe ? moe_comm_per_layer(b, true, imb_b) : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
   }
@@ -344,7 +358,7 @@ StepCost StepModel::prefill_batch(double new_tokens, double requests, double pai
     const double t = plan_.attention_tp;
     c.tp_comm = bytes(2 * (t - 1) / t * T * t * m.dim * 2.0 * L) / spec_->hardware.scale_up_bandwidth;
   }
-  c.tp_comm += head_gather(requests, plan_.micro_batches);
+  c.tp_comm += head_gather(T, requests, plan_.micro_batches);
   return combine(c, n_moe_, plan_.micro_batches);
 }
 

@@ -121,10 +121,10 @@ class StepModel {
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
   Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance) const;
-  // NVLink exchanges of a vocabulary-parallel embedding and head for
-  // `positions` positions per GPU in `calls` micro-batches (zero when
-  // head_tp = 1).
-  Duration head_gather(double positions, int calls) const;
+  // NVLink exchanges of a vocabulary-parallel embedding (`embed_rows` new
+  // tokens per GPU) and head (`head_rows` positions that need logits), in
+  // `calls` micro-batches (zero when head_tp = 1).
+  Duration head_gather(double embed_rows, double head_rows, int calls) const;
   void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
 
@@ -142,7 +142,6 @@ class StepModel {
   models::ParamCounts params_;
   models::EpBytes ep_bytes_;
   int n_moe_ = 0, n_dense_ = 0;
-  double experts_per_gpu_ = 0;
   double remote_nodes_ = 0;  // distinct other nodes per token (prefill's node-deduplicated copies)
   int slots_per_gpu_ = 0;
   double static_imbalance_ = 1;

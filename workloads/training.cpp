@@ -170,25 +170,33 @@ struct Context {
 // gradients are reduce-scattered in FP32, parameters all-gathered in BF16.
 constexpr uint64_t kGradBytesPerParam = 4;
 constexpr uint64_t kWeightBytesPerParam = 2;
+// AdamW on one parameter of the shard: read the FP32 gradient (4), FP32
+// master (4) and BF16 moments m, v (2 + 2, TR 3.3.1); write master (4),
+// moments (2 + 2) and the BF16 weight for the next step (2).
+constexpr double kAdamBytesPerParam = 4 + 4 + 2 + 2 + 4 + 2 + 2 + 2;
 
-// Bytes per token copy of an EP op, divided by DeepEP's kernel efficiency.
-std::tuple<bool, int64_t, uint64_t> ep_key(const Context& c, const models::Op& op) {
+// An EP op's (dispatch?, tokens, bytes per token copy).
+std::tuple<bool, int64_t, uint64_t> ep_key(const models::Op& op) {
   const auto& s = std::get<models::CommShape>(op.shape);
-  const bool dispatch = op.kind == models::OpType::kDispatch;
-  const double fraction = dispatch ? c.in->calibration.deepep_dispatch_fraction
-                                   : c.in->calibration.deepep_combine_fraction;
   const double per_copy = op.bytes_read.as_double() / static_cast<double>(std::max<int64_t>(1, s.copies));
-  return {dispatch, s.tokens, static_cast<uint64_t>(std::llround(per_copy / fraction))};
+  return {op.kind == models::OpType::kDispatch, s.tokens, static_cast<uint64_t>(std::llround(per_copy))};
+}
+
+// DeepEP's kernels reach this fraction of the NIC's effective rate
+// (calibration.yaml); NVLink forwarding runs at its own achievable rate.
+double deepep_fraction(const Context& c, bool dispatch) {
+  return dispatch ? c.in->calibration.deepep_dispatch_fraction : c.in->calibration.deepep_combine_fraction;
 }
 
 void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
   for (const auto& l : layers)
     for (const auto& op : l.ops) {
       if (op.kind != models::OpType::kDispatch && op.kind != models::OpType::kCombine) continue;
-      const auto key = ep_key(c, op);
+      const auto key = ep_key(op);
       if (c.ep_times.count(key)) continue;
+      const bool dispatch = std::get<0>(key);
       const CommReplay r = replay_ep(c.in->fabric_comm, c.layout, std::get<1>(key), B(std::get<2>(key)),
-                                     c.fanout, !std::get<0>(key));
+                                     c.fanout, !dispatch, 1.0 / deepep_fraction(c, dispatch));
       c.ep_times[key] = r.time;
       c.count(r);
     }
@@ -203,14 +211,12 @@ Duration compute_time(const Context& c, const models::Op& op) {
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
-  if (c.flow) return c.ep_times.at(ep_key(c, op)) * c.expert_imbalance;
+  if (c.flow) return c.ep_times.at(ep_key(op)) * c.expert_imbalance;
   const auto& s = std::get<models::CommShape>(op.shape);
   const Bytes per_copy = Bytes::from_double(op.bytes_read.as_double() /
                                             static_cast<double>(std::max<int64_t>(1, s.copies)));
   CommModel net = c.in->net;
-  net.nic_effective = net.nic_effective * (op.kind == models::OpType::kDispatch
-                                               ? c.in->calibration.deepep_dispatch_fraction
-                                               : c.in->calibration.deepep_combine_fraction);
+  net.nic_effective = net.nic_effective * deepep_fraction(c, op.kind == models::OpType::kDispatch);
   return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf) * c.expert_imbalance;
 }
 
@@ -510,20 +516,23 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // i.e. reduce-scatter then all-gather of the same bytes).
   std::vector<Duration> flow_rs, flow_ag;
   if (c.flow && plan.data.degree > 1) {
-    const uint64_t gather = plan.data.zero_stage >= 1 ? kWeightBytesPerParam : kGradBytesPerParam;
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
     for (const RankParams& rp : params) {
       dense_g.push_back(bytes(rp.dense, kGradBytesPerParam));
       expert_g.push_back(bytes(rp.expert, kGradBytesPerParam));
-      dense_p.push_back(bytes(rp.dense, gather));
-      expert_p.push_back(bytes(rp.expert, gather));
+      dense_p.push_back(bytes(rp.dense, kWeightBytesPerParam));
+      expert_p.push_back(bytes(rp.expert, kWeightBytesPerParam));
     }
     try {
       CommReplay tr;
       flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr);
       c.count(tr);
-      flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr);
-      c.count(tr);
+      if (plan.data.zero_stage >= 1) {
+        flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr);
+        c.count(tr);
+      } else {
+        flow_ag = flow_rs;  // all-reduce = reduce-scatter + all-gather of the same bytes
+      }
     } catch (const std::exception& e) {
       error = e.what();
       return res;
@@ -554,9 +563,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       rs = flow_rs[static_cast<size_t>(r)];
       ag = flow_ag[static_cast<size_t>(r)];
     }
-    // AdamW on the shard: read grad (4) + master (4) + m, v (2 + 2); write
-    // master (4) + m, v (4) + the BF16 weight (2) = 22 B per parameter.
-    const Duration opt_compute = Bytes::from_double(22.0 * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
+    const Duration opt_compute =
+        Bytes::from_double(kAdamBytesPerParam * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
     const int64_t end = pr.ranks[r].end.ps() + (rs + opt_compute + ag).ps();
     step_end = std::max(step_end, end);
     res.dp_tail.emplace_back(pr.ranks[r].end, Time::from_ps(end));

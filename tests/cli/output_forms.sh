@@ -59,7 +59,8 @@ run_forms() {
   local name=$1
   shift
   "$bin" "$@" --json --report "$tmp/$name" >"$tmp/$name.json" 2>"$tmp/$name.err"
-  check "$name --json --report exits 0 ($(tail -3 "$tmp/$name.err"))" test $? -eq 0
+  local rc=$?  # before the message's $(tail ...) replaces $?
+  check "$name --json --report exits 0 ($(tail -3 "$tmp/$name.err"))" test $rc -eq 0
   check "$name --json parses" json_ok "$tmp/$name.json"
   check "$name --report writes index.html, report.md, <svg" report_ok "$tmp/$name"
   "$bin" "$@" --csv >"$tmp/$name.csv" 2>"$tmp/$name.csv.err"

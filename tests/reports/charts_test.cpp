@@ -2,6 +2,7 @@
 // --report and --trace (hand-computed values on tiny inputs), and
 // emit_forms' all-or-nothing file writing.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -186,7 +187,7 @@ TEST(Forms, KeyValueAndSelectedColumns) {
 }
 
 TEST(Forms, NothingOnStdoutWhenAFileCannotBeWritten) {
-  const fs::path dir = fs::temp_directory_path() / "codesim_charts_forms_test";
+  const fs::path dir = fs::temp_directory_path() / ("codesim_charts_forms_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   { std::ofstream(dir / "file") << "x"; }
