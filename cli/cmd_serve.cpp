@@ -26,6 +26,7 @@
 #include "workloads/decode_limit.hpp"
 #include "workloads/inference_memory.hpp"
 #include "workloads/serving_estimate.hpp"
+#include "workloads/serving_fleet.hpp"
 #include "workloads/serving_sim.hpp"
 #include "sim/strings.hpp"
 
@@ -288,14 +289,35 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
     }
 
     if (sc.serving && !sc.decode_limit) {
+      // With a fabric, the pools sized here are replayed together on one
+      // fabric and the deployment is re-estimated at the shared rates.
+      ServingEstimate e = estimate_serving(*sc.serving, true);
+      FleetComm fleet;
+      if (sc.serving->hardware.fleet_replay && sc.serving->hardware.fabric) {
+        fleet = replay_fleet(*sc.serving, e);
+        if (fleet.replayed) {
+          *sc.serving = with_fleet(*sc.serving, e, fleet, true);
+          e = estimate_serving(*sc.serving, true);
+        }
+      }
       const ServingSpec& s = *sc.serving;
-      const ServingEstimate e = estimate_serving(s, true);
       const DecodeEstimate& dc = e.decode;
       out["tpot_s"] = dc.tpot.seconds();
       out["tokens_per_s_per_user"] = dc.tokens_per_s_per_user;
       out["decode_tokens_per_s_per_node"] = dc.tokens_per_s_per_node;
       out["ep_comm_timing"] = {{"decode", dc.comm_timing}, {"prefill", e.prefill.comm_timing}};
       out["expert_placement"] = {{"decode", dc.expert_placement}, {"prefill", e.prefill.expert_placement}};
+      if (!fleet.note.empty()) {
+        auto ps = [](double v) { return v >= 0 ? json(v) : json(nullptr); };
+        out["fleet_comm"] = {{"replayed", fleet.replayed},
+                             {"note", fleet.note},
+                             {"nodes", fleet.nodes},
+                             {"flows", fleet.flows},
+                             {"prefill_alone_ps_per_token", ps(fleet.prefill_alone_ps)},
+                             {"prefill_shared_ps_per_token", ps(fleet.prefill_shared_ps)},
+                             {"decode_alone_ps_per_token", ps(fleet.decode_alone_ps)},
+                             {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)}};
+      }
       out["decode_batch_per_gpu"] = dc.batch_per_gpu;
       out["decode_limited_by"] = dc.limited_by;
       out["decode_kv_capacity_requests_per_gpu"] = dc.kv_capacity;
@@ -361,6 +383,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << " cache hits)\n";
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
+      if (!fleet.note.empty()) text << "  fleet: " << fleet.note << "\n";
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "

@@ -16,6 +16,7 @@
 #include "reports/charts_serving.hpp"
 #include "scenarios/scenario.hpp"
 #include "workloads/inference_memory.hpp"
+#include "workloads/serving_fleet.hpp"
 #include "workloads/serving_size.hpp"
 #include "sim/strings.hpp"
 
@@ -157,6 +158,18 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     }
     const SizeCandidate& best = r.ranked.front();
     const ServingEstimate& e = best.estimate;
+    // The search times each unit's all-to-all alone; the cheapest deployment
+    // is then replayed as a whole fleet on one fabric and re-sized at the
+    // shared rates (workloads/serving_fleet.hpp).
+    FleetComm fleet;
+    std::optional<ServingEstimate> shared;
+    if (s.hardware.fleet_replay && s.hardware.fabric) {
+      ServingSpec chosen = s;
+      chosen.prefill = best.prefill;
+      chosen.decode = best.decode;
+      fleet = replay_fleet(chosen, e);
+      if (fleet.replayed) shared = estimate_serving(with_fleet(chosen, e, fleet, false), s.search.integer_units);
+    }
     const size_t n_runners = std::min(r.ranked.size() - 1, static_cast<size_t>(std::max(0, s.search.runners_up)));
     const reports::OutputOptions opt = with_quiet(oo, global);
     reports::Forms forms;
@@ -172,6 +185,15 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       json ru = json::array();
       for (size_t i = 1; i <= n_runners; ++i) ru.push_back(candidate_json(r.ranked[i], gpn));
       out["runners_up"] = ru;
+      if (!fleet.note.empty()) {
+        json fc = {{"replayed", fleet.replayed}, {"note", fleet.note}};
+        if (shared) {
+          fc["total_nodes"] = shared->total_nodes;
+          fc["cost_per_day_usd"] = shared->cost_per_day_usd;
+          fc["meets_slo"] = shared->meets_slo;
+        }
+        out["fleet_check"] = fc;
+      }
       forms.json_text = out.dump(2) + "\n";
     } else {
       text << sc.name << ": " << sim::strprintf("%.3g", e.input_tokens_per_s) << " input + "
@@ -186,6 +208,13 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                 << "  " << sim::strprintf("$%.3f", e.usd_per_m_input) << " per million input tokens, "
                 << sim::strprintf("$%.3f", e.usd_per_m_output) << " per million output tokens"
                 << (s.search.integer_units ? "" : " (time-averaged fractional units)") << "\n";
+      if (!fleet.note.empty()) {
+        text << "  fleet check: " << fleet.note << "\n";
+        if (shared)
+          text << "    at those rates: " << sim::strprintf("%.2f", shared->total_nodes) << " nodes, "
+               << sim::strprintf("$%.0f/day", shared->cost_per_day_usd)
+               << (shared->meets_slo ? ", meets the SLOs" : ", SLOs NOT met: " + shared->why_not) << "\n";
+      }
       if (n_runners) text << "\nRunners-up:\n";
       for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";
       forms.human_text = text.str();

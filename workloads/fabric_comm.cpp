@@ -1,6 +1,7 @@
 #include "workloads/fabric_comm.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <stdexcept>
 
@@ -56,9 +57,8 @@ void check_layout(const CommLayout& l, const topology::Fabric& f) {
 
 }  // namespace
 
-CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
-                     const RoutingFanout& fanout, bool transpose, double network_scale) {
-  check_layout(l, *fc.fabric);
+void add_ep_flows(sim::CommPattern& p, const CommLayout& l, int first, int count, int64_t tokens, Bytes per_copy,
+                  const RoutingFanout& fanout, bool transpose, double network_scale) {
   const int n = l.gpus_per_node;
   const int ep = std::max(1, l.ep);
   const int g = std::max(1, l.ep_nodes);
@@ -69,16 +69,12 @@ CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, 
   const double nvl_copies = fanout.gpus * (1.0 - 1.0 / std::max(1, per_node));
   const Bytes nvl_bytes =
       per_node > 1 ? per_copy * (t * nvl_copies / (static_cast<double>(g) * (per_node - 1))) : Bytes{};
-
-  sim::CommPattern p;
-  p.name = transpose ? "ep_combine" : "ep_dispatch";
-  p.ranks = l.gpus;
   auto add = [&](int a, int b, Bytes size) {
     if (size.count() == 0 || a == b) return;
     p.add(transpose ? sim::Transfer{b, a, size} : sim::Transfer{a, b, size});
   };
-  for (int s = 0; s < l.gpus; ++s) {
-    const int group_first = s / ep * ep;
+  for (int s = first; s < first + count; ++s) {
+    const int group_first = first + (s - first) / ep * ep;
     const int own_node = s / n;
     const int first_node = group_first / n;
     for (int m = first_node; m < first_node + g; ++m) {
@@ -90,6 +86,30 @@ CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, 
         if (j != landing) add(landing, j, nvl_bytes);
     }
   }
+}
+
+void add_ep_direct_flows(sim::CommPattern& p, const CommLayout& l, int first, int count, int64_t tokens,
+                         Bytes per_copy, int top_k, double network_scale) {
+  const int n = l.gpus_per_node;
+  const int ep = std::max(1, l.ep);
+  const Bytes pair = per_copy * (static_cast<double>(tokens) * top_k / ep);
+  for (int s = first; s < first + count; ++s) {
+    const int group = first + (s - first) / ep * ep;
+    for (int j = group; j < group + ep; ++j) {
+      if (j == s) continue;
+      const Bytes b = j / n == s / n ? pair : pair * network_scale;
+      if (b.count() > 0) p.add({s, j, b});
+    }
+  }
+}
+
+CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
+                     const RoutingFanout& fanout, bool transpose, double network_scale) {
+  check_layout(l, *fc.fabric);
+  sim::CommPattern p;
+  p.name = transpose ? "ep_combine" : "ep_dispatch";
+  p.ranks = l.gpus;
+  add_ep_flows(p, l, 0, l.gpus, tokens, per_copy, fanout, transpose, network_scale);
   sim::TaskGraph graph;
   graph.add_comm(p.name, 0, 0, std::move(p));
   return run(fc, graph);
@@ -98,23 +118,41 @@ CommReplay replay_ep(const FabricComm& fc, const CommLayout& l, int64_t tokens, 
 CommReplay replay_ep_direct(const FabricComm& fc, const CommLayout& l, int64_t tokens, Bytes per_copy,
                             int top_k, double network_scale) {
   check_layout(l, *fc.fabric);
-  const int n = l.gpus_per_node;
-  const int ep = std::max(1, l.ep);
-  const Bytes pair = per_copy * (static_cast<double>(tokens) * top_k / ep);
   sim::CommPattern p;
   p.name = "ep_low_latency";
   p.ranks = l.gpus;
-  for (int s = 0; s < l.gpus; ++s) {
-    const int first = s / ep * ep;
-    for (int j = first; j < first + ep; ++j) {
-      if (j == s) continue;
-      const Bytes b = j / n == s / n ? pair : pair * network_scale;
-      if (b.count() > 0) p.add({s, j, b});
-    }
-  }
+  add_ep_direct_flows(p, l, 0, l.gpus, tokens, per_copy, top_k, network_scale);
   sim::TaskGraph graph;
   graph.add_comm(p.name, 0, 0, std::move(p));
   return run(fc, graph);
+}
+
+std::vector<Duration> replay_concurrent(const FabricComm& fc, std::vector<sim::CommPattern> patterns,
+                                        CommReplay& total) {
+  sim::TaskGraph graph;
+  std::vector<size_t> task_of;  // pattern -> task (empty patterns have none)
+  int stream = 0;
+  for (auto& p : patterns) {
+    if (p.transfers.empty()) {
+      task_of.push_back(SIZE_MAX);
+      continue;
+    }
+    p.ranks = fc.fabric->num_gpus();
+    task_of.push_back(graph.tasks.size());
+    const int owner = p.transfers.front().src;
+    std::string name = p.name;
+    graph.add_comm(name, owner, stream++, std::move(p));
+  }
+  std::vector<Duration> end(patterns.size());
+  if (graph.tasks.empty()) {
+    total = CommReplay{};
+    return end;
+  }
+  sim::ReplayResult res;
+  total = run(fc, graph, &res);
+  for (size_t i = 0; i < task_of.size(); ++i)
+    if (task_of[i] != SIZE_MAX) end[i] = res.tasks[task_of[i]].end - Time::zero();
+  return end;
 }
 
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& l, Bytes bytes) {

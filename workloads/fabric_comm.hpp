@@ -54,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/collectives.hpp"
 #include "sim/flow_network.hpp"
 #include "sim/units.hpp"
 #include "topology/fabric.hpp"
@@ -105,6 +106,19 @@ CommReplay replay_ep(const FabricComm& fc, const CommLayout& layout, int64_t tok
 // from each GPU.
 CommReplay replay_ep_direct(const FabricComm& fc, const CommLayout& layout, int64_t tokens, Bytes per_copy,
                             int top_k, double network_scale = 1.0);
+
+// The flows of the two EP patterns above over the GPUs [first, first +
+// count) only (count a multiple of layout.ep, first at a node boundary),
+// appended to `p`: several units' all-to-alls can then share one replay.
+void add_ep_flows(sim::CommPattern& p, const CommLayout& layout, int first, int count, int64_t tokens,
+                  Bytes per_copy, const RoutingFanout& fanout, bool transpose, double network_scale = 1.0);
+void add_ep_direct_flows(sim::CommPattern& p, const CommLayout& layout, int first, int count, int64_t tokens,
+                         Bytes per_copy, int top_k, double network_scale = 1.0);
+
+// Replays `patterns` at once, each as its own task (all start at time 0 and
+// share the fabric); returns each pattern's end time (zero for an empty one).
+std::vector<Duration> replay_concurrent(const FabricComm& fc, std::vector<sim::CommPattern> patterns,
+                                        CommReplay& total);
 
 // PP: one tensor of `bytes` from every GPU of rank r to rank r+1, all r at once.
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& layout, Bytes bytes);

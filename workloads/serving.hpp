@@ -39,7 +39,9 @@ namespace codesim::workloads {
 // topology/catalog.hpp), which fills every field, single fields may still
 // be given, or give the fields explicitly. With `node` and `fabric`, each
 // pool's EP all-to-all is replayed on the flow engine over a fabric of the
-// unit's nodes (workloads/fabric_comm.hpp) instead of the closed form.
+// unit's nodes (workloads/fabric_comm.hpp) instead of the closed form, and
+// `codesim serve` also replays the whole fleet on one fabric
+// (workloads/serving_fleet.hpp).
 struct ServingHardware;
 void seed_serving_hardware(ServingHardware& hw);  // from the `node` preset
 
@@ -57,6 +59,10 @@ struct ServingHardware {
   double usd_per_gpu_hour = 2.0;
   std::optional<topology::FabricSpec> fabric;  // replay EP on this fabric (needs `node`)
   topology::RoutingPolicy routing = topology::RoutingPolicy::kAdaptive;
+  // `codesim serve`: also replay every unit of both pools at once on one
+  // fabric of the whole fleet (workloads/serving_fleet.hpp) and estimate
+  // the deployment at those shared rates. Sizing searches with units alone.
+  bool fleet_replay = true;
   topology::NodeSpec node_spec;  // the resolved preset (when `node` is set)
 
   template <class V>
@@ -81,6 +87,8 @@ struct ServingHardware {
     v.opt("usd_per_gpu_hour", usd_per_gpu_hour, "rental price, USD per GPU-hour");
     v.opt("fabric", fabric, "scale-out fabric of a unit: replay the EP all-to-all on it (needs node)");
     v.opt("routing", routing, "routing policy of that replay: ecmp, adaptive, spray or dmodk");
+    v.opt("fleet_replay", fleet_replay,
+          "serve: replay all units of both pools together on one fabric of the whole fleet");
   }
   void validate(config::Reader& r) {
     r.check(node.empty() || topology::find_node(node) != nullptr, "node",
@@ -172,6 +180,12 @@ struct PoolPlan {
   double tokens_per_gpu = 16384;
   double batch_per_gpu = 0;   // decode: requests per GPU (0: largest meeting KV and SLO)
   models::KvPrecision kv_precision = models::KvPrecision::kBf16;
+  // Not a scenario key: set by serving_fleet.hpp when the whole fleet's
+  // all-to-alls were replayed on one fabric. >= 0: the bandwidth part of a
+  // dispatch + combine, ps per token per GPU, used instead of the unit's own
+  // replay; with the line that says how it was timed.
+  double shared_comm_ps_per_token = -1;
+  std::string shared_comm_timing;
 
   template <class V>
   void fields(V& v) {

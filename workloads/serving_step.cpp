@@ -147,53 +147,71 @@ Duration StepModel::roof_attention(Flops f, Bytes b) const {
   return std::max(f / attn_rate_, b / attn_bw_);
 }
 
-void StepModel::replay_comm() {
+StepModel::UnitComm StepModel::unit_comm() const {
   const models::ModelSpec& m = spec_->model;
   const ServingHardware& hw = spec_->hardware;
-  if (!hw.fabric || hw.node.empty() || !m.moe || plan_.ep <= 1) return;
-  topology::ClusterSpec cluster;
-  cluster.node = hw.node;
-  topology::seed_node_preset(cluster);
-  cluster.nodes = plan_.nodes;
-  cluster.fabric = *hw.fabric;
+  const ServingCalibration& cal = spec_->calibration;
+  UnitComm u;
+  u.layout.gpus = plan_.nodes * hw.gpus_per_node;
+  u.layout.gpus_per_node = hw.gpus_per_node;
+  u.layout.ep = plan_.ep;
+  u.layout.ep_nodes = std::max(1, plan_.ep / hw.gpus_per_node);
+  u.low_latency = !prefill_;
+  u.network_scale = 1.0 / (u.low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
+  u.top_k = m.moe ? m.moe->n_activated_experts : 0;
+  u.per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
+  u.fanout.remote_nodes = remote_nodes_;
+  u.fanout.gpus = u.top_k;
+  return u;
+}
+
+void StepModel::add_unit_flows(sim::CommPattern& p, const CommLayout& fabric_layout, int first,
+                               int64_t tokens) const {
+  UnitComm u = unit_comm();
+  u.layout.gpus = fabric_layout.gpus;
+  if (u.low_latency)
+    add_ep_direct_flows(p, u.layout, first, plan_.nodes * u.layout.gpus_per_node, tokens, u.per_copy, u.top_k,
+                        u.network_scale);
+  else
+    add_ep_flows(p, u.layout, first, plan_.nodes * u.layout.gpus_per_node, tokens, u.per_copy, u.fanout, false,
+                 u.network_scale);
+}
+
+bool StepModel::replays_comm() const {
+  return spec_->hardware.fabric && !spec_->hardware.node.empty() && spec_->model.moe && plan_.ep > 1;
+}
+
+void StepModel::replay_comm() {
+  const ServingHardware& hw = spec_->hardware;
+  if (!replays_comm()) return;
+  flow_low_latency_ = !prefill_;
+  if (plan_.shared_comm_ps_per_token >= 0) {  // timed by the fleet's shared replay (serving_fleet.hpp)
+    flow_ps_per_token_ = plan_.shared_comm_ps_per_token;
+    comm_timing_ = plan_.shared_comm_timing;
+    return;
+  }
+  const topology::ClusterSpec cluster = serving_cluster(hw, plan_.nodes);
   if (std::string why = topology::check_fabric(cluster); !why.empty()) {
     comm_timing_ = "closed form (the fabric cannot hold the unit: " + why + ")";
     return;
   }
-  FabricComm fc;
-  fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(cluster, "serving unit"));
-  fc.routing.policy = hw.routing;
-  fc.nic_effective_per_port = hw.node_spec.nic_spec.port_bandwidth;  // efficiency applied below
-  fc.nvlink_achievable = hw.scale_up_bandwidth;
-  CommLayout l;
-  l.gpus = fc.fabric->num_gpus();
-  l.gpus_per_node = hw.gpus_per_node;
-  l.ep = plan_.ep;
-  l.ep_nodes = std::max(1, plan_.ep / hw.gpus_per_node);
-  const ServingCalibration& cal = spec_->calibration;
-  flow_low_latency_ = !prefill_;
-  const double eff = flow_low_latency_ ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency;
-  const double k = m.moe->n_activated_experts;
-  const Bytes per_copy = ep_bytes_.dispatch_per_copy + ep_bytes_.combine_per_copy;
-  RoutingFanout f;
-  f.remote_nodes = remote_nodes_;
-  f.gpus = k;
+  FabricComm fc = serving_fabric_comm(spec_->hardware, cluster, "serving unit");
+  const UnitComm u = unit_comm();
   uint64_t undelivered = 0;
   auto once = [&](int64_t tokens) {
-    const CommReplay r = flow_low_latency_
-                             ? replay_ep_direct(fc, l, tokens, per_copy, static_cast<int>(k), 1.0 / eff)
-                             : replay_ep(fc, l, tokens, per_copy, f, false, 1.0 / eff);
+    const CommReplay r = u.low_latency
+                             ? replay_ep_direct(fc, u.layout, tokens, u.per_copy, u.top_k, u.network_scale)
+                             : replay_ep(fc, u.layout, tokens, u.per_copy, u.fanout, false, u.network_scale);
     undelivered += r.undelivered;
     return r.time;
   };
   // All flows start together and max-min rates do not depend on sizes, so
   // the replay's time is exactly fixed + slope x tokens: two probes (of any
   // size) give the slope; the fixed part is the closed form's per-call terms.
-  constexpr int64_t kProbeTokens = 256;
   Duration a, b;
   try {
-    a = once(kProbeTokens);
-    b = once(2 * kProbeTokens);
+    a = once(kCommProbeTokens);
+    b = once(2 * kCommProbeTokens);
   } catch (const std::exception& e) {
     comm_timing_ = std::string("closed form (the replay failed: ") + e.what() + ")";
     return;
@@ -204,10 +222,29 @@ void StepModel::replay_comm() {
                                    : std::string("closed form (the replay's time did not grow with tokens)");
     return;
   }
-  flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(kProbeTokens);
+  flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(kCommProbeTokens);
   comm_timing_ = std::string("flow engine over a ") + std::string(config::enum_to_string(cluster.fabric.kind)) +
                  " fabric of " + std::to_string(plan_.nodes) + " nodes (" +
-                 std::string(config::enum_to_string(hw.routing)) + " routing)";
+                 std::string(config::enum_to_string(hw.routing)) + " routing), the unit alone";
+}
+
+topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes) {
+  topology::ClusterSpec cluster;
+  cluster.node = hw.node;
+  topology::seed_node_preset(cluster);
+  cluster.nodes = nodes;
+  if (hw.fabric) cluster.fabric = *hw.fabric;
+  return cluster;
+}
+
+FabricComm serving_fabric_comm(const ServingHardware& hw, const topology::ClusterSpec& cluster,
+                               const std::string& what) {
+  FabricComm fc;
+  fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(cluster, what));
+  fc.routing.policy = hw.routing;
+  fc.nic_effective_per_port = hw.node_spec.nic_spec.port_bandwidth;  // efficiency applied to the bytes
+  fc.nvlink_achievable = hw.scale_up_bandwidth;
+  return fc;
 }
 
 // One MoE layer's dispatch + combine for `tokens` tokens per GPU.

@@ -51,8 +51,12 @@
 #include <vector>
 
 #include "models/counts.hpp"
+#include "sim/collectives.hpp"
 #include "sim/units.hpp"
+#include "topology/cluster.hpp"
+#include "workloads/fabric_comm.hpp"
 #include "workloads/serving.hpp"
+#include "workloads/training.hpp"
 
 namespace codesim::workloads {
 
@@ -78,6 +82,14 @@ struct GpuMemory {
   Bytes kv_per_token;  // KV bytes one cached token costs this GPU
   bool fits = true;
 };
+
+// `nodes` of the hardware's node preset on hardware.fabric (check it with
+// topology::check_fabric before building).
+topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes);
+// The flow-engine parameters of a serving fabric: links at the NIC's
+// effective per-port rate and the node's NVLink rate, hardware.routing.
+FabricComm serving_fabric_comm(const ServingHardware& hw, const topology::ClusterSpec& cluster,
+                               const std::string& what);
 
 class StepModel {
  public:
@@ -113,7 +125,31 @@ class StepModel {
   // acceptance a: 1 + a + a^2 + ... + a^d.
   static double accepted_per_step(int depth, double acceptance);
 
+  // Whether the EP all-to-all is replayed on a fabric (hardware.node and
+  // hardware.fabric set, a MoE model, EP > 1).
+  bool replays_comm() const;
+  // Bandwidth part of one dispatch + combine per token per GPU, in ps, from
+  // the replay (the unit alone, or the fleet's when the plan carries it);
+  // < 0 when the closed form is used.
+  double flow_ps_per_token() const { return flow_ps_per_token_; }
+  // Appends this unit's all-to-all (dispatch + combine of `tokens` tokens
+  // per GPU, as replay_comm() replays it) to `p`, over the GPUs [first,
+  // first + nodes x gpus_per_node) of a larger fabric with `fabric_layout`.
+  void add_unit_flows(sim::CommPattern& p, const CommLayout& fabric_layout, int first, int64_t tokens) const;
+  // Tokens per GPU of the first probe (the second is twice as many).
+  static constexpr int64_t kCommProbeTokens = 256;
+
  private:
+  // What the unit's all-to-all replays are made of.
+  struct UnitComm {
+    CommLayout layout;  // the unit alone
+    bool low_latency = false;
+    double network_scale = 1;
+    int top_k = 0;
+    Bytes per_copy;
+    RoutingFanout fanout;
+  };
+  UnitComm unit_comm() const;
   struct Group {
     Flops flops;
     Bytes bytes;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # codesim serve --json end to end on the day-6 scenario: the keys issue 6
 # names (tpot_s, tokens_per_s_per_user, decode_tokens_per_s_per_node), how
-# each pool's all-to-all was timed and its EPLB placement, and a clean
+# each pool's all-to-all was timed and its EPLB placement, the fleet replay
+# on one fabric, and a clean
 # non-zero exit for a bad --set.
 # Usage: serve_json.sh CODESIM_BINARY REPO_ROOT
 set -u
@@ -29,6 +30,12 @@ for k in ("tpot_s", "tokens_per_s_per_user", "decode_tokens_per_s_per_node", "ep
 p = find(j, "expert_placement")
 assert "288 slots on 144 GPUs" in p["decode"] and "1.125" in p["decode"], p
 assert "hierarchical" in p["prefill"], p
+# The whole fleet on one MPFT (non-blocking): sharing changes nothing.
+f = j["fleet_comm"]
+assert f["replayed"] and f["nodes"] == 248, f
+assert abs(f["decode_shared_ps_per_token"] / f["decode_alone_ps_per_token"] - 1) < 1e-6, f
+assert abs(f["prefill_shared_ps_per_token"] / f["prefill_alone_ps_per_token"] - 1) < 1e-6, f
+assert "shared mpft fabric of 248 nodes" in j["ep_comm_timing"]["decode"], j["ep_comm_timing"]
 PY
 
 "$bin" serve "$root/scenarios/paper/v3-serve-day6.yaml" --json --set serving.decode.head_tp=3 >"$tmp/bad.out" 2>"$tmp/bad.err"

@@ -1,0 +1,132 @@
+#include "workloads/serving_fleet.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+
+#include "sim/strings.hpp"
+#include "topology/generators.hpp"
+#include "workloads/fabric_comm.hpp"
+#include "workloads/serving_step.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+int whole(double units) { return std::max(1, static_cast<int>(std::ceil(units - 1e-9))); }
+
+}  // namespace
+
+FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
+  FleetComm f;
+  const ServingHardware& hw = s.hardware;
+  const StepModel prefill(s, s.prefill, true), decode(s, s.decode, false);
+  f.prefill_alone_ps = prefill.flow_ps_per_token();
+  f.decode_alone_ps = decode.flow_ps_per_token();
+  if (!hw.fabric || hw.node.empty()) {
+    f.note = "no hardware.fabric (with a node preset): the closed form times each unit's all-to-all";
+    return f;
+  }
+  if (!prefill.replays_comm() && !decode.replays_comm()) {
+    f.note = "no EP all-to-all to replay (dense model or EP 1)";
+    return f;
+  }
+  f.prefill_units = whole(e.prefill_units);
+  f.decode_units = whole(e.decode_units);
+  f.nodes = f.prefill_units * s.prefill.nodes + f.decode_units * s.decode.nodes;
+  const topology::ClusterSpec cluster = serving_cluster(hw, f.nodes);
+  if (std::string why = topology::check_fabric(cluster); !why.empty()) {
+    f.note = "the fabric cannot hold the fleet of " + std::to_string(f.nodes) + " nodes (" + why +
+             "); each unit is timed alone";
+    return f;
+  }
+  try {
+    const FabricComm fc = serving_fabric_comm(hw, cluster, "serving fleet");
+    CommLayout layout;
+    layout.gpus = fc.fabric->num_gpus();
+    layout.gpus_per_node = hw.gpus_per_node;
+    // One pattern per unit: prefill units on the first nodes, then decode.
+    auto patterns = [&](int64_t tokens) {
+      std::vector<sim::CommPattern> ps;
+      int first = 0;
+      auto add = [&](const StepModel& m, const PoolPlan& plan, int units, const char* name) {
+        for (int u = 0; u < units; ++u) {
+          sim::CommPattern p;
+          p.name = name;
+          if (m.replays_comm()) m.add_unit_flows(p, layout, first, tokens);
+          ps.push_back(std::move(p));
+          first += plan.nodes * hw.gpus_per_node;
+        }
+      };
+      add(prefill, s.prefill, f.prefill_units, "prefill_ep");
+      add(decode, s.decode, f.decode_units, "decode_ep");
+      return ps;
+    };
+    const int64_t probe = StepModel::kCommProbeTokens;
+    CommReplay ra, rb;
+    const std::vector<Duration> a = replay_concurrent(fc, patterns(probe), ra);
+    const std::vector<Duration> b = replay_concurrent(fc, patterns(2 * probe), rb);
+    f.flows = ra.flows + rb.flows;
+    f.wall_s = ra.wall_s + rb.wall_s;
+    if (ra.undelivered + rb.undelivered > 0) {
+      f.note = "the fleet replay left " + std::to_string(ra.undelivered + rb.undelivered) +
+               " flows undelivered (no route); each unit is timed alone";
+      return f;
+    }
+    // Slope of a pool: its slowest unit's (end(2T) - end(T)) / T (every
+    // unit must meet the SLO, and one step model stands for the pool); the
+    // mean over its units is reported beside it.
+    auto slope = [&](size_t from, size_t count, double& mean) {
+      double worst = -1, sum = 0;
+      for (size_t i = from; i < from + count; ++i) {
+        const double v = static_cast<double>((b[i] - a[i]).ps()) / static_cast<double>(probe);
+        worst = std::max(worst, v);
+        sum += v;
+      }
+      mean = count ? sum / static_cast<double>(count) : -1;
+      return worst;
+    };
+    const auto np = static_cast<size_t>(f.prefill_units), nd = static_cast<size_t>(f.decode_units);
+    if (prefill.replays_comm()) f.prefill_shared_ps = slope(0, np, f.prefill_mean_ps);
+    if (decode.replays_comm()) f.decode_shared_ps = slope(np, nd, f.decode_mean_ps);
+  } catch (const std::exception& ex) {
+    f.note = std::string("the fleet replay failed (") + ex.what() + "); each unit is timed alone";
+    return f;
+  }
+  f.replayed = true;
+  auto ratio = [](double shared, double alone) {
+    return shared > 0 && alone > 0 ? sim::strprintf("%.3fx", shared / alone) : std::string("n/a");
+  };
+  f.note = sim::strprintf("%d prefill + %d decode units (%d nodes) on one ", f.prefill_units, f.decode_units,
+                          f.nodes) +
+           std::string(config::enum_to_string(hw.fabric->kind)) + " fabric, all all-to-alls at once (" +
+           std::string(config::enum_to_string(hw.routing)) + " routing, " + std::to_string(f.flows) +
+           " flows): time per token vs the unit alone, slowest unit (mean), prefill " +
+           ratio(f.prefill_shared_ps, f.prefill_alone_ps) + " (" + ratio(f.prefill_mean_ps, f.prefill_alone_ps) +
+           "), decode " + ratio(f.decode_shared_ps, f.decode_alone_ps) + " (" +
+           ratio(f.decode_mean_ps, f.decode_alone_ps) + ")";
+  return f;
+}
+
+ServingSpec with_fleet(const ServingSpec& s, const ServingEstimate& e, const FleetComm& f, bool fix_units) {
+  ServingSpec out = s;
+  if (!f.replayed) return out;
+  if (fix_units) {
+    out.prefill.units = whole(e.prefill_units);
+    out.decode.units = whole(e.decode_units);
+  }
+  const std::string where = "flow engine over the fleet's shared " +
+                            std::string(config::enum_to_string(s.hardware.fabric->kind)) + " fabric of " +
+                            std::to_string(f.nodes) + " nodes (" +
+                            std::string(config::enum_to_string(s.hardware.routing)) + " routing)";
+  if (f.prefill_shared_ps >= 0) {
+    out.prefill.shared_comm_ps_per_token = f.prefill_shared_ps;
+    out.prefill.shared_comm_timing = where;
+  }
+  if (f.decode_shared_ps >= 0) {
+    out.decode.shared_comm_ps_per_token = f.decode_shared_ps;
+    out.decode.shared_comm_timing = where;
+  }
+  return out;
+}
+
+}  // namespace codesim::workloads
