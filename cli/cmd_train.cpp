@@ -136,8 +136,9 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
     }
   P("  per MoE layer and micro-batch: dispatch %.2f ms, combine %.2f ms (F); %.2f / %.2f ms (B)\n",
               ms(r.dispatch_f), ms(r.combine_f), ms(r.dispatch_b), ms(r.combine_b));
-  P("  PP transfer %.2f ms; DP reduce-scatter %.1f ms, all-gather %.1f ms, AdamW %.1f ms\n",
-              ms(r.pp_transfer), ms(r.dp_reduce_scatter), ms(r.dp_all_gather), ms(r.optimizer_compute));
+  P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, all-gather %.1f ms, AdamW %.1f ms\n",
+              ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.dp_all_gather),
+              ms(r.optimizer_compute));
   P("  memory per GPU (rank %d): %s\n", r.report_rank, r.memory.str().c_str());
   for (const auto& n : r.notes) P("  note: %s\n", n.c_str());
   return P.text();

@@ -173,7 +173,7 @@ CommReplay replay_pp(const FabricComm& fc, const CommLayout& l, Bytes bytes) {
 
 std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int dp, int dp_expert,
                                 const std::vector<Bytes>& dense, const std::vector<Bytes>& expert,
-                                CommReplay& total) {
+                                CommReplay& total, const std::vector<int>& mirror) {
   check_layout(l, *fc.fabric);
   const int per_rank = l.gpus / l.pp;
   const int n = l.gpus_per_node;
@@ -197,16 +197,21 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
     extra.push_back(fc.step_latency * static_cast<int64_t>(ring - 2));
   };
   const int tp = std::max(1, per_rank / std::max(1, dp));
+  auto twin = [&](int r) { return mirror.empty() ? r : mirror[static_cast<size_t>(r)]; };
   for (int r = 0; r < l.pp; ++r) {
-    const int first = r * per_rank;
-    // Dense: per TP index, the dp GPUs of the rank with that index.
-    for (int ti = 0; ti < tp && dp > 1; ++ti) {
+    if (twin(r) < r) continue;  // the pair's rings were added with its lower rank
+    // The ranks whose GPUs form the groups: r, and its mirror if any.
+    std::vector<int> firsts = {r * per_rank};
+    if (twin(r) != r) firsts.push_back(twin(r) * per_rank);
+    // Dense: per TP index, the dp GPUs of the rank(s) with that index.
+    for (int ti = 0; ti < tp && dp * static_cast<int>(firsts.size()) > 1; ++ti) {
       std::vector<std::vector<int>> by_node;  // members per node, in order
-      for (int k = 0; k < dp; ++k) {
-        const int gpu = first + ti + k * tp;
-        if (by_node.empty() || by_node.back().front() / n != gpu / n) by_node.emplace_back();
-        by_node.back().push_back(gpu);
-      }
+      for (int first : firsts)
+        for (int k = 0; k < dp; ++k) {
+          const int gpu = first + ti + k * tp;
+          if (by_node.empty() || by_node.back().front() / n != gpu / n) by_node.emplace_back();
+          by_node.back().push_back(gpu);
+        }
       const size_t m = by_node.front().size();
       const bool regular = std::all_of(by_node.begin(), by_node.end(), [&](const auto& v) { return v.size() == m; });
       if (!regular || by_node.size() == 1) {  // one flat ring
@@ -225,11 +230,12 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
       for (const auto& v : by_node) add_ring(r, v, dense[static_cast<size_t>(r)]);
     }
     // Experts: one ring over the replicas of each expert slot.
-    if (dp_expert > 1) {
+    if (dp_expert * static_cast<int>(firsts.size()) > 1) {
       const int ep = std::max(1, l.ep);
       for (int off = 0; off < ep; ++off) {
         std::vector<int> reps;
-        for (int k = 0; k < dp_expert; ++k) reps.push_back(first + off + k * ep);
+        for (int first : firsts)
+          for (int k = 0; k < dp_expert; ++k) reps.push_back(first + off + k * ep);
         add_ring(r, std::move(reps), expert[static_cast<size_t>(r)]);
       }
     }
@@ -245,6 +251,8 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
     Duration& d = per[static_cast<size_t>(rank_of_task[k])];
     d = std::max(d, res.tasks[k].end - Time::zero() + extra[k]);
   }
+  for (int r = 0; r < l.pp; ++r)
+    if (twin(r) < r) per[static_cast<size_t>(r)] = per[static_cast<size_t>(twin(r))];
   return per;
 }
 

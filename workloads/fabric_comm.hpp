@@ -125,10 +125,13 @@ CommReplay replay_pp(const FabricComm& fc, const CommLayout& layout, Bytes bytes
 
 // DP ring reduce-scatter (or all-gather: the same flows) of every rank at
 // once: rank r moves dense[r] bytes over its dense DP group (dp GPUs of the
-// rank) and expert[r] over its expert DP group (dp_expert replicas).
+// rank) and expert[r] over its expert DP group (dp_expert replicas). With
+// `mirror` (DualPipe: mirror[r] = PP-1-r holds the same stages), the groups
+// of r and mirror[r] are one group over both ranks' GPUs (2 dp dense, 2
+// dp_expert expert replicas), replayed once for the pair.
 // Returns per rank the time of its dense and expert rings (run concurrently).
 std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& layout, int dp, int dp_expert,
                                 const std::vector<Bytes>& dense, const std::vector<Bytes>& expert,
-                                CommReplay& total);
+                                CommReplay& total, const std::vector<int>& mirror = {});
 
 }  // namespace codesim::workloads

@@ -320,8 +320,11 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
 
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int ep = std::max(1, plan.expert.degree);
-  const int dp_dense = plan.data.degree;
-  const int dp_expert = std::max(1, stage_gpus / ep);
+  // ZeRO shards over every replica of a parameter: DualPipe's two copies of
+  // each stage double the DP group (workloads/schedule.hpp stage_copies).
+  const int copies = stage_copies(plan.pipeline.schedule);
+  const int dp_dense = copies * plan.data.degree;
+  const int dp_expert = copies * std::max(1, stage_gpus / ep);
   double weights = 0, grads = 0, master = 0, moments = 0;
   int64_t params = 0;
   Bytes act_stage_max;

@@ -196,9 +196,9 @@ std::vector<StageLayers> stage_split(const Plan& plan, const std::vector<double>
 struct MemoryBreakdown {
   int64_t params = 0;         // parameters held (all stages of this rank)
   Bytes weights;              // BF16 working weights (2 B/param)
-  Bytes gradients;            // FP32 gradient accumulators (4 B/param; /DP under ZeRO-2)
-  Bytes master_weights;       // FP32 master copy (4 B/param; /DP under ZeRO >= 1)
-  Bytes optimizer_moments;    // AdamW m and v in BF16 (2 x 2 B/param; /DP under ZeRO >= 1)
+  Bytes gradients;            // FP32 gradient accumulators (4 B/param; /replicas under ZeRO-2)
+  Bytes master_weights;       // FP32 master copy (4 B/param; /replicas under ZeRO >= 1; replicas = DP x stage copies)
+  Bytes optimizer_moments;    // AdamW m and v in BF16 (2 x 2 B/param; /replicas under ZeRO >= 1)
   Bytes activations;          // peak in-flight micro-batch activations of the schedule
   int peak_in_flight = 0;     // micro-batch-stages of activations held at the peak
   Bytes activation_per_micro_batch_stage;

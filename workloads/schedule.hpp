@@ -64,6 +64,18 @@ constexpr int pipeline_stages(PipelineSchedule s, int ranks) {
   return s == PipelineSchedule::kDualPipeV ? 2 * ranks : ranks;
 }
 
+// Pipeline ranks that hold each model stage: DualPipe runs both directions
+// over the same PP stages, so rank r and rank PP-1-r each hold stages r and
+// PP-1-r (DualPipe README: "Parameter Per Device 2x"), and the two copies'
+// gradients are summed every step (DualPipe's examples/example_dualpipe.py
+// adds each rank's gradient to its mirror rank's). DualPipeV's V places
+// every stage once.
+constexpr int stage_copies(PipelineSchedule s) { return s == PipelineSchedule::kDualPipe ? 2 : 1; }
+// The other rank holding rank r's stages (r itself when there is one copy).
+constexpr int mirror_rank(PipelineSchedule s, int ranks, int r) {
+  return stage_copies(s) == 2 ? ranks - 1 - r : r;
+}
+
 enum class PipeOpKind {
   kF,       // forward chunk
   kB,       // full backward chunk (input + weight gradients)

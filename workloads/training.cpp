@@ -502,9 +502,13 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   res.op_times = pr.op_times;
 
   // 5. DP gradient reduce-scatter, AdamW on the shard, parameter all-gather.
+  // DualPipe holds every stage on two ranks (r and PP-1-r): each parameter's
+  // gradient is reduced over both copies' DP replicas, and ZeRO shards its
+  // optimizer state over them all.
+  const int copies = stage_copies(plan.pipeline.schedule);
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
-  const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
+  const int dense_nodes = copies * std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
   const bool dp_crosses_leaf = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
   int64_t step_end = 0;
   res.per_rank.resize(pp);
@@ -515,7 +519,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // gradients, all-gather of the weights; ZeRO-0 all-reduces the gradients,
   // i.e. reduce-scatter then all-gather of the same bytes).
   std::vector<Duration> flow_rs, flow_ag;
-  if (c.flow && plan.data.degree > 1) {
+  if (c.flow && copies * plan.data.degree > 1) {
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
     for (const RankParams& rp : params) {
       dense_g.push_back(bytes(rp.dense, kGradBytesPerParam));
@@ -525,10 +529,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
     try {
       CommReplay tr;
-      flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr);
+      std::vector<int> mirror;
+      for (int r = 0; r < pp; ++r) mirror.push_back(mirror_rank(plan.pipeline.schedule, pp, r));
+      flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr, mirror);
       c.count(tr);
       if (plan.data.zero_stage >= 1) {
-        flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr);
+        flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr, mirror);
         c.count(tr);
       } else {
         flow_ag = flow_rs;  // all-reduce = reduce-scatter + all-gather of the same bytes
@@ -546,17 +552,15 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const RankParams& rp = params[static_cast<size_t>(r)];
     Duration rs, ag;
     double shard = static_cast<double>(rp.dense + rp.expert);
-    if (plan.data.degree > 1 && plan.data.zero_stage >= 1) {
-      rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), plan.data.degree, dp_crosses_leaf) +
-           ring_collective_time(per_rail,
-                                bytes(rp.expert, kGradBytesPerParam), dp_expert, false);
-      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), plan.data.degree, dp_crosses_leaf) +
-           ring_collective_time(per_rail,
-                                bytes(rp.expert, kWeightBytesPerParam), dp_expert, false);
-      shard = static_cast<double>(rp.dense) / plan.data.degree + static_cast<double>(rp.expert) / dp_expert;
-    } else if (plan.data.degree > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
-      rs = ring_collective_time(in.net, bytes(rp.dense + rp.expert, kGradBytesPerParam), plan.data.degree,
-                                dp_crosses_leaf);
+    const int dp_all = copies * plan.data.degree, dp_expert_all = copies * dp_expert;
+    if (dp_all > 1 && plan.data.zero_stage >= 1) {
+      rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
+           ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, false);
+      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
+           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, false);
+      shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
+    } else if (dp_all > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
+      rs = ring_collective_time(in.net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);
       ag = rs;
     }
     if (!flow_rs.empty()) {
@@ -575,6 +579,18 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
   }
   res.step = Duration::from_ps(step_end);
+  {
+    // Which rank's tail ends the step (the DP sync of the last rank to finish).
+    size_t last = 0;
+    for (size_t r = 1; r < res.dp_tail.size(); ++r)
+      if (res.dp_tail[r].second > res.dp_tail[last].second) last = r;
+    if (!res.dp_tail.empty())
+      res.notes.push_back(sim::strprintf(
+          "the step ends with pipeline rank %zu's DP sync: its last chunk at %.3f s, then %.1f ms of gradient "
+          "reduce-scatter, AdamW and parameter all-gather%s",
+          last, res.dp_tail[last].first.seconds(), (res.dp_tail[last].second - res.dp_tail[last].first) / Milliseconds(1),
+          copies > 1 ? " over both DualPipe copies of its stages" : ""));
+  }
   for (int r = 0; r < pp; ++r) {
     Table4& t = res.per_rank[r];
     t.f = pr.ranks[r].f;

@@ -25,7 +25,9 @@
 //     stages (schedule.hpp simulate_pipeline).
 //  5. Each rank then reduce-scatters its gradients over its DP group, runs
 //     AdamW on its shard and all-gathers the parameters (ZeRO-1); the step
-//     ends when the last rank is done.
+//     ends when the last rank is done. Under DualPipe the group spans both
+//     copies of the rank's stages (ranks r and PP-1-r, schedule.hpp
+//     stage_copies), as DualPipe's example sums the mirror ranks' gradients.
 //
 // Communication (training.comm): by default every distinct collective of
 // the step (EP dispatch and combine of each size, PP send/recv, DP rings) is
