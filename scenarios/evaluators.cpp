@@ -89,6 +89,13 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   // The overlapped F&B chunk pair of pipeline rank 4 (a stage of 4 MoE
   // layers, as in profile-data train.json).
   if (t.fb.size() > 4) r.metrics["fb_pair_rank4_ms"] = t.fb[4][0] / Milliseconds(1);
+  // ISCA'25 Table 4's components, for the reported pipeline rank.
+  r.metrics["table4_1f_s"] = t.breakdown.f.seconds();
+  r.metrics["table4_bubble_s"] = t.breakdown.bubble.seconds();
+  r.metrics["table4_1b_s"] = t.breakdown.b.seconds();
+  r.metrics["table4_1w_s"] = t.breakdown.w.seconds();
+  r.metrics["table4_1f1b_s"] = t.breakdown.fb.seconds();
+  r.metrics["table4_opt_s"] = t.breakdown.opt.seconds();
   r.text["fabric_kind"] = std::string(config::enum_to_string(s.cluster->fabric.kind));
   r.text["comm_timing"] = t.comm_timing;
   return r;
