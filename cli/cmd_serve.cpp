@@ -315,8 +315,10 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                              {"flows", fleet.flows},
                              {"prefill_alone_ps_per_token", ps(fleet.prefill_alone_ps)},
                              {"prefill_shared_ps_per_token", ps(fleet.prefill_shared_ps)},
+                             {"prefill_slowest_unit_ps_per_token", ps(fleet.prefill_slowest_ps)},
                              {"decode_alone_ps_per_token", ps(fleet.decode_alone_ps)},
-                             {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)}};
+                             {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)},
+                             {"decode_slowest_unit_ps_per_token", ps(fleet.decode_slowest_ps)}};
       }
       out["decode_batch_per_gpu"] = dc.batch_per_gpu;
       out["decode_limited_by"] = dc.limited_by;

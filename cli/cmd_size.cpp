@@ -158,18 +158,29 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     }
     const SizeCandidate& best = r.ranked.front();
     const ServingEstimate& e = best.estimate;
-    // The search times each unit's all-to-all alone; the cheapest deployment
-    // is then replayed as a whole fleet on one fabric and re-sized at the
-    // shared rates (workloads/serving_fleet.hpp).
-    FleetComm fleet;
-    std::optional<ServingEstimate> shared;
+    // The search ranks deployments with each unit's all-to-all timed alone.
+    // The first few are then replayed as whole fleets on one fabric and
+    // re-sized at the shared rates (workloads/serving_fleet.hpp); the first
+    // that still meets the SLOs is reported as the fleet check.
+    constexpr size_t kFleetChecks = 5;
+    FleetEstimate fleet_est;
+    size_t fleet_index = 0;  // rank (0-based) of the candidate the fleet check reports
+    bool fleet_ok = false;
     if (s.hardware.fleet_replay && s.hardware.fabric) {
-      ServingSpec chosen = s;
-      chosen.prefill = best.prefill;
-      chosen.decode = best.decode;
-      fleet = replay_fleet(chosen, e);
-      if (fleet.replayed) shared = estimate_serving(with_fleet(chosen, e, fleet, false), s.search.integer_units);
+      for (size_t i = 0; i < std::min(r.ranked.size(), kFleetChecks) && !fleet_ok; ++i) {
+        ServingSpec chosen = s;
+        chosen.prefill = r.ranked[i].prefill;
+        chosen.decode = r.ranked[i].decode;
+        FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.integer_units);
+        if (i == 0 || (fe.estimate && fe.estimate->meets_slo)) {
+          fleet_est = std::move(fe);
+          fleet_index = i;
+        }
+        fleet_ok = !fleet_est.fleet.replayed || (fleet_est.estimate && fleet_est.estimate->meets_slo);
+      }
     }
+    const FleetComm& fleet = fleet_est.fleet;
+    const std::optional<ServingEstimate>& shared = fleet_est.estimate;
     const size_t n_runners = std::min(r.ranked.size() - 1, static_cast<size_t>(std::max(0, s.search.runners_up)));
     const reports::OutputOptions opt = with_quiet(oo, global);
     reports::Forms forms;
@@ -186,11 +197,15 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       for (size_t i = 1; i <= n_runners; ++i) ru.push_back(candidate_json(r.ranked[i], gpn));
       out["runners_up"] = ru;
       if (!fleet.note.empty()) {
-        json fc = {{"replayed", fleet.replayed}, {"note", fleet.note}};
+        json fc = {{"replayed", fleet.replayed}, {"note", fleet.note}, {"candidate_rank", fleet_index + 1}};
         if (shared) {
+          fc["prefill_nodes"] = shared->prefill_nodes;
+          fc["decode_nodes"] = shared->decode_nodes;
           fc["total_nodes"] = shared->total_nodes;
           fc["cost_per_day_usd"] = shared->cost_per_day_usd;
           fc["meets_slo"] = shared->meets_slo;
+          fc["settled"] = fleet_est.settled;
+          if (!shared->meets_slo) fc["why_not"] = shared->why_not;
         }
         out["fleet_check"] = fc;
       }
@@ -209,11 +224,18 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                 << sim::strprintf("$%.3f", e.usd_per_m_output) << " per million output tokens"
                 << (s.search.integer_units ? "" : " (time-averaged fractional units)") << "\n";
       if (!fleet.note.empty()) {
-        text << "  fleet check: " << fleet.note << "\n";
+        text << "  fleet check" << (fleet_index > 0 ? sim::strprintf(" (candidate %zu: the cheaper ones miss their SLOs "
+                                                                      "on the shared fabric)", fleet_index + 1)
+                                                    : std::string())
+             << ": " << fleet.note << "\n";
         if (shared)
           text << "    at those rates: " << sim::strprintf("%.2f", shared->total_nodes) << " nodes, "
                << sim::strprintf("$%.0f/day", shared->cost_per_day_usd)
-               << (shared->meets_slo ? ", meets the SLOs" : ", SLOs NOT met: " + shared->why_not) << "\n";
+               << (shared->meets_slo ? ", meets the SLOs"
+                                     : sim::strprintf(", SLOs NOT met (nor by the first %zu candidates): ",
+                                                      std::min(r.ranked.size(), kFleetChecks)) +
+                                           shared->why_not)
+               << (fleet_est.settled ? "" : " (the re-sized pools differ from the replayed fleet)") << "\n";
       }
       if (n_runners) text << "\nRunners-up:\n";
       for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";

@@ -57,8 +57,22 @@ void check_layout(const CommLayout& l, const topology::Fabric& f) {
 
 }  // namespace
 
+namespace {
+// The range contract of the add_*_flows builders (see the header).
+void check_range(const CommLayout& l, int first, int count) {
+  const int ep = std::max(1, l.ep);
+  if (l.gpus_per_node < 1 || first < 0 || count < 0 || first % l.gpus_per_node != 0 || count % ep != 0 ||
+      first + count > l.gpus)
+    throw std::invalid_argument("fabric comm: GPU range [" + std::to_string(first) + ", " +
+                                std::to_string(first + count) + ") must start on a node boundary, hold whole EP "
+                                "groups of " + std::to_string(ep) + " and lie inside the " +
+                                std::to_string(l.gpus) + " GPUs of the fabric");
+}
+}  // namespace
+
 void add_ep_flows(sim::CommPattern& p, const CommLayout& l, int first, int count, int64_t tokens, Bytes per_copy,
                   const RoutingFanout& fanout, bool transpose, double network_scale) {
+  check_range(l, first, count);
   const int n = l.gpus_per_node;
   const int ep = std::max(1, l.ep);
   const int g = std::max(1, l.ep_nodes);
@@ -90,6 +104,7 @@ void add_ep_flows(sim::CommPattern& p, const CommLayout& l, int first, int count
 
 void add_ep_direct_flows(sim::CommPattern& p, const CommLayout& l, int first, int count, int64_t tokens,
                          Bytes per_copy, int top_k, double network_scale) {
+  check_range(l, first, count);
   const int n = l.gpus_per_node;
   const int ep = std::max(1, l.ep);
   const Bytes pair = per_copy * (static_cast<double>(tokens) * top_k / ep);

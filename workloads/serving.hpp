@@ -59,9 +59,11 @@ struct ServingHardware {
   double usd_per_gpu_hour = 2.0;
   std::optional<topology::FabricSpec> fabric;  // replay EP on this fabric (needs `node`)
   topology::RoutingPolicy routing = topology::RoutingPolicy::kAdaptive;
-  // `codesim serve`: also replay every unit of both pools at once on one
-  // fabric of the whole fleet (workloads/serving_fleet.hpp) and estimate
-  // the deployment at those shared rates. Sizing searches with units alone.
+  // `codesim serve` and `codesim size`: also replay every unit of both
+  // pools at once on one fabric of the whole fleet
+  // (workloads/serving_fleet.hpp) and estimate the deployment at those
+  // shared rates. Size ranks with units alone and checks its first
+  // candidates this way; sweeps time units alone.
   bool fleet_replay = true;
   topology::NodeSpec node_spec;  // the resolved preset (when `node` is set)
 
@@ -85,10 +87,10 @@ struct ServingHardware {
     field("scale_up_bandwidth", scale_up_bandwidth, "NVLink bandwidth per GPU, per direction");
     v.opt("network_latency", network_latency, "network latency of one all-to-all phase");
     v.opt("usd_per_gpu_hour", usd_per_gpu_hour, "rental price, USD per GPU-hour");
-    v.opt("fabric", fabric, "scale-out fabric of a unit: replay the EP all-to-all on it (needs node)");
+    v.opt("fabric", fabric, "scale-out fabric: replay the EP all-to-all on it, per unit and for the fleet (needs node)");
     v.opt("routing", routing, "routing policy of that replay: ecmp, adaptive, spray or dmodk");
     v.opt("fleet_replay", fleet_replay,
-          "serve: replay all units of both pools together on one fabric of the whole fleet");
+          "serve/size: replay all units of both pools together on one fabric of the whole fleet");
   }
   void validate(config::Reader& r) {
     r.check(node.empty() || topology::find_node(node) != nullptr, "node",

@@ -10,11 +10,7 @@
 #include "workloads/serving_step.hpp"
 
 namespace codesim::workloads {
-namespace {
-
-int whole(double units) { return std::max(1, static_cast<int>(std::ceil(units - 1e-9))); }
-
-}  // namespace
+int whole_units(double units) { return std::max(1, static_cast<int>(std::ceil(units - 1e-9))); }
 
 FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
   FleetComm f;
@@ -30,8 +26,8 @@ FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
     f.note = "no EP all-to-all to replay (dense model or EP 1)";
     return f;
   }
-  f.prefill_units = whole(e.prefill_units);
-  f.decode_units = whole(e.decode_units);
+  f.prefill_units = whole_units(e.prefill_units);
+  f.decode_units = whole_units(e.decode_units);
   f.nodes = f.prefill_units * s.prefill.nodes + f.decode_units * s.decode.nodes;
   const topology::ClusterSpec cluster = serving_cluster(hw, f.nodes);
   if (std::string why = topology::check_fabric(cluster); !why.empty()) {
@@ -72,22 +68,28 @@ FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
                " flows undelivered (no route); each unit is timed alone";
       return f;
     }
-    // Slope of a pool: its slowest unit's (end(2T) - end(T)) / T (every
-    // unit must meet the SLO, and one step model stands for the pool); the
-    // mean over its units is reported beside it.
-    auto slope = [&](size_t from, size_t count, double& mean) {
-      double worst = -1, sum = 0;
+    // Per unit, (end(2T) - end(T)) / T; per pool, the mean over its units
+    // (the pool's capacity is the sum of its units' rates, and one step
+    // model stands for a typical unit) and the slowest (the latency tail).
+    bool flat = false;
+    auto slope = [&](size_t from, size_t count, double& worst) {
+      double sum = 0;
+      worst = -1;
       for (size_t i = from; i < from + count; ++i) {
         const double v = static_cast<double>((b[i] - a[i]).ps()) / static_cast<double>(probe);
+        flat = flat || v <= 0;
         worst = std::max(worst, v);
         sum += v;
       }
-      mean = count ? sum / static_cast<double>(count) : -1;
-      return worst;
+      return count ? sum / static_cast<double>(count) : -1;
     };
     const auto np = static_cast<size_t>(f.prefill_units), nd = static_cast<size_t>(f.decode_units);
-    if (prefill.replays_comm()) f.prefill_shared_ps = slope(0, np, f.prefill_mean_ps);
-    if (decode.replays_comm()) f.decode_shared_ps = slope(np, nd, f.decode_mean_ps);
+    if (prefill.replays_comm()) f.prefill_shared_ps = slope(0, np, f.prefill_slowest_ps);
+    if (decode.replays_comm()) f.decode_shared_ps = slope(np, nd, f.decode_slowest_ps);
+    if (flat) {
+      f.note = "the fleet replay's time did not grow with tokens; each unit is timed alone";
+      return f;
+    }
   } catch (const std::exception& ex) {
     f.note = std::string("the fleet replay failed (") + ex.what() + "); each unit is timed alone";
     return f;
@@ -100,10 +102,10 @@ FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
                           f.nodes) +
            std::string(config::enum_to_string(hw.fabric->kind)) + " fabric, all all-to-alls at once (" +
            std::string(config::enum_to_string(hw.routing)) + " routing, " + std::to_string(f.flows) +
-           " flows): time per token vs the unit alone, slowest unit (mean), prefill " +
-           ratio(f.prefill_shared_ps, f.prefill_alone_ps) + " (" + ratio(f.prefill_mean_ps, f.prefill_alone_ps) +
-           "), decode " + ratio(f.decode_shared_ps, f.decode_alone_ps) + " (" +
-           ratio(f.decode_mean_ps, f.decode_alone_ps) + ")";
+           " flows): time per token vs the unit alone, mean over the units (slowest unit), prefill " +
+           ratio(f.prefill_shared_ps, f.prefill_alone_ps) + " (" +
+           ratio(f.prefill_slowest_ps, f.prefill_alone_ps) + "), decode " +
+           ratio(f.decode_shared_ps, f.decode_alone_ps) + " (" + ratio(f.decode_slowest_ps, f.decode_alone_ps) + ")";
   return f;
 }
 
@@ -111,8 +113,8 @@ ServingSpec with_fleet(const ServingSpec& s, const ServingEstimate& e, const Fle
   ServingSpec out = s;
   if (!f.replayed) return out;
   if (fix_units) {
-    out.prefill.units = whole(e.prefill_units);
-    out.decode.units = whole(e.decode_units);
+    out.prefill.units = whole_units(e.prefill_units);
+    out.decode.units = whole_units(e.decode_units);
   }
   const std::string where = "flow engine over the fleet's shared " +
                             std::string(config::enum_to_string(s.hardware.fabric->kind)) + " fabric of " +
@@ -125,6 +127,22 @@ ServingSpec with_fleet(const ServingSpec& s, const ServingEstimate& e, const Fle
   if (f.decode_shared_ps >= 0) {
     out.decode.shared_comm_ps_per_token = f.decode_shared_ps;
     out.decode.shared_comm_timing = where;
+  }
+  return out;
+}
+
+FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, bool integer_units, int rounds) {
+  FleetEstimate out;
+  ServingEstimate at = e;
+  for (int i = 0; i < rounds; ++i) {
+    out.fleet = replay_fleet(s, at);
+    ++out.replays;
+    if (!out.fleet.replayed) return out;
+    at = estimate_serving(with_fleet(s, at, out.fleet, false), integer_units);
+    out.estimate = at;
+    out.settled = whole_units(at.prefill_units) == out.fleet.prefill_units &&
+                  whole_units(at.decode_units) == out.fleet.decode_units;
+    if (out.settled) break;
   }
   return out;
 }

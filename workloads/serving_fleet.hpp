@@ -12,8 +12,14 @@
 //  * Traffic: every unit's dispatch + combine of the same probe tokens per
 //    GPU starts at time 0 (the worst alignment: in production the units'
 //    steps are not synchronised), in one replay; a second replay at twice
-//    the tokens gives each pool's slope (ps per token per GPU) as the
-//    slowest of its units, exactly as the single-unit replay does.
+//    the tokens gives each unit's slope (ps per token per GPU), exactly as
+//    the single-unit replay does. A pool is estimated with the mean of its
+//    units' slopes (its capacity is the sum of their rates); the slowest
+//    unit is reported beside it (the tail of TTFT and TPOT). The probes
+//    are the same tokens per GPU in both pools, so a pool's share of a
+//    congested link follows from its flow count (max-min per flow: a
+//    decode GPU opens ~EP flows, a prefill GPU a few), not from the pools'
+//    real duty cycles.
 //  * What is not in it: the prefill-to-decode KV transfer. At the day-6
 //    load a prefill GPU produces ~0.3 GB/s of KV (16K tokens x 70 KB per
 //    4.4 s forward), under 1% of its NIC; it stays the closed form of
@@ -24,6 +30,7 @@
 // that straddle leaves share the uplinks, and the step slows.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "workloads/serving.hpp"
@@ -39,11 +46,12 @@ struct FleetComm {
   uint64_t flows = 0;  // over both probes
   double wall_s = 0;   // host time of the replays
   // Bandwidth part of a dispatch + combine, ps per token per GPU: one unit
-  // alone, and the slowest unit of the pool with the whole fleet at once
-  // (-1: the pool's all-to-all is not replayed).
-  double prefill_alone_ps = -1, prefill_shared_ps = -1;
-  double decode_alone_ps = -1, decode_shared_ps = -1;
-  double prefill_mean_ps = -1, decode_mean_ps = -1;  // mean over the pool's units
+  // alone, and with the whole fleet at once the mean over the pool's units
+  // (what the pool is then estimated with: its capacity is the sum of its
+  // units' rates) and its slowest unit (the latency tail). -1: the pool's
+  // all-to-all is not replayed.
+  double prefill_alone_ps = -1, prefill_shared_ps = -1, prefill_slowest_ps = -1;
+  double decode_alone_ps = -1, decode_shared_ps = -1, decode_slowest_ps = -1;
 };
 
 // Replays the pools sized in `e` (whole units; at least one each) on one
@@ -51,6 +59,23 @@ struct FleetComm {
 // hardware.fabric; otherwise (or when the fabric cannot hold the fleet, or
 // the replay fails) returns replayed = false with the reason in `note`.
 FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e);
+
+// Whole units for a (possibly fractional, time-averaged) unit count: at
+// least one.
+int whole_units(double units);
+
+// replay_fleet, then estimate_serving at the shared rates with the pools
+// re-sized (fractional units when `integer_units` is false), repeated while
+// the re-sized whole-unit counts differ from the replayed ones (at most
+// `rounds` replays). `e` is the deployment estimated with units alone.
+struct FleetEstimate {
+  FleetComm fleet;                          // the last replay
+  std::optional<ServingEstimate> estimate;  // at its shared rates (none if not replayed)
+  int replays = 0;
+  bool settled = false;  // the last estimate's whole units are the replayed fleet's
+};
+FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, bool integer_units,
+                                  int rounds = 3);
 
 // `s` with each pool's all-to-all timed at the fleet's shared slope, and,
 // with `fix_units`, each pool's unit count fixed to e's (whole units):

@@ -508,8 +508,13 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const int copies = stage_copies(plan.pipeline.schedule);
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
-  const int dense_nodes = copies * std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
-  const bool dp_crosses_leaf = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
+  const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
+  // A rank's nodes are contiguous; DualPipe's mirror rank PP-1-r is at the
+  // far end of the cluster, so a two-copy group crosses leaves whenever the
+  // cluster has more than one.
+  const bool dp_crosses_leaf =
+      in.net.nodes_per_leaf > 0 &&
+      (dense_nodes > in.net.nodes_per_leaf || (copies > 1 && in.nodes > in.net.nodes_per_leaf));
   int64_t step_end = 0;
   res.per_rank.resize(pp);
   std::vector<RankParams> params;
@@ -569,9 +574,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
     const Duration opt_compute =
         Bytes::from_double(kAdamBytesPerParam * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
-    const int64_t end = pr.ranks[r].end.ps() + (rs + opt_compute + ag).ps();
+    // The reduction starts when every copy of the rank's stages is done.
+    const int64_t start = std::max(pr.ranks[r].end.ps(),
+                                   pr.ranks[mirror_rank(plan.pipeline.schedule, pp, r)].end.ps());
+    const int64_t end = start + (rs + opt_compute + ag).ps();
     step_end = std::max(step_end, end);
-    res.dp_tail.emplace_back(pr.ranks[r].end, Time::from_ps(end));
+    res.dp_tail.emplace_back(Time::from_ps(start), Time::from_ps(end));
     if (r == std::min(in.options.report_rank, pp - 1)) {
       res.dp_reduce_scatter = rs;
       res.dp_all_gather = ag;
@@ -586,7 +594,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       if (res.dp_tail[r].second > res.dp_tail[last].second) last = r;
     if (!res.dp_tail.empty())
       res.notes.push_back(sim::strprintf(
-          "the step ends with pipeline rank %zu's DP sync: its last chunk at %.3f s, then %.1f ms of gradient "
+          "the step ends with pipeline rank %zu's DP sync: it starts at %.3f s (the last chunk of every copy of "
+          "its stages), then %.1f ms of gradient "
           "reduce-scatter, AdamW and parameter all-gather%s",
           last, res.dp_tail[last].first.seconds(), (res.dp_tail[last].second - res.dp_tail[last].first) / Milliseconds(1),
           copies > 1 ? " over both DualPipe copies of its stages" : ""));

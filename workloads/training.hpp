@@ -179,7 +179,8 @@ struct TrainingResult {
   std::vector<std::string> notes;  // folding, approximations
   // The step's timeline, for Gantt charts and traces: the pipeline program
   // (per rank, its ops in order) and per rank, per op, start and end;
-  // then, per rank, the DP/optimizer tail [pipeline end of the rank, end].
+  // then, per rank, the DP/optimizer tail [start, end]: it starts when every
+  // copy of the rank's stages has finished (DualPipe: the rank and its mirror).
   PipelineProgram program;
   std::vector<std::vector<std::pair<Time, Time>>> op_times;
   std::vector<std::pair<Time, Time>> dp_tail;

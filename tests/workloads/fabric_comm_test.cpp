@@ -1,0 +1,95 @@
+// Collectives replayed on the flow engine (workloads/fabric_comm.hpp):
+// DualPipe's mirror ranks in the DP rings, and the range contract of the EP
+// flow builders.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "topology/generators.hpp"
+#include "workloads/fabric_comm.hpp"
+#include "workloads/training.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+// 4 pipeline ranks of 2 H800 nodes each on an 8-plane MPFT; NICs at 40 GB/s,
+// NVLink at 160 GB/s.
+FabricComm small_fabric() {
+  topology::ClusterSpec c;
+  c.node = "h800";
+  topology::seed_node_preset(c);
+  c.nodes = 8;
+  c.fabric.kind = topology::FabricKind::kMpft;
+  c.fabric.planes = 8;
+  c.fabric.switch_model = "quantum2";
+  topology::seed_switch_preset(c.fabric);
+  FabricComm fc;
+  fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(c, "test"));
+  fc.routing.policy = topology::RoutingPolicy::kAdaptive;
+  fc.nic_effective_per_port = GBps(40);
+  fc.nvlink_achievable = GBps(160);
+  return fc;
+}
+
+CommLayout small_layout() {
+  CommLayout l;
+  l.gpus = 64;
+  l.gpus_per_node = 8;
+  l.pp = 4;
+  l.ep = 8;
+  l.ep_nodes = 1;
+  return l;
+}
+
+// Physics: each rank's dense gradients D go round a ring over its DP GPUs
+// (NVLink inside each node, and a rail ring over the nodes carrying D/8 per
+// local index), its expert gradients E round the replicas of each expert
+// slot (one GPU per node, over the NIC). The NIC carries the rail ring and
+// the expert ring: (N-1)/N x (D/8 + E) at 40 GB/s, longer here than the
+// NVLink ring's 7/8 D at 160 GB/s. With DualPipe's mirror (rank r and 3 - r
+// hold the same stages) the rings span both ranks: 4 nodes instead of 2,
+// so (N-1)/N goes from 1/2 to 3/4 and the time grows 1.5x; r and 3 - r end
+// together. Band 1%: per-step ring latencies (microseconds against ~12 ms).
+TEST(FabricCommDp, MirrorRanksShareOneRing) {
+  const FabricComm fc = small_fabric();
+  const CommLayout l = small_layout();
+  const Bytes dense = GB(1), expert = MB(500);
+  const std::vector<Bytes> d(4, dense), e(4, expert);
+  CommReplay alone, paired;
+  const std::vector<Duration> t1 = replay_dp(fc, l, 16, 2, d, e, alone);
+  const std::vector<Duration> t2 = replay_dp(fc, l, 16, 2, d, e, paired, {3, 2, 1, 0});
+  ASSERT_EQ(t1.size(), 4u);
+  ASSERT_EQ(t2.size(), 4u);
+  EXPECT_EQ(alone.undelivered, 0u);
+  EXPECT_EQ(paired.undelivered, 0u);
+  const double nic = (dense.as_double() / 8 + expert.as_double()) / 40e9;
+  std::printf("DP rings: alone %.3f ms (NIC bound %.3f), mirrored %.3f ms (%.3f); flows %llu vs %llu\n",
+              t1[0] / Milliseconds(1), 0.5 * nic * 1e3, t2[0] / Milliseconds(1), 0.75 * nic * 1e3,
+              static_cast<unsigned long long>(alone.flows), static_cast<unsigned long long>(paired.flows));
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_NEAR(t1[r].seconds(), 0.5 * nic, 0.01 * 0.5 * nic) << "rank " << r;
+    EXPECT_NEAR(t2[r].seconds(), 0.75 * nic, 0.01 * 0.75 * nic) << "rank " << r;
+  }
+  EXPECT_EQ(t2[0], t2[3]);
+  EXPECT_EQ(t2[1], t2[2]);
+  // One ring set per pair: the mirrored replay starts the same number of
+  // flows as the unpaired one (the rings are twice as long, half as many).
+  EXPECT_EQ(paired.flows, alone.flows);
+}
+
+// The EP builders take whole nodes and whole EP groups inside the fabric.
+TEST(FabricCommEp, RangeMustHoldWholeGroupsOnNodeBoundaries) {
+  const CommLayout l = small_layout();
+  RoutingFanout f;
+  f.remote_nodes = 0;
+  f.gpus = 8;
+  sim::CommPattern p;
+  EXPECT_NO_THROW(add_ep_direct_flows(p, l, 8, 16, 128, KB(7), 8));
+  EXPECT_THROW(add_ep_direct_flows(p, l, 4, 8, 128, KB(7), 8), std::invalid_argument);   // mid-node
+  EXPECT_THROW(add_ep_direct_flows(p, l, 8, 12, 128, KB(7), 8), std::invalid_argument);  // part of a group
+  EXPECT_THROW(add_ep_flows(p, l, 56, 16, 128, KB(7), f, false), std::invalid_argument); // past the end
+}
+
+}  // namespace
+}  // namespace codesim::workloads
