@@ -200,15 +200,39 @@ bool load_rec(const std::string& path, Node& out, Diagnostics& diags, std::vecto
         ok = false;
         continue;
       }
-      fs::path p = f->scalar;
+      // FILE#a.b: the mapping at key path a.b of FILE instead of the whole file.
+      std::string file = f->scalar, section;
+      if (const size_t hash = file.rfind('#'); hash != std::string::npos) {
+        section = file.substr(hash + 1);
+        file.resize(hash);
+      }
+      fs::path p = file;
       if (p.is_relative()) p = fs::path(path).parent_path() / p;
       Node included;
       if (!load_rec(p.string(), included, diags, stack, f->mark)) {
         ok = false;
         continue;
       }
+      if (!section.empty()) {
+        const Node* at = &included;
+        for (size_t from = 0; at && from <= section.size();) {
+          const size_t dot = std::min(section.find('.', from), section.size());
+          at = at->is_map() ? at->find(section.substr(from, dot - from)) : nullptr;
+          from = dot + 1;
+        }
+        if (!at) {
+          diags.add(f->mark, "include", "included file '" + p.string() + "' has no key '" + section + "'");
+          ok = false;
+          continue;
+        }
+        Node sub = *at;
+        included = std::move(sub);
+      }
       if (!included.is_map()) {
-        diags.add(f->mark, "include", "included file '" + p.string() + "' is not a mapping");
+        diags.add(f->mark, "include",
+                  "included " + (section.empty() ? std::string("file '") + p.string() + "'"
+                                                 : "'" + section + "' of '" + p.string() + "'") +
+                      " is not a mapping");
         ok = false;
         continue;
       }

@@ -22,8 +22,9 @@
 // Loaders return false and fill Diagnostics; nothing here exits or throws
 // across the API.
 //
-// Includes: a mapping may carry `include: FILE` or `include: [FILE, ...]`.
-// Paths are relative to the including file. The included mappings are merged
+// Includes: a mapping may carry `include: FILE` or `include: [FILE, ...]`;
+// `FILE#a.b` includes the mapping at key path a.b of FILE instead of the
+// whole file. Paths are relative to the including file. The included mappings are merged
 // first (in order), then the including mapping's own keys on top, deeply:
 // maps merge key by key, anything else replaces.
 #pragma once

@@ -101,6 +101,9 @@ struct ComputeCalibration {
   // while the other chunk computes (used by workloads/training.cpp).
   double deepep_dispatch_fraction = 0.687;
   double deepep_combine_fraction = 0.835;
+  // The file's `serving:` section (workloads/serving.hpp ServingCalibration),
+  // kept raw here: serving scenarios include it by `calibration.yaml#serving`.
+  config::Node serving;
 
   template <class V>
   void fields(V& v) {
@@ -121,6 +124,7 @@ struct ComputeCalibration {
           "fraction of the NIC's effective bandwidth reached by DeepEP dispatch in training");
     v.req("deepep_combine_fraction", deepep_combine_fraction,
           "fraction of the NIC's effective bandwidth reached by DeepEP combine in training");
+    v.opt("serving", serving, "the serving step model's constants (read by serving scenarios)");
   }
   void validate(config::Reader& r);
 };

@@ -8,7 +8,7 @@
 //   serving:
 //     model: {include: ../models/deepseek-v3.yaml}
 //     hardware: {...}        # GPU, node and price (explicit numbers)
-//     calibration: {include: ../../workloads/serving_calibration.yaml}
+//     calibration: {include: ../../workloads/calibration.yaml#serving}
 //     prefill: {nodes: 4, ep: 32, attention_dp: 32, ...}
 //     decode:  {nodes: 18, ep: 144, attention_dp: 144, ...}
 //     mtp: {depth: 1, acceptance: 0.85}
@@ -104,7 +104,7 @@ struct ServingHardware {
 };
 
 // Efficiencies that turn hardware peaks into achieved rates. Each one has
-// its source in workloads/serving_calibration.yaml; none is fitted to the
+// its source in the `serving:` section of workloads/calibration.yaml; none is fitted to the
 // inference figures that the tests compare against.
 struct ServingCalibration {
   double gemm_efficiency = 0.68;       // achieved / peak FP8 on large GEMMs
@@ -370,7 +370,7 @@ struct ServingSpec {
   void fields(V& v) {
     v.req("model", model, "the served model (usually include: ../models/NAME.yaml)");
     v.req("hardware", hardware, "GPU and node");
-    v.req("calibration", calibration, "efficiencies (include: workloads/serving_calibration.yaml)");
+    v.req("calibration", calibration, "efficiencies (include: workloads/calibration.yaml#serving)");
     v.req("prefill", prefill, "prefill pool plan");
     v.req("decode", decode, "decode pool plan");
     v.opt("mtp", mtp, "multi-token prediction (speculative decoding)");

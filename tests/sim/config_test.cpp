@@ -130,6 +130,21 @@ TEST(Config, IncludesAndOverridesKeepTheirOrigins) {
   EXPECT_NE(d3.str().find("--set link.bandwidth=9: key 'link.bandwidth': '9' has no unit"),
             std::string::npos) << d3.str();
 
+  // FILE#key includes one section of a file; a missing section names it.
+  std::ofstream(dir / "sections.yaml") << "other: {x: 1}\ncfg:\n  inner:\n    nodes: 5\n    link: {bandwidth: 25GB/s}\n";
+  std::ofstream(dir / "top3.yaml") << "include: sections.yaml#cfg.inner\n";
+  Cluster c5;
+  Diagnostics d5;
+  ASSERT_TRUE(load((dir / "top3.yaml").string(), {}, c5, d5)) << d5.str();
+  EXPECT_EQ(c5.nodes, 5);
+  EXPECT_EQ(c5.link.bandwidth, GBps(25));
+  std::ofstream(dir / "top4.yaml") << "include: sections.yaml#cfg.missing\n";
+  Cluster c6;
+  Diagnostics d6;
+  EXPECT_FALSE(load((dir / "top4.yaml").string(), {}, c6, d6));
+  EXPECT_NE(d6.str().find("top4.yaml:1:10: key 'include': included file"), std::string::npos) << d6.str();
+  EXPECT_NE(d6.str().find("has no key 'cfg.missing'"), std::string::npos) << d6.str();
+
   // Include cycles are errors, not hangs.
   std::ofstream(dir / "a.yaml") << "include: b.yaml\n";
   std::ofstream(dir / "b.yaml") << "include: a.yaml\n";

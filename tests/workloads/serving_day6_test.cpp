@@ -8,7 +8,7 @@
 // of a fleet whose size follows the load (peak 278 vs average 226.75
 // nodes), request lengths are not published (the scenario derives them), and
 // the model's compute-bound rates use one whole-system efficiency measured on
-// training (workloads/serving_calibration.yaml, system_efficiency).
+// training (workloads/calibration.yaml, serving.system_efficiency).
 #include <gtest/gtest.h>
 
 #include "serving_test_util.hpp"
