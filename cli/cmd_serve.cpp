@@ -293,11 +293,13 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       // fabric and the deployment is re-estimated at the shared rates.
       ServingEstimate e = estimate_serving(*sc.serving, true);
       FleetComm fleet;
+      FleetTail tail;
       if (sc.serving->hardware.fleet_replay && sc.serving->hardware.fabric) {
         fleet = replay_fleet(*sc.serving, e);
         if (fleet.replayed) {
           *sc.serving = with_fleet(*sc.serving, e, fleet, true);
           e = estimate_serving(*sc.serving, true);
+          tail = fleet_tail(*sc.serving, e, fleet);
         }
       }
       const ServingSpec& s = *sc.serving;
@@ -319,6 +321,11 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                              {"decode_alone_ps_per_token", ps(fleet.decode_alone_ps)},
                              {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)},
                              {"decode_slowest_unit_ps_per_token", ps(fleet.decode_slowest_ps)}};
+        if (fleet.replayed) {
+          out["fleet_comm"]["slowest_unit_tpot_s"] = tail.decode_tpot.seconds();
+          out["fleet_comm"]["slowest_unit_ttft_s"] = tail.ttft.seconds();
+          if (!tail.warning.empty()) out["fleet_comm"]["tail_warning"] = tail.warning;
+        }
       }
       out["decode_batch_per_gpu"] = dc.batch_per_gpu;
       out["decode_limited_by"] = dc.limited_by;
@@ -386,6 +393,10 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
       if (!fleet.note.empty()) text << "  fleet: " << fleet.note << "\n";
+      if (fleet.replayed)
+        text << "  fleet tail: slowest decode unit TPOT " << sim::strprintf("%.2f ms", ms(tail.decode_tpot))
+             << ", slowest prefill unit mean TTFT " << sim::strprintf("%.2f s", tail.ttft.seconds())
+             << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "

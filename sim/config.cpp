@@ -200,11 +200,18 @@ bool load_rec(const std::string& path, Node& out, Diagnostics& diags, std::vecto
         ok = false;
         continue;
       }
-      // FILE#a.b: the mapping at key path a.b of FILE instead of the whole file.
+      // FILE#a.b: the mapping at key path a.b of FILE instead of the whole
+      // file (a '#' followed by a '/' belongs to the path).
       std::string file = f->scalar, section;
-      if (const size_t hash = file.rfind('#'); hash != std::string::npos) {
+      if (const size_t hash = file.rfind('#');
+          hash != std::string::npos && file.find('/', hash) == std::string::npos) {
         section = file.substr(hash + 1);
         file.resize(hash);
+        if (section.empty()) {
+          diags.add(f->mark, "include", "'" + f->scalar + "': expected a key path after '#' (FILE#key.path)");
+          ok = false;
+          continue;
+        }
       }
       fs::path p = file;
       if (p.is_relative()) p = fs::path(path).parent_path() / p;

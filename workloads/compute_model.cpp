@@ -34,6 +34,8 @@ void ComputeCalibration::validate(config::Reader& r) {
   check_fraction(r, deepep_dispatch_fraction, "deepep_dispatch_fraction");
   check_fraction(r, deepep_combine_fraction, "deepep_combine_fraction");
   r.check(launch_overhead >= Duration::zero(), "launch_overhead", "must be >= 0");
+  r.check(serving.is_map() || serving.is_null(), "serving",
+          "must be a mapping of the serving step model's constants (see workloads/calibration.yaml)");
 }
 
 std::string default_calibration_path() {

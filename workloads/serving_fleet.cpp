@@ -87,6 +87,7 @@ FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
     if (prefill.replays_comm()) f.prefill_shared_ps = slope(0, np, f.prefill_slowest_ps);
     if (decode.replays_comm()) f.decode_shared_ps = slope(np, nd, f.decode_slowest_ps);
     if (flat) {
+      f.prefill_shared_ps = f.prefill_slowest_ps = f.decode_shared_ps = f.decode_slowest_ps = -1;
       f.note = "the fleet replay's time did not grow with tokens; each unit is timed alone";
       return f;
     }
@@ -135,16 +136,51 @@ FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e
   FleetEstimate out;
   ServingEstimate at = e;
   for (int i = 0; i < rounds; ++i) {
-    out.fleet = replay_fleet(s, at);
+    FleetComm f = replay_fleet(s, at);
     ++out.replays;
-    if (!out.fleet.replayed) return out;
-    at = estimate_serving(with_fleet(s, at, out.fleet, false), integer_units);
+    if (!f.replayed) {
+      // A later round's larger fleet may not fit or replay: keep the last
+      // good replay and its estimate, unsettled, and say why it stopped.
+      if (out.estimate) out.stopped = f.note;
+      else out.fleet = std::move(f);
+      out.settled = false;
+      return out;
+    }
+    out.fleet = std::move(f);
+    out.spec = with_fleet(s, at, out.fleet, false);
+    at = estimate_serving(out.spec, integer_units);
     out.estimate = at;
     out.settled = whole_units(at.prefill_units) == out.fleet.prefill_units &&
                   whole_units(at.decode_units) == out.fleet.decode_units;
     if (out.settled) break;
   }
   return out;
+}
+
+FleetTail fleet_tail(const ServingSpec& shared, const ServingEstimate& e, const FleetComm& f) {
+  FleetTail t;
+  if (!f.replayed) return t;
+  ServingSpec slow = shared;
+  if (f.decode_slowest_ps >= 0) slow.decode.shared_comm_ps_per_token = f.decode_slowest_ps;
+  if (f.prefill_slowest_ps >= 0) slow.prefill.shared_comm_ps_per_token = f.prefill_slowest_ps;
+  const RequestShape shape = request_shape(shared);
+  if (e.decode.feasible && e.decode.batch_per_gpu > 0) {
+    const StepModel d(slow, slow.decode, false);
+    t.decode_tpot = d.decode(e.decode.batch_per_gpu, shape.decode_context, shared.mtp.depth).total /
+                    e.decode.accepted_per_step;
+  }
+  const StepModel p(slow, slow.prefill, true);
+  const Duration forward = p.prefill(e.prefill.tokens_per_gpu, shape.computed, shape.cached).total;
+  if (e.prefill.step.total > Duration::zero())
+    t.ttft = e.ttft * (forward.seconds() / e.prefill.step.total.seconds());
+  auto add = [&](const std::string& w) { t.warning += (t.warning.empty() ? "" : "; ") + w; };
+  if (const std::optional<Duration> limit = shared.slo.tpot_limit(); limit && t.decode_tpot > *limit)
+    add(sim::strprintf("the slowest decode unit's TPOT is %.2f ms at the pool's batch (target %.2f ms)",
+                       t.decode_tpot / Milliseconds(1), *limit / Milliseconds(1)));
+  if (shared.slo.ttft && t.ttft > *shared.slo.ttft)
+    add(sim::strprintf("the slowest prefill unit's mean TTFT is %.2f s (target %.2f s)", t.ttft.seconds(),
+                       shared.slo.ttft->seconds()));
+  return t;
 }
 
 }  // namespace codesim::workloads

@@ -69,13 +69,26 @@ int whole_units(double units);
 // the re-sized whole-unit counts differ from the replayed ones (at most
 // `rounds` replays). `e` is the deployment estimated with units alone.
 struct FleetEstimate {
-  FleetComm fleet;                          // the last replay
-  std::optional<ServingEstimate> estimate;  // at its shared rates (none if not replayed)
+  FleetComm fleet;                          // the last good replay (or the first, failed, one)
+  std::optional<ServingEstimate> estimate;  // at its shared rates (none if no replay succeeded)
+  ServingSpec spec;                         // the spec that estimate was made with
   int replays = 0;
   bool settled = false;  // the last estimate's whole units are the replayed fleet's
+  std::string stopped;   // why a later round's replay failed (the re-sized fleet), if it did
 };
 FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, bool integer_units,
                                   int rounds = 3);
+
+// The latency tail of a pool estimated at its units' mean slope: the
+// slowest decode unit's TPOT at the pool's batch, and the slowest prefill
+// unit's mean TTFT (the pool's, scaled by the slowest unit's forward). A
+// non-empty warning names what misses the SLOs; capacity is not re-judged.
+struct FleetTail {
+  Duration decode_tpot;
+  Duration ttft;
+  std::string warning;
+};
+FleetTail fleet_tail(const ServingSpec& shared, const ServingEstimate& e, const FleetComm& f);
 
 // `s` with each pool's all-to-all timed at the fleet's shared slope, and,
 // with `fix_units`, each pool's unit count fixed to e's (whole units):

@@ -509,12 +509,14 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
   const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
-  // A rank's nodes are contiguous; DualPipe's mirror rank PP-1-r is at the
-  // far end of the cluster, so a two-copy group crosses leaves whenever the
-  // cluster has more than one.
+  // A rank's nodes are contiguous; DualPipe's mirror rank PP-1-r holds other
+  // nodes, for most ranks far away, so a two-copy group is taken to cross
+  // leaves whenever the cluster has more than one (conservative for the
+  // middle pair, whose ranks are adjacent). The expert replicas of a
+  // mirrored group cross with it.
+  const bool mirrored_crosses = copies > 1 && in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
   const bool dp_crosses_leaf =
-      in.net.nodes_per_leaf > 0 &&
-      (dense_nodes > in.net.nodes_per_leaf || (copies > 1 && in.nodes > in.net.nodes_per_leaf));
+      (in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf) || mirrored_crosses;
   int64_t step_end = 0;
   res.per_rank.resize(pp);
   std::vector<RankParams> params;
@@ -560,9 +562,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const int dp_all = copies * plan.data.degree, dp_expert_all = copies * dp_expert;
     if (dp_all > 1 && plan.data.zero_stage >= 1) {
       rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
-           ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, false);
+           ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses);
       ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
-           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, false);
+           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
       rs = ring_collective_time(in.net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);

@@ -127,6 +127,15 @@ run_forms size size "$P/v3-serve-day6.yaml" "${narrow[@]}"
 check "size JSON keys" keys "$tmp/size.json" prefill_nodes decode_nodes total_nodes cost_per_day_usd \
   prefill_tokens_per_s_per_node decode_tokens_per_s_per_node
 check "size text keeps its lines" grep -q "^Cheapest:" "$tmp/size.txt"
+python3 - "$tmp/size.json" <<'PY' || { echo "FAIL: size fleet_check keys"; fail=1; }
+import json, sys
+f = json.load(open(sys.argv[1]))["fleet_check"]
+for k in ("replayed", "note", "candidate_rank", "candidates_checked", "candidate", "total_nodes",
+          "cost_per_day_usd", "meets_slo", "settled", "slowest_unit_tpot_s", "slowest_unit_ttft_s"):
+    assert k in f, (k, f)
+assert f["replayed"] and f["meets_slo"] and f["settled"] and f["candidate_rank"] == 1, f
+PY
+check "size text has the fleet check" grep -q "^  fleet check: " "$tmp/size.txt"
 
 # net (small: 128 GPUs, 1 MiB, no faults), then the routing comparison
 small=(--set network.faults=[] --set comm.size=1MiB)

@@ -144,6 +144,19 @@ TEST(Config, IncludesAndOverridesKeepTheirOrigins) {
   EXPECT_FALSE(load((dir / "top4.yaml").string(), {}, c6, d6));
   EXPECT_NE(d6.str().find("top4.yaml:1:10: key 'include': included file"), std::string::npos) << d6.str();
   EXPECT_NE(d6.str().find("has no key 'cfg.missing'"), std::string::npos) << d6.str();
+  std::ofstream(dir / "top5.yaml") << "include: sections.yaml#\n";
+  Cluster c7;
+  Diagnostics d7;
+  EXPECT_FALSE(load((dir / "top5.yaml").string(), {}, c7, d7));
+  EXPECT_NE(d7.str().find("expected a key path after '#'"), std::string::npos) << d7.str();
+  // A '#' inside a directory name is part of the path.
+  fs::create_directories(dir / "a#b");
+  std::ofstream(dir / "a#b" / "base.yaml") << "nodes: 7\nlink: {bandwidth: 1GB/s}\n";
+  std::ofstream(dir / "top6.yaml") << "include: a#b/base.yaml\n";
+  Cluster c8;
+  Diagnostics d8;
+  ASSERT_TRUE(load((dir / "top6.yaml").string(), {}, c8, d8)) << d8.str();
+  EXPECT_EQ(c8.nodes, 7);
 
   // Include cycles are errors, not hangs.
   std::ofstream(dir / "a.yaml") << "include: b.yaml\n";

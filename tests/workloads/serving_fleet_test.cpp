@@ -98,6 +98,25 @@ TEST(ServingFleet, Day6PoolsOnOversubscribedFatTreeMissTheLoad) {
   EXPECT_NE(shared.why_not.find("decode pool overloaded"), std::string::npos) << shared.why_not;
 }
 
+// The re-sizing loop on the non-blocking MPFT: the shared rates equal the
+// units' own, so the day-6 pools come out as sized, after one replay, and
+// the slowest units' latency equals the pools' (no warning).
+TEST(ServingFleet, EstimateWithFleetSettlesAtOnceOnMpft) {
+  const ServingSpec s = day6();
+  const ServingEstimate e = estimate_serving(s, true);
+  const FleetEstimate fe = estimate_with_fleet(s, e, true);
+  ASSERT_TRUE(fe.estimate.has_value()) << fe.fleet.note;
+  EXPECT_EQ(fe.replays, 1);
+  EXPECT_TRUE(fe.settled);
+  EXPECT_TRUE(fe.stopped.empty());
+  EXPECT_DOUBLE_EQ(fe.estimate->total_nodes, e.total_nodes);
+  EXPECT_NEAR(fe.estimate->decode.tpot / e.decode.tpot, 1.0, 1e-6);
+  const FleetTail t = fleet_tail(fe.spec, *fe.estimate, fe.fleet);
+  EXPECT_NEAR(t.decode_tpot / fe.estimate->decode.tpot, 1.0, 1e-6);
+  EXPECT_NEAR(t.ttft / fe.estimate->ttft, 1.0, 1e-6);
+  EXPECT_TRUE(t.warning.empty()) << t.warning;
+}
+
 // A unit placed at an offset of a larger fabric has the flows of the unit
 // alone, shifted: one unit on a non-blocking fabric of its own size plus
 // idle nodes takes the time of the unit alone.
