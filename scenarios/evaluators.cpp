@@ -6,6 +6,7 @@
 #include "topology/generators.hpp"
 #include "topology/stats.hpp"
 #include "workloads/serving_estimate.hpp"
+#include "workloads/serving_fleet.hpp"
 #include "workloads/serving_sim.hpp"
 #include "workloads/training_setup.hpp"
 
@@ -109,15 +110,33 @@ PointResult evaluate_train_full(const config::Node& tree, const std::string&) {
 }
 
 // The fast steady-state serving estimate (pool sizes from the traffic); with
-// `full`, the request-level simulation of those pools then replaces the
-// latency and per-node throughput metrics (serving.simulate sets its length).
+// `full`, the pools are replayed as one fleet on the fabric and re-sized at
+// the shared rates (serving.hardware.fleet_replay), then the request-level
+// simulation of those pools replaces the latency and per-node throughput
+// metrics (serving.simulate sets its length).
 PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   Scenario s;
   PointResult r;
   if (!read_point(tree, s, r)) return r;
   if (!s.serving) return skipped("the scenario has no 'serving' section");
-  const workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, s.serving->search.integer_units);
+  workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, s.serving->search.integer_units);
   if (!e.decode.feasible) return skipped("decode infeasible: " + e.decode.limited_by);
+  // With `full`, the pools sized with units alone are replayed as one fleet
+  // on the fabric and re-sized at the shared rates (as `codesim size`).
+  workloads::ServingSpec spec = *s.serving;
+  if (full && spec.hardware.fleet_replay && spec.hardware.fabric) {
+    const workloads::FleetEstimate fe = workloads::estimate_with_fleet(spec, e, spec.search.integer_units);
+    if (fe.estimate) {
+      e = *fe.estimate;
+      spec = fe.spec;
+      if (fe.fleet.prefill_alone_ps > 0 && fe.fleet.prefill_shared_ps > 0)
+        r.metrics["fleet_prefill_comm_slowdown"] = fe.fleet.prefill_shared_ps / fe.fleet.prefill_alone_ps;
+      if (fe.fleet.decode_alone_ps > 0 && fe.fleet.decode_shared_ps > 0)
+        r.metrics["fleet_decode_comm_slowdown"] = fe.fleet.decode_shared_ps / fe.fleet.decode_alone_ps;
+      if (!e.decode.feasible) return skipped("decode infeasible on the shared fabric: " + e.decode.limited_by);
+    }
+    r.text["fleet"] = fe.fleet.note;
+  }
   r.metrics["total_nodes"] = e.total_nodes;
   r.metrics["prefill_nodes"] = e.prefill_nodes;
   r.metrics["decode_nodes"] = e.decode_nodes;
@@ -132,7 +151,7 @@ PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   r.metrics["prefill_input_tokens_per_s_per_node"] = e.prefill.input_tokens_per_s_per_node;
   if (!e.meets_slo) r.text["why_not"] = e.why_not;
   if (full) {
-    const workloads::SimResult sim = workloads::simulate_serving(*s.serving, e);
+    const workloads::SimResult sim = workloads::simulate_serving(spec, e);
     if (sim.completed == 0) return skipped("the request-level simulation completed no request");
     r.metrics["tpot_s"] = sim.tpot.mean;
     r.metrics["tokens_per_s_per_user"] = sim.tpot.mean > 0 ? 1.0 / sim.tpot.mean : 0;

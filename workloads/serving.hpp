@@ -59,11 +59,11 @@ struct ServingHardware {
   double usd_per_gpu_hour = 2.0;
   std::optional<topology::FabricSpec> fabric;  // replay EP on this fabric (needs `node`)
   topology::RoutingPolicy routing = topology::RoutingPolicy::kAdaptive;
-  // `codesim serve` and `codesim size`: also replay every unit of both
-  // pools at once on one fabric of the whole fleet
+  // `codesim serve`, `codesim size` and `sweep --full`: also replay every
+  // unit of both pools at once on one fabric of the whole fleet
   // (workloads/serving_fleet.hpp) and estimate the deployment at those
   // shared rates. Size ranks with units alone and checks its first
-  // candidates this way; sweeps time units alone.
+  // candidates this way; fast sweeps time units alone.
   bool fleet_replay = true;
   topology::NodeSpec node_spec;  // the resolved preset (when `node` is set)
 
@@ -90,7 +90,7 @@ struct ServingHardware {
     v.opt("fabric", fabric, "scale-out fabric: replay the EP all-to-all on it, per unit and for the fleet (needs node)");
     v.opt("routing", routing, "routing policy of that replay: ecmp, adaptive, spray or dmodk");
     v.opt("fleet_replay", fleet_replay,
-          "serve/size: replay all units of both pools together on one fabric of the whole fleet");
+          "serve, size, sweep --full: replay all units of both pools together on one fabric of the whole fleet");
   }
   void validate(config::Reader& r) {
     r.check(node.empty() || topology::find_node(node) != nullptr, "node",

@@ -66,8 +66,8 @@ TEST(SweepV3, ServingSweepFindsTheCheapestDeploymentMeetingTheSlo) {
 }
 
 // `codesim sweep --full` on a serving sweep: the serve-full evaluator sizes
-// the pools like the fast model, then runs the request-level simulation of
-// them and reports its latencies (a short window here; the bundled scenario
+// the pools like the fast model, replays them as one fleet on the fabric,
+// then runs the request-level simulation of them and reports its latencies (a short window here; the bundled scenario
 // simulates an hour). The simulated decode pool is not slower than the SLO
 // the estimate sized it for (its units are rounded up, so it runs at or
 // below the estimate's batch), and tails are at least the mean.
@@ -89,6 +89,9 @@ TEST(SweepV3, ServeFullRunsTheRequestLevelSimulation) {
   EXPECT_LE(b.metrics.at("tpot_s"), a.metrics.at("tpot_s") * 1.05);
   EXPECT_GE(b.metrics.at("tpot_p99_s"), b.metrics.at("tpot_s"));
   EXPECT_GE(b.metrics.at("ttft_p99_s"), b.metrics.at("ttft_p50_s"));
+  // The fleet replayed on one MPFT (non-blocking): sharing changes nothing.
+  EXPECT_NEAR(b.metrics.at("fleet_decode_comm_slowdown"), 1.0, 1e-6);
+  EXPECT_NEAR(b.metrics.at("fleet_prefill_comm_slowdown"), 1.0, 1e-6);
 }
 
 }  // namespace
