@@ -2,6 +2,7 @@
 //   BM_SizeDay6          `codesim size` on the day-6 scenario      (< 10 s)
 //   BM_SimulateHourDay6  one hour of traffic at the day-6 load     (< 60 s)
 //   BM_DecodeStep        one decode-step evaluation (the DES inner loop)
+//   BM_FleetReplayDay6   the day-6 fleet (248 nodes) on one fabric, both probes
 // Run: build/bench/serve_bench
 #include <benchmark/benchmark.h>
 
@@ -9,6 +10,7 @@
 
 #include "scenarios/scenario.hpp"
 #include "workloads/serving_estimate.hpp"
+#include "workloads/serving_fleet.hpp"
 #include "workloads/serving_sim.hpp"
 #include "workloads/serving_size.hpp"
 
@@ -58,6 +60,18 @@ void BM_DecodeStep(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DecodeStep);
+
+void BM_FleetReplayDay6(benchmark::State& state) {
+  const ServingSpec s = day6();
+  const ServingEstimate e = estimate_serving(s, true);
+  for (auto _ : state) {
+    FleetComm f = replay_fleet(s, e);
+    benchmark::DoNotOptimize(f);
+    state.counters["flows"] = static_cast<double>(f.flows);
+    state.counters["nodes"] = f.nodes;
+  }
+}
+BENCHMARK(BM_FleetReplayDay6)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 
