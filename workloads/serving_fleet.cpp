@@ -10,10 +10,14 @@
 #include "workloads/serving_step.hpp"
 
 namespace codesim::workloads {
+
 int whole_units(double units) { return std::max(1, static_cast<int>(std::ceil(units - 1e-9))); }
 
-FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e) {
+FleetComm replay_fleet(const ServingSpec& shared_or_not, const ServingEstimate& e) {
   FleetComm f;
+  // The units alone: drop any shared slope a previous replay left in the plans.
+  ServingSpec s = shared_or_not;
+  s.prefill.shared_comm_ps_per_token = s.decode.shared_comm_ps_per_token = -1;
   const ServingHardware& hw = s.hardware;
   const StepModel prefill(s, s.prefill, true), decode(s, s.decode, false);
   f.prefill_alone_ps = prefill.flow_ps_per_token();

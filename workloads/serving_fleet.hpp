@@ -58,6 +58,8 @@ struct FleetComm {
 // fabric built from s.hardware.fabric. Needs hardware.node and
 // hardware.fabric; otherwise (or when the fabric cannot hold the fleet, or
 // the replay fails) returns replayed = false with the reason in `note`.
+// Shared slopes already in s's plans (with_fleet) are ignored: the units
+// alone are timed afresh.
 FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e);
 
 // Whole units for a (possibly fractional, time-averaged) unit count: at
