@@ -378,8 +378,8 @@ void add_training_and_serving_targets(ValidationRegistry& reg) {
        "weight gradients twice); how DeepSeek split the last stage is not published"},
       {"T12/table4-1f1b", "Table 4 1F1B: overlapped F&B pairs, rank 0", "table4_1f1b_s", 13.95, ""},
       {"T12/table4-opt", "Table 4 opt: DP sync + optimizer after the pipeline", "table4_opt_s", 0.29,
-       "DP reduce-scatter/all-gather over both DualPipe copies plus AdamW give 0.20 s; nothing published says "
-       "what else the 0.29 s holds"},
+       "modelled as the DP reduce-scatter/all-gather over both DualPipe copies plus AdamW; nothing published "
+       "says what else the 0.29 s holds"},
   };
   for (const T4& c : t4)
     reg.add({c.id, c.what, "s", c.published, "ISCA'25 Tab.4 [P]", Tolerance::relative(0.15), why_t4,

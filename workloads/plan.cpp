@@ -293,6 +293,12 @@ std::vector<int> stages_of_rank(const Plan& plan, int rank) {
 
 }  // namespace
 
+ReplicaGroups replica_groups(const Plan& plan) {
+  const int copies = stage_copies(plan.pipeline.schedule);
+  const int stage_gpus = plan.data.degree * plan.tensor.degree;
+  return {copies * plan.data.degree, copies * std::max(1, stage_gpus / std::max(1, plan.expert.degree))};
+}
+
 RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
                        const std::vector<StageLayers>& stages, const std::vector<int>& layer_kind,
                        int rank) {
@@ -318,13 +324,11 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   const int pp = plan.pipeline.degree;
   const std::vector<int> held = stages_of_rank(plan, rank);
 
-  const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int ep = std::max(1, plan.expert.degree);
-  // ZeRO shards over every replica of a parameter: DualPipe's two copies of
-  // each stage double the DP group (workloads/schedule.hpp stage_copies).
-  const int copies = stage_copies(plan.pipeline.schedule);
-  const int dp_dense = copies * plan.data.degree;
-  const int dp_expert = copies * std::max(1, stage_gpus / ep);
+  // ZeRO shards over every replica of a parameter (DualPipe: both copies).
+  const ReplicaGroups groups = replica_groups(plan);
+  const int dp_dense = groups.dense;
+  const int dp_expert = groups.expert;
   double weights = 0, grads = 0, master = 0, moments = 0;
   int64_t params = 0;
   Bytes act_stage_max;

@@ -221,6 +221,17 @@ struct RankParams {
   int64_t dense = 0;
   int64_t expert = 0;
 };
+// Replicas of one parameter across the cluster: its DP group. Dense
+// parameters sit on every DP replica of the stage, a routed expert's slot
+// on one GPU per EP group of it; DualPipe's two copies of every stage
+// (schedule.hpp stage_copies) double both. Gradients are reduced and ZeRO
+// shards the optimizer state over these groups.
+struct ReplicaGroups {
+  int dense = 1;
+  int expert = 1;
+};
+ReplicaGroups replica_groups(const Plan& plan);
+
 RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
                        const std::vector<StageLayers>& stages, const std::vector<int>& layer_kind,
                        int rank);

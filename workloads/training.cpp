@@ -506,6 +506,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // gradient is reduced over both copies' DP replicas, and ZeRO shards its
   // optimizer state over them all.
   const int copies = stage_copies(plan.pipeline.schedule);
+  const ReplicaGroups replicas = replica_groups(plan);
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
   const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
@@ -526,7 +527,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // gradients, all-gather of the weights; ZeRO-0 all-reduces the gradients,
   // i.e. reduce-scatter then all-gather of the same bytes).
   std::vector<Duration> flow_rs, flow_ag;
-  if (c.flow && copies * plan.data.degree > 1) {
+  if (c.flow && replicas.dense > 1) {
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
     for (const RankParams& rp : params) {
       dense_g.push_back(bytes(rp.dense, kGradBytesPerParam));
@@ -559,7 +560,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const RankParams& rp = params[static_cast<size_t>(r)];
     Duration rs, ag;
     double shard = static_cast<double>(rp.dense + rp.expert);
-    const int dp_all = copies * plan.data.degree, dp_expert_all = copies * dp_expert;
+    const int dp_all = replicas.dense, dp_expert_all = replicas.expert;
     if (dp_all > 1 && plan.data.zero_stage >= 1) {
       rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses);
