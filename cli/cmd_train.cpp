@@ -68,7 +68,9 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
   for (const auto& f : r.fb) fb.push_back({ms(f[0]), ms(f[1])});
   j["fb_pair_ms"] = fb;
   j["per_layer_ms"] = {{"dispatch_f", ms(r.dispatch_f)}, {"combine_f", ms(r.combine_f)},
-                       {"dispatch_b", ms(r.dispatch_b)}, {"combine_b", ms(r.combine_b)}};
+                       {"dispatch_b", ms(r.dispatch_b)}, {"combine_b", ms(r.combine_b)},
+                       {"compute_f", ms(r.moe_compute_f)}, {"compute_b", ms(r.moe_compute_b)},
+                       {"compute_w", ms(r.moe_compute_w)}};
   j["pp_transfer_ms"] = ms(r.pp_transfer);
   j["expert_imbalance"] = r.expert_imbalance;
   j["dp_reduce_scatter_ms"] = ms(r.dp_reduce_scatter);
@@ -136,6 +138,8 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
     }
   P("  per MoE layer and micro-batch: dispatch %.2f ms, combine %.2f ms (F); %.2f / %.2f ms (B)\n",
               ms(r.dispatch_f), ms(r.combine_f), ms(r.dispatch_b), ms(r.combine_b));
+  P("  per MoE layer and micro-batch, compute kernels: F %.2f ms, B %.2f ms, W %.2f ms\n", ms(r.moe_compute_f),
+    ms(r.moe_compute_b), ms(r.moe_compute_w));
   P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, all-gather %.1f ms, AdamW %.1f ms\n",
               ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.dp_all_gather),
               ms(r.optimizer_compute));
@@ -209,6 +213,9 @@ reports::ResultTable comm_table(const TrainingResult& r) {
   t.add_row({"EP combine, forward", ms(r.combine_f)});
   t.add_row({"EP dispatch, backward", ms(r.dispatch_b)});
   t.add_row({"EP combine, backward", ms(r.combine_b)});
+  t.add_row({"MoE layer compute kernels, forward", ms(r.moe_compute_f)});
+  t.add_row({"MoE layer compute kernels, input gradient", ms(r.moe_compute_b)});
+  t.add_row({"MoE layer compute kernels, weight gradient", ms(r.moe_compute_w)});
   t.add_row({"PP transfer (per micro-batch)", ms(r.pp_transfer)});
   t.add_row({"DP reduce-scatter", ms(r.dp_reduce_scatter)});
   t.add_row({"DP all-gather", ms(r.dp_all_gather)});

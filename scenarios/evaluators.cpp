@@ -90,6 +90,10 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   // The overlapped F&B chunk pair of pipeline rank 4 (a stage of 4 MoE
   // layers, as in profile-data train.json).
   if (t.fb.size() > 4) r.metrics["fb_pair_rank4_ms"] = t.fb[4][0] / Milliseconds(1);
+  // One MoE layer's compute-stream kernels per pass (T29, per pass).
+  r.metrics["moe_compute_f_ms"] = t.moe_compute_f / Milliseconds(1);
+  r.metrics["moe_compute_b_ms"] = t.moe_compute_b / Milliseconds(1);
+  r.metrics["moe_compute_w_ms"] = t.moe_compute_w / Milliseconds(1);
   // ISCA'25 Table 4's components, for the reported pipeline rank.
   r.metrics["table4_1f_s"] = t.breakdown.f.seconds();
   r.metrics["table4_bubble_s"] = t.breakdown.bubble.seconds();

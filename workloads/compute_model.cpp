@@ -155,6 +155,12 @@ std::vector<models::Op> auxiliary_kernels(const models::Op& g) {
   if (g.pass == models::Pass::kBackwardWeight) {
     cast("x_t", s.m, s.k);   // shape (k_fwd, n_fwd, m_tokens): X is m_tokens x k_fwd
     cast("dy_t", s.n, s.k);  // dY is m_tokens x n_fwd
+    // dY exists once the input-gradient pass has computed it, and is
+    // quantised then, into both layouts (train.json: no cast kernel in
+    // attn(W), 30 per layer in attn(B)); X's transposed copy is re-quantised
+    // from the cached FP8 activation by the weight-gradient pass (TR 3.5.2;
+    // train.json's 2 casts per layer in mlp(W)).
+    out.back().pass = models::Pass::kBackwardInput;
   } else {
     cast("a", s.m, s.k);
   }

@@ -156,7 +156,9 @@ OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibra
 //  * FP8 GEMMs: quantisation (DeepSeek-V3 TR 3.3: 1x128 activation tiles,
 //    128x1 transposed tiles for the weight gradient): forward and
 //    input-gradient GEMMs cast their activation operand (BF16 in, FP8 +
-//    FP32 scales out); weight-gradient GEMMs cast-and-transpose X and dY;
+//    FP32 scales out); weight-gradient GEMMs cast-and-transpose X and dY
+//    (the dY cast carries Pass::kBackwardInput: it runs when B produces dY,
+//    not in the deferred W pass);
 //  * grouped (routed-expert) GEMMs, forward and input gradient: one
 //    permutation of the activation operand into/out of expert-contiguous
 //    order (read and write, BF16);

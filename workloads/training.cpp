@@ -202,12 +202,18 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
     }
 }
 
-// An op with its FP8 quantisation kernels, as wall time on the compute stream.
-Duration compute_time(const Context& c, const models::Op& op) {
+// An op with those of its FP8 quantisation kernels that run in its own
+// pass, as wall time on the compute stream; `other` gets the helper kernels
+// that run in the input-gradient pass instead (a weight-gradient GEMM's dY
+// cast: compute_model.hpp auxiliary_kernels).
+Duration compute_time(const Context& c, const models::Op& op, Duration* other = nullptr) {
   Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
-  for (const auto& q : auxiliary_kernels(op)) t += time_op(q, c.in->gpu, c.in->calibration, c.sms).time;
-  if (is_routed_expert(op.name)) t = t * c.expert_imbalance;
-  return t / c.in->calibration.stream_occupancy;
+  Duration elsewhere;
+  for (const auto& q : auxiliary_kernels(op))
+    (q.pass == op.pass || !other ? t : elsewhere) += time_op(q, c.in->gpu, c.in->calibration, c.sms).time;
+  const double scale = (is_routed_expert(op.name) ? c.expert_imbalance : 1.0) / c.in->calibration.stream_occupancy;
+  if (other) *other = elsewhere * scale;
+  return t * scale;
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
@@ -259,10 +265,15 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
           w.b_mlp += t;  // before and between the gradient all-to-alls
         break;
       }
-      case models::Pass::kBackwardWeight:
-        (starts_with(op.name, "moe.") || starts_with(op.name, "mtp.moe") ? w.w_mlp : w.w_attn) +=
-            compute_time(c, op);
+      case models::Pass::kBackwardWeight: {
+        const bool mlp = starts_with(op.name, "moe.") || starts_with(op.name, "mtp.moe");
+        Duration in_b;
+        (mlp ? w.w_mlp : w.w_attn) += compute_time(c, op, &in_b);
+        // Its dY cast ran in the input-gradient pass, beside the dgrad that
+        // produced dY.
+        (mlp && w.has_comm ? w.b_mlp : w.b_attn) += in_b;
         break;
+      }
     }
   }
   if (!w.has_comm) {  // dense layers, embedding, head: one compute segment per pass
@@ -622,6 +633,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       res.combine_f = w.combine_f;
       res.dispatch_b = w.dispatch_b;
       res.combine_b = w.combine_b;
+      const double occ = in.calibration.stream_occupancy;
+      res.moe_compute_f = (w.f_pre + w.f_mlp + w.f_post) * occ;
+      res.moe_compute_b = (w.b_mlp + w.b_attn) * occ;
+      res.moe_compute_w = (w.w_mlp + w.w_attn) * occ;
       break;
     }
 

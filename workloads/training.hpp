@@ -159,6 +159,10 @@ struct TrainingResult {
   std::vector<std::array<Duration, 2>> fb;  // per rank, by forward direction
   // Per micro-batch, per MoE layer, one GPU (the first MoE layer):
   Duration dispatch_f, combine_f, dispatch_b, combine_b, pp_transfer;
+  // ... and its compute-stream kernel time per pass (the sum of its kernels,
+  // recomputation included, before the stream occupancy): forward, input
+  // gradient, weight gradient.
+  Duration moe_compute_f, moe_compute_b, moe_compute_w;
   Duration dp_reduce_scatter, dp_all_gather, optimizer_compute;
   double tokens_per_step = 0;
   double tokens_per_day = 0;
