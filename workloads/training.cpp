@@ -271,7 +271,7 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
         (mlp ? w.w_mlp : w.w_attn) += compute_time(c, op, &in_b);
         // Its dY cast ran in the input-gradient pass, beside the dgrad that
         // produced dY.
-        (mlp && w.has_comm ? w.b_mlp : w.b_attn) += in_b;
+        (mlp ? w.b_mlp : w.b_attn) += in_b;
         break;
       }
     }
