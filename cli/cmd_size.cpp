@@ -42,6 +42,8 @@ json candidate_json(const SizeCandidate& c, int gpn) {
           {"prefill_tokens_per_s_per_node", e.prefill.input_tokens_per_s_per_node},
           {"decode_tokens_per_s_per_node", e.decode.tokens_per_s_per_node},
           {"decode_batch_per_gpu", e.decode.batch_per_gpu},
+          {"mtp_depth", c.mtp.depth},
+          {"kv_precision", std::string(config::enum_to_string(c.decode.kv_precision))},
           {"decode_limited_by", e.decode.limited_by},
           {"tpot_s", e.decode.tpot.seconds()},
           {"tokens_per_s_per_user", e.decode.tokens_per_s_per_user},
@@ -54,10 +56,41 @@ std::string candidate_line(const SizeCandidate& c, int gpn) {
   o << "prefill EP" << c.prefill.ep << " x " << sim::strprintf("%.2f", e.prefill_units) << " units = "
     << sim::strprintf("%.2f", e.prefill_nodes) << " nodes, decode EP" << c.decode.ep << " x "
     << sim::strprintf("%.2f", e.decode_units) << " units = " << sim::strprintf("%.2f", e.decode_nodes) << " nodes (batch "
-    << sim::strprintf("%.1f", e.decode.batch_per_gpu) << "/GPU, " << e.decode.limited_by << "): "
+    << sim::strprintf("%.1f", e.decode.batch_per_gpu) << "/GPU, " << e.decode.limited_by << "; MTP " << c.mtp.depth
+    << ", KV " << config::enum_to_string(c.decode.kv_precision) << "): "
     << sim::strprintf("%.2f", e.total_nodes) << " nodes, " << sim::strprintf("%.0f", e.total_nodes * gpn) << " GPUs, "
     << sim::strprintf("$%.0f/day", e.cost_per_day_usd);
   return o.str();
+}
+
+// What one searched choice (MTP depth, KV precision) is worth: the cheapest
+// deployment that makes it, one line per value.
+std::vector<std::string> option_lines(const SizeResult& r) {
+  std::vector<std::string> out;
+  auto add = [&](const std::vector<SizeOption>& opts, const char* what) {
+    for (const SizeOption& o : opts) {
+      const ServingEstimate& e = r.ranked[o.rank].estimate;
+      const double base = r.ranked.front().estimate.cost_per_day_usd;
+      out.push_back(sim::strprintf("%s %s: %.2f nodes, $%.0f/day (%+.1f%% against the cheapest), decode %.0f output "
+                                   "tokens/s per node at batch %.1f/GPU (rank %zu)",
+                                   what, o.value.c_str(), e.total_nodes, e.cost_per_day_usd,
+                                   100 * (e.cost_per_day_usd / base - 1), e.decode.tokens_per_s_per_node,
+                                   e.decode.batch_per_gpu, o.rank + 1));
+    }
+  };
+  add(r.by_mtp_depth, "MTP depth");
+  add(r.by_kv_precision, "KV");
+  return out;
+}
+
+json options_json(const SizeResult& r, const std::vector<SizeOption>& opts, int gpn) {
+  json a = json::array();
+  for (const SizeOption& o : opts) {
+    json j = candidate_json(r.ranked[o.rank], gpn);
+    j["rank"] = o.rank + 1;
+    a.push_back(j);
+  }
+  return a;
 }
 
 // One row per deployment shown, the keys of candidate_json.
@@ -78,6 +111,8 @@ reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, i
       .add_column("prefill_tokens_per_s_per_node", "prefill tokens/s per node", 0)
       .add_column("decode_tokens_per_s_per_node", "decode tokens/s per node", 0)
       .add_column("decode_batch_per_gpu", "batch/GPU", 1)
+      .add_column("mtp_depth", "MTP depth")
+      .add_column("kv_precision", "KV")
       .add_column("decode_limited_by", "limited by")
       .add_column("tpot_s", "TPOT (s)", 5)
       .add_column("tokens_per_s_per_user", "tokens/s per user", 1)
@@ -88,7 +123,8 @@ reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, i
     t.add_row({static_cast<int64_t>(i + 1), c.prefill.ep, c.decode.ep, e.prefill_units, e.decode_units,
                e.prefill_nodes, e.decode_nodes, e.total_nodes, e.total_nodes * gpn, e.cost_per_day_usd,
                e.usd_per_m_input, e.usd_per_m_output, e.prefill.input_tokens_per_s_per_node,
-               e.decode.tokens_per_s_per_node, e.decode.batch_per_gpu, e.decode.limited_by, e.decode.tpot.seconds(),
+               e.decode.tokens_per_s_per_node, e.decode.batch_per_gpu, static_cast<int64_t>(c.mtp.depth),
+               std::string(config::enum_to_string(c.decode.kv_precision)), e.decode.limited_by, e.decode.tpot.seconds(),
                e.decode.tokens_per_s_per_user, e.ttft.seconds()});
   }
   return t;
@@ -104,9 +140,14 @@ reports::Report size_report(const scenarios::Scenario& sc, const ServingSpec& s,
                 std::to_string(r.infeasible) + " miss the SLOs.");
   rep.table(reports::select_columns(
       table, {"rank", "prefill_ep", "decode_ep", "prefill_nodes", "decode_nodes", "total_nodes", "gpus",
-              "cost_per_day_usd", "decode_tokens_per_s_per_node", "decode_batch_per_gpu", "decode_limited_by",
-              "tpot_s", "ttft_s"}));
+              "cost_per_day_usd", "decode_tokens_per_s_per_node", "decode_batch_per_gpu", "mtp_depth", "kv_precision",
+              "decode_limited_by", "tpot_s", "ttft_s"}));
   rep.paragraph("A selection of the columns; --csv prints them all.");
+  if (const std::vector<std::string> lines = option_lines(r); !lines.empty()) {
+    std::string p = "What each choice is worth (the cheapest deployment that makes it): ";
+    for (size_t i = 0; i < lines.size(); ++i) p += (i ? "; " : "") + lines[i];
+    rep.paragraph(p + ".");
+  }
   rep.chart("throughput-vs-tpot", reports::svg::render(reports::size_candidates_chart(shown, s)),
             "Decode output tokens/s per node against TPOT: the cheapest deployment's decode plan as its batch "
             "grows from 1 request per GPU to what the KV cache holds, and the operating point of each deployment "
@@ -170,9 +211,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     size_t fleet_tried = 0;  // candidates whose fleet was replayed and estimated
     if (s.hardware.fleet_replay && s.hardware.fabric) {
       for (size_t i = 0; i < std::min(r.ranked.size(), kFleetChecks); ++i) {
-        ServingSpec chosen = s;
-        chosen.prefill = r.ranked[i].prefill;
-        chosen.decode = r.ranked[i].decode;
+        const ServingSpec chosen = candidate_spec(s, r.ranked[i]);
         FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.integer_units);
         if (!fe.estimate) {  // not replayed (e.g. the fabric cannot hold it): nothing shared to check
           if (i == 0) fleet_est = std::move(fe);
@@ -205,6 +244,8 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       json ru = json::array();
       for (size_t i = 1; i <= n_runners; ++i) ru.push_back(candidate_json(r.ranked[i], gpn));
       out["runners_up"] = ru;
+      if (!r.by_mtp_depth.empty()) out["by_mtp_depth"] = options_json(r, r.by_mtp_depth, gpn);
+      if (!r.by_kv_precision.empty()) out["by_kv_precision"] = options_json(r, r.by_kv_precision, gpn);
       if (!fleet.note.empty()) {
         json fc = {{"replayed", fleet.replayed}, {"note", fleet.note}, {"candidate_rank", fleet_index + 1},
                    {"candidates_checked", fleet_tried}, {"candidate", candidate_json(r.ranked[fleet_index], gpn)}};
@@ -265,6 +306,10 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       }
       if (n_runners) text << "\nRunners-up:\n";
       for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";
+      if (const std::vector<std::string> lines = option_lines(r); !lines.empty()) {
+        text << "\nWhat each choice is worth (the cheapest deployment that makes it):\n";
+        for (const std::string& l : lines) text << "  " << l << "\n";
+      }
       forms.human_text = text.str();
     }
     const std::vector<SizeCandidate> shown(r.ranked.begin(), r.ranked.begin() + static_cast<std::ptrdiff_t>(n_runners + 1));

@@ -61,7 +61,8 @@ svg::LineChart decode_curve_chart(const std::vector<DecodePoint>& curve, const D
 svg::LineChart size_candidates_chart(const std::vector<SizeCandidate>& shown, const ServingSpec& spec) {
   if (shown.empty()) return {};
   const SizeCandidate& best = shown.front();
-  svg::LineChart c = decode_curve_chart(decode_curve(spec, best.decode), best.estimate.decode, spec, best.decode);
+  const ServingSpec s = candidate_spec(spec, best);  // the cheapest's own MTP depth
+  svg::LineChart c = decode_curve_chart(decode_curve(s, best.decode), best.estimate.decode, s, best.decode);
   c.title = "Decode throughput against TPOT: cheapest deployment (EP" + std::to_string(best.decode.ep) +
             ") and runners-up";
   if (c.series.size() > 1) c.series[1].name = "#1 P" + std::to_string(best.prefill.ep) + "/D" +

@@ -21,6 +21,7 @@
 // live only in tests; nothing here holds a result.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -311,6 +312,10 @@ struct SizeSearch {
   std::vector<int> prefill_ep = {8, 16, 32, 64};
   std::vector<int> decode_ep = {16, 32, 64, 72, 144, 288};
   std::vector<double> decode_batch = {};  // empty: the largest feasible batch only
+  // MTP draft depths to try (empty: mtp.depth only); each at mtp.acceptance.
+  std::vector<int> mtp_depth = {};
+  // Decode KV-cache precisions to try (empty: decode.kv_precision only).
+  std::vector<models::KvPrecision> kv_precision = {};
   bool integer_units = true;  // whole units (true) or time-averaged fractions
   int runners_up = 4;
   template <class V>
@@ -318,8 +323,16 @@ struct SizeSearch {
     v.opt("prefill_ep", prefill_ep, "prefill EP sizes to try (multiples of gpus_per_node)");
     v.opt("decode_ep", decode_ep, "decode EP sizes to try");
     v.opt("decode_batch", decode_batch, "decode requests per GPU to try (empty: largest feasible)");
+    v.opt("mtp_depth", mtp_depth, "MTP draft depths to try, each at mtp.acceptance (empty: mtp.depth)");
+    v.opt("kv_precision", kv_precision, "decode KV-cache precisions to try (empty: decode.kv_precision)");
     v.opt("integer_units", integer_units, "count whole units (false: average, fractional units)");
     v.opt("runners_up", runners_up, "how many runners-up to print");
+  }
+  void validate(config::Reader& r) {
+    for (int d : mtp_depth) r.check(d >= 0 && d <= 4, "mtp_depth", "every depth must be in 0..4");
+    for (double b : decode_batch)
+      r.check(b >= 0, "decode_batch", "every batch must be >= 0 requests per GPU (0: the largest feasible)");
+    r.check(runners_up >= 0, "runners_up", "must be >= 0");
   }
 };
 
@@ -389,6 +402,11 @@ struct ServingSpec {
             "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");
     r.check(decode.ep == decode.nodes * hardware.gpus_per_node, "decode.ep",
             "must equal decode.nodes x hardware.gpus_per_node (one EP group per unit)");
+    // Drafting needs the model's own MTP module (no separate draft model is modelled).
+    const bool drafts = mtp.depth > 0 ||
+                        std::any_of(search.mtp_depth.begin(), search.mtp_depth.end(), [](int x) { return x > 0; });
+    r.check(!drafts || model.mtp_depth > 0, mtp.depth > 0 ? "mtp.depth" : "search.mtp_depth",
+            "MTP drafting needs a model with an MTP module (model.mtp_depth is 0); use depth 0");
     for (const auto& [pool, key] : {std::pair{&prefill, "prefill.head_tp"}, std::pair{&decode, "decode.head_tp"}})
       r.check(hardware.gpus_per_node % pool->head_tp == 0, key,
               "must divide hardware.gpus_per_node (the head is split over NVLink inside a node)");

@@ -36,6 +36,7 @@ PrefillEstimate estimate_prefill(const ServingSpec& s, const PoolPlan& plan) {
       p.new_tokens_per_s_per_gpu * s.hardware.gpus_per_node / (1 - s.traffic.cache_hit_rate);
   const Bytes kv = models::kv_cache_bytes_per_token(s.model, s.decode.kv_precision);
   p.kv_transfer = Bytes::from_double(kv.as_double() * shape.input) / s.calibration.kv_transfer_bandwidth;
+  p.fixed_forward = model.prefill(1, shape.computed, shape.cached).total;
   return p;
 }
 
@@ -99,10 +100,15 @@ DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
 }
 
 ServingEstimate estimate_serving(const ServingSpec& s, bool integer_units) {
+  return estimate_serving(s, estimate_prefill(s, s.prefill), estimate_decode(s, s.decode), integer_units);
+}
+
+ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& prefill, const DecodeEstimate& decode,
+                                 bool integer_units) {
   ServingEstimate r;
   r.shape = request_shape(s);
-  r.prefill = estimate_prefill(s, s.prefill);
-  r.decode = estimate_decode(s, s.decode);
+  r.prefill = prefill;
+  r.decode = decode;
   r.arrival_rate = s.traffic.arrival_rate();
   r.input_tokens_per_s = r.arrival_rate * r.shape.input;
   r.output_tokens_per_s = r.arrival_rate * r.shape.output;
@@ -114,7 +120,7 @@ ServingEstimate estimate_serving(const ServingSpec& s, bool integer_units) {
   // capped at S, the forward of a full batch. A request waits on average
   // half a forward, then its own: TTFT ~ 1.5 T. A TTFT target caps rho.
   const Duration S = r.prefill.step.total;
-  const Duration T0 = StepModel(s, s.prefill, true).prefill(1, r.shape.computed, r.shape.cached).total;
+  const Duration T0 = r.prefill.fixed_forward;
   const double unit_cap = r.prefill.input_tokens_per_s_per_node * s.prefill.nodes;
   double rho = 1.0;
   bool ttft_ok = true;

@@ -47,6 +47,9 @@ struct PrefillEstimate {
   double new_tokens_per_s_per_gpu = 0;
   double input_tokens_per_s_per_node = 0;  // incl. cache hits
   Duration kv_transfer;               // one mean request's KV to the decode pool
+  // A forward of one new token per GPU (mean request shape): the fixed part
+  // (weights, latencies) of a forward, for the TTFT queueing estimate.
+  Duration fixed_forward;
   GpuMemory memory;
 };
 
@@ -89,5 +92,10 @@ PrefillEstimate estimate_prefill(const ServingSpec& spec, const PoolPlan& plan);
 DecodeEstimate estimate_decode(const ServingSpec& spec, const PoolPlan& plan);
 // Pool sizes: plan.units when set, else sized from the traffic.
 ServingEstimate estimate_serving(const ServingSpec& spec, bool integer_units = true);
+// The same from pool estimates already made for spec.prefill and
+// spec.decode (estimate_prefill / estimate_decode of this spec): the sizing
+// search reuses each pool's estimate across the other pool's choices.
+ServingEstimate estimate_serving(const ServingSpec& spec, const PrefillEstimate& prefill,
+                                 const DecodeEstimate& decode, bool integer_units = true);
 
 }  // namespace codesim::workloads

@@ -1,6 +1,8 @@
 #include "workloads/serving_size.hpp"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 namespace codesim::workloads {
 
@@ -19,30 +21,90 @@ bool plan_for_ep(const ServingSpec& spec, const PoolPlan& base, int ep, PoolPlan
   return true;
 }
 
+ServingSpec candidate_spec(const ServingSpec& spec, const SizeCandidate& c) {
+  ServingSpec s = spec;
+  s.prefill = c.prefill;
+  s.decode = c.decode;
+  s.mtp = c.mtp;
+  return s;
+}
+
+namespace {
+
+// The cheapest ranked candidate per value of `key`, in the order of `values`.
+template <class T, class Key>
+std::vector<SizeOption> options(const std::vector<SizeCandidate>& ranked, const std::vector<T>& values, Key key,
+                                std::string (*name)(T)) {
+  std::vector<SizeOption> out;
+  if (values.size() < 2) return out;
+  for (const T& v : values) {
+    for (size_t i = 0; i < ranked.size(); ++i)
+      if (key(ranked[i]) == v) {
+        out.push_back({name(v), i});
+        break;
+      }
+  }
+  return out;
+}
+
+std::string depth_name(int d) { return std::to_string(d); }
+std::string kv_name(models::KvPrecision p) { return std::string(config::enum_to_string(p)); }
+
+}  // namespace
+
 SizeResult size_deployment(const ServingSpec& spec) {
   SizeResult r;
   std::vector<double> batches = spec.search.decode_batch;
   if (batches.empty()) batches.push_back(0);  // 0: largest feasible
+  std::vector<int> depths = spec.search.mtp_depth;
+  if (depths.empty()) depths.push_back(spec.mtp.depth);
+  std::vector<models::KvPrecision> kvs = spec.search.kv_precision;
+  if (kvs.empty()) kvs.push_back(spec.decode.kv_precision);
   ServingSpec s = spec;
-  for (int pep : spec.search.prefill_ep) {
-    if (!plan_for_ep(spec, spec.prefill, pep, s.prefill)) continue;
-    for (int dep : spec.search.decode_ep) {
-      if (!plan_for_ep(spec, spec.decode, dep, s.decode)) continue;
-      for (double b : batches) {
-        s.decode.batch_per_gpu = b;
-        ++r.evaluated;
-        ServingEstimate e = estimate_serving(s, spec.search.integer_units);
-        if (!e.meets_slo) {
-          ++r.infeasible;
-          continue;
+  for (int depth : depths) {
+    s.mtp.depth = depth;
+    for (models::KvPrecision kv : kvs) {
+      s.decode.kv_precision = kv;  // the prefill keeps its own plan; its KV transfer follows the decode's
+      // Each pool's estimate depends on its own plan (and the MTP depth and
+      // KV precision), not on the other pool's: make each once.
+      std::map<int, std::pair<PoolPlan, PrefillEstimate>> prefills;
+      for (int pep : spec.search.prefill_ep) {
+        PoolPlan p;
+        if (prefills.count(pep) || !plan_for_ep(spec, spec.prefill, pep, p)) continue;
+        prefills.emplace(pep, std::pair{p, estimate_prefill(s, p)});
+      }
+      std::map<std::pair<int, size_t>, std::pair<PoolPlan, DecodeEstimate>> decodes;
+      for (int pep : spec.search.prefill_ep) {
+        const auto pit = prefills.find(pep);
+        if (pit == prefills.end()) continue;
+        s.prefill = pit->second.first;
+        for (int dep : spec.search.decode_ep) {
+          PoolPlan d;
+          if (!plan_for_ep(spec, spec.decode, dep, d)) continue;
+          d.kv_precision = kv;
+          for (size_t bi = 0; bi < batches.size(); ++bi) {
+            d.batch_per_gpu = batches[bi];
+            auto dit = decodes.find({dep, bi});
+            if (dit == decodes.end()) dit = decodes.emplace(std::pair{dep, bi}, std::pair{d, estimate_decode(s, d)}).first;
+            s.decode = d;
+            ++r.evaluated;
+            ServingEstimate e = estimate_serving(s, pit->second.second, dit->second.second, spec.search.integer_units);
+            if (!e.meets_slo) {
+              ++r.infeasible;
+              continue;
+            }
+            r.ranked.push_back({s.prefill, s.decode, s.mtp, std::move(e)});
+          }
         }
-        r.ranked.push_back({s.prefill, s.decode, std::move(e)});
       }
     }
   }
   std::stable_sort(r.ranked.begin(), r.ranked.end(), [](const SizeCandidate& a, const SizeCandidate& b) {
     return a.estimate.cost_per_day_usd < b.estimate.cost_per_day_usd;
   });
+  r.by_mtp_depth = options(r.ranked, depths, [](const SizeCandidate& c) { return c.mtp.depth; }, depth_name);
+  r.by_kv_precision =
+      options(r.ranked, kvs, [](const SizeCandidate& c) { return c.decode.kv_precision; }, kv_name);
   return r;
 }
 
