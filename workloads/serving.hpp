@@ -407,6 +407,8 @@ struct ServingSpec {
                         std::any_of(search.mtp_depth.begin(), search.mtp_depth.end(), [](int x) { return x > 0; });
     r.check(!drafts || model.mtp_depth > 0, mtp.depth > 0 ? "mtp.depth" : "search.mtp_depth",
             "MTP drafting needs a model with an MTP module (model.mtp_depth is 0); use depth 0");
+    r.check(!drafts || mtp.acceptance > 0, "mtp.acceptance",
+            "MTP drafting (mtp.depth or search.mtp_depth > 0) needs mtp.acceptance > 0");
     for (const auto& [pool, key] : {std::pair{&prefill, "prefill.head_tp"}, std::pair{&decode, "decode.head_tp"}})
       r.check(hardware.gpus_per_node % pool->head_tp == 0, key,
               "must divide hardware.gpus_per_node (the head is split over NVLink inside a node)");
