@@ -1,9 +1,13 @@
 #include "models/op_list.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace codesim::models {
 namespace {
+
+bool is_fp8(Precision p) { return p == Precision::kFp8E4M3 || p == Precision::kFp8E5M2; }
+bool is_gemm(OpType k) { return k == OpType::kGemm || k == OpType::kGroupedGemm; }
 
 // Builds one layer's forward ops, then derives backward ops in training.
 class LayerBuilder {
@@ -34,16 +38,30 @@ class LayerBuilder {
   void moe();
 
   LayerOps finish(std::string name, LayerKind kind) {
+    // DeepSeek-V3 TR 3.3.3: the activations before the MoE up-projection are
+    // quantised to FP8 for the dispatch, so the GEMM that takes the
+    // dispatched rows reads them as they arrive.
+    for (size_t i = 0; i + 1 < fwd_.size(); ++i)
+      if (fwd_[i].kind == OpType::kDispatch && is_fp8(fwd_[i].precision) && is_gemm(fwd_[i + 1].kind))
+        fwd_[i + 1].input_fp8 = true;
     LayerOps l{std::move(name), kind, fwd_};
     if (o_.workload != Workload::kTraining) return l;
     std::vector<Op> weight;
     for (auto it = fwd_.rbegin(); it != fwd_.rend(); ++it) {
       const Op& f = *it;
+      // The op after f in the forward order: a combine's gradient is
+      // dispatched in FP8 (TR 3.3.3: "the same applies to activation
+      // gradients before the down-projection"), so the input-gradient GEMM
+      // of the GEMM that fed the combine reads dY as it arrives.
+      const Op* next = it == fwd_.rbegin() ? nullptr : &*std::prev(it);
       switch (f.kind) {
         case OpType::kGemm:
         case OpType::kGroupedGemm:
           l.ops.push_back(gemm_backward_input(f));
+          l.ops.back().input_fp8 = next && next->kind == OpType::kCombine;
           weight.push_back(gemm_backward_weight(f));
+          weight.back().input_fp8 = f.input_fp8;
+          weight.back().grad_fp8 = next && next->kind == OpType::kCombine;
           break;
         case OpType::kAttention:
           l.ops.push_back(attention_op(f.name + ".bwd", Pass::kBackwardInput, f.precision,

@@ -119,6 +119,13 @@ struct Op {
   Flops flops;
   Bytes bytes_read;
   Bytes bytes_written;
+  // GEMMs: the activation operand (a weight-gradient GEMM: X) arrives
+  // already quantised to FP8 (it came through an FP8 dispatch, which
+  // quantised it on the sender's tokens), so no BF16 cast precedes this GEMM
+  // (workloads/compute_model.hpp).
+  bool input_fp8 = false;
+  // Weight-gradient GEMMs: dY arrived in FP8 (the gradients' FP8 dispatch).
+  bool grad_fp8 = false;
 };
 
 // Scale-factor bytes of an FP8 operand: FP32 per 1x128 tile (activations) or

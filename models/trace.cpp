@@ -280,6 +280,8 @@ std::string trace_to_json(const Trace& t, int indent) {
                 {"flops", op.flops.count()},
                 {"bytes_read", op.bytes_read.count()},
                 {"bytes_written", op.bytes_written.count()}};
+      if (op.input_fp8) o["input_fp8"] = true;
+      if (op.grad_fp8) o["grad_fp8"] = true;
       if (i < l.measured.size()) o["measured_us"] = l.measured[i] / Microseconds(1);
       ops.push_back(std::move(o));
     }
@@ -389,7 +391,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
           if (!c.object(oj, op_path,
                         {"name", "kind", "pass", "precision", "shape", "flops", "bytes_read",
                          "bytes_written"},
-                        {"measured_us"}))
+                        {"measured_us", "input_fp8", "grad_fp8"}))
             continue;
           Op op;
           c.string(oj["name"], op_path + "/name", op.name);
@@ -404,6 +406,13 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
             op.bytes_read = B(static_cast<uint64_t>(br));
           if (c.integer(oj["bytes_written"], op_path + "/bytes_written", bw))
             op.bytes_written = B(static_cast<uint64_t>(bw));
+          for (auto [key, flag] : {std::pair{"input_fp8", &op.input_fp8}, std::pair{"grad_fp8", &op.grad_fp8}}) {
+            if (!oj.contains(key)) continue;
+            if (!oj[key].is_boolean())
+              c.error(op_path + "/" + key, "expected true or false");
+            else
+              *flag = oj[key].get<bool>();
+          }
           if (oj.contains("measured_us")) {
             double us = 0;
             if (c.number(oj["measured_us"], op_path + "/measured_us", us))

@@ -360,8 +360,8 @@ void add_training_and_serving_targets(ValidationRegistry& reg) {
            metric_of("train-full", train, "gpu_hours_per_trillion_tokens", 1e-3), {}});
   // ISCA'25 Table 4's components of one step on pipeline rank 0 (the mapping
   // to DualPipe's per-rank totals is an interpretation: reference Sec. 5
-  // item 11). opt misses its band; 1W sits on the edge of it (+15.0%, a
-  // gap text kept for when it falls out); README's gaps say why.
+  // item 11). opt misses its band (README's gaps say why); 1W keeps a gap
+  // text for the stage that holds the head, should it fall out again.
   const std::string why_t4 = "issue tolerance 15%: each component sums 15-100 chunks of per-kernel estimates (T29: 15%)";
   struct T4 {
     const char* id;

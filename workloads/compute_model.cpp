@@ -136,6 +136,27 @@ std::vector<models::Op> auxiliary_kernels(const models::Op& g) {
     stream("bwd_post", 4.0 * q * a.qk_dim, 2.0 * q * a.qk_dim);
     return out;
   }
+  // elements of a BF16 tensor read (2 B), or of an FP8 one re-tiled (1 B +
+  // a 4 B scale per 128), written as FP8 (1 B + a 4 B scale per 128).
+  auto cast = [&](const std::string& what, int64_t rows, int64_t cols, bool from_fp8 = false) {
+    models::Op op = models::elementwise_op(g.name + ".cast_" + what, models::OpType::kElementwise,
+                                           g.pass, models::Precision::kBf16,
+                                           models::ElementwiseShape{rows, cols}, 2.0, 1, 0);
+    const double elems = static_cast<double>(rows) * static_cast<double>(cols);
+    op.bytes_written = Bytes::from_double(elems * (1.0 + 4.0 / 128));
+    if (from_fp8) op.bytes_read = op.bytes_written;
+    out.push_back(op);
+  };
+  // An FP8 dispatch quantises the sender's tokens once, before they leave
+  // (TR 3.3.3; train.json: a 4096-row per-token cast in attn(F), and one on
+  // the DeepEP stream in combine(B) before the gradients' dispatch).
+  if (g.kind == models::OpType::kDispatch) {
+    if (is_fp8(g.precision)) {
+      const auto& c = std::get<models::CommShape>(g.shape);
+      cast("send", c.tokens, c.hidden);
+    }
+    return out;
+  }
   if (g.kind != models::OpType::kGemm && g.kind != models::OpType::kGroupedGemm) return out;
   const auto& s = std::get<models::GemmShape>(g.shape);
   if (g.kind == models::OpType::kGroupedGemm && g.pass != models::Pass::kBackwardWeight) {
@@ -143,25 +164,20 @@ std::vector<models::Op> auxiliary_kernels(const models::Op& g) {
     stream("permute", e, e);
   }
   if (!is_fp8(g.precision)) return out;
-  // elements of a BF16 tensor read (2 B) and written as FP8 (1 B + a 4 B scale per 128).
-  auto cast = [&](const std::string& what, int64_t rows, int64_t cols) {
-    models::Op op = models::elementwise_op(g.name + ".cast_" + what, models::OpType::kElementwise,
-                                           g.pass, models::Precision::kBf16,
-                                           models::ElementwiseShape{rows, cols}, 2.0, 1, 0);
-    const double elems = static_cast<double>(rows) * static_cast<double>(cols);
-    op.bytes_written = Bytes::from_double(elems * (1.0 + 4.0 / 128));
-    out.push_back(op);
-  };
   if (g.pass == models::Pass::kBackwardWeight) {
-    cast("x_t", s.m, s.k);   // shape (k_fwd, n_fwd, m_tokens): X is m_tokens x k_fwd
-    cast("dy_t", s.n, s.k);  // dY is m_tokens x n_fwd
-    // dY exists once the input-gradient pass has computed it, and is
-    // quantised then, into both layouts (train.json: no cast kernel in
-    // attn(W), 30 per layer in attn(B)); X's transposed copy is re-quantised
-    // from the cached FP8 activation by the weight-gradient pass (TR 3.5.2;
-    // train.json's 2 casts per layer in mlp(W)).
-    out.back().pass = models::Pass::kBackwardInput;
-  } else {
+    // The transposed (128x1-tile) copies of X and dY. A tensor the step has
+    // in BF16 (a recomputed or cached activation, a gradient the
+    // input-gradient pass produces) is quantised into both layouts there,
+    // in B; one that arrived in FP8 through a dispatch is re-tiled from FP8
+    // by the weight-gradient pass itself (TR 3.5.2). train.json: attn(W) has
+    // no cast kernel, mlp(W) exactly two, both 32512 x 7168 FP8-to-FP8
+    // cast-and-transposes (the routed up-projection's X, the routed
+    // down-projection's dY); mlp(B) and attn(B) hold the others.
+    cast("x_t", s.m, s.k, g.input_fp8);   // shape (k_fwd, n_fwd, m_tokens): X is m_tokens x k_fwd
+    if (!g.input_fp8) out.back().pass = models::Pass::kBackwardInput;
+    cast("dy_t", s.n, s.k, g.grad_fp8);  // dY is m_tokens x n_fwd
+    if (!g.grad_fp8) out.back().pass = models::Pass::kBackwardInput;
+  } else if (!g.input_fp8) {  // rows that came through an FP8 dispatch are FP8 already
     cast("a", s.m, s.k);
   }
   return out;

@@ -91,7 +91,7 @@ struct ComputeCalibration {
   // Of HBM bandwidth, for standalone memory-bound kernels (norms, casts,
   // activations, permutations, router, residuals): an aggregate fit, see
   // calibration.yaml.
-  double elementwise_fraction = 0.50;
+  double elementwise_fraction = 0.447;
   Duration launch_overhead = Microseconds(4);  // per kernel, small-problem floor
   // Fraction of wall time the training compute stream is busy inside an
   // overlapped chunk (host launch gaps, stream syncs); 1 = no gaps.
@@ -156,9 +156,13 @@ OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibra
 //  * FP8 GEMMs: quantisation (DeepSeek-V3 TR 3.3: 1x128 activation tiles,
 //    128x1 transposed tiles for the weight gradient): forward and
 //    input-gradient GEMMs cast their activation operand (BF16 in, FP8 +
-//    FP32 scales out); weight-gradient GEMMs cast-and-transpose X and dY
-//    (the dY cast carries Pass::kBackwardInput: it runs when B produces dY,
-//    not in the deferred W pass);
+//    FP32 scales out) unless it arrived in FP8 (Op::input_fp8: the rows of
+//    an FP8 dispatch); weight-gradient GEMMs cast-and-transpose X and dY:
+//    a BF16 tensor in the input-gradient pass, where it exists (the cast
+//    carries Pass::kBackwardInput), one that arrived in FP8 (Op::input_fp8,
+//    Op::grad_fp8) re-tiled from FP8 in the weight-gradient pass itself;
+//  * FP8 dispatches (forward, and the combine's gradient): one cast of the
+//    sender's tokens before they leave (DeepSeek-V3 TR 3.3.3);
 //  * grouped (routed-expert) GEMMs, forward and input gradient: one
 //    permutation of the activation operand into/out of expert-contiguous
 //    order (read and write, BF16);

@@ -122,6 +122,7 @@ struct LayerWork {
   Duration dispatch_f, combine_f;
   Duration b_mlp, b_attn;              // mlp(B) (incl. pre-combine bits) | attn(B)
   Duration combine_b, dispatch_b;      // gradient all-to-alls: combine(B) is a dispatch kernel
+  Duration cast_b;                     // the FP8 cast before combine(B), on the communication stream
   Duration w_mlp, w_attn;
 };
 
@@ -204,8 +205,8 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
 
 // An op with those of its FP8 quantisation kernels that run in its own
 // pass, as wall time on the compute stream; `other` gets the helper kernels
-// that run in the input-gradient pass instead (a weight-gradient GEMM's dY
-// cast: compute_model.hpp auxiliary_kernels).
+// that run in the input-gradient pass instead (a weight-gradient GEMM's
+// casts of BF16 operands: compute_model.hpp auxiliary_kernels).
 Duration compute_time(const Context& c, const models::Op& op, Duration* other = nullptr) {
   Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
   Duration elsewhere;
@@ -214,6 +215,14 @@ Duration compute_time(const Context& c, const models::Op& op, Duration* other = 
   const double scale = (is_routed_expert(op.name) ? c.expert_imbalance : 1.0) / c.in->calibration.stream_occupancy;
   if (other) *other = elsewhere * scale;
   return t * scale;
+}
+
+// A communication op's own kernels (an FP8 dispatch's cast) as plain kernel
+// time, for those that run on the communication stream.
+Duration comm_cast_time(const Context& c, const models::Op& op) {
+  Duration t;
+  for (const auto& q : auxiliary_kernels(op)) t += time_op(q, c.in->gpu, c.in->calibration, c.sms).time;
+  return t;
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
@@ -236,6 +245,9 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
     switch (op.pass) {
       case models::Pass::kForward: {
         if (comm) {
+          // The dispatch's FP8 cast of the sender's tokens runs on the
+          // compute stream before it (train.json: attn(F), stream 7).
+          if (seg_f == 0) w.f_pre += compute_time(c, op);
           (seg_f == 0 ? w.dispatch_f : w.combine_f) += comm_time(c, op);
           ++seg_f;
           break;
@@ -254,6 +266,9 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
       }
       case models::Pass::kBackwardInput: {
         if (comm) {
+          // The gradients' FP8 dispatch (the combine's backward) casts them
+          // on the DeepEP stream first (train.json: combine(B), stream 27).
+          if (seg_b == 0) w.cast_b += comm_cast_time(c, op);
           (seg_b == 0 ? w.combine_b : w.dispatch_b) += comm_time(c, op);
           ++seg_b;
           break;
@@ -269,8 +284,8 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
         const bool mlp = starts_with(op.name, "moe.") || starts_with(op.name, "mtp.moe");
         Duration in_b;
         (mlp ? w.w_mlp : w.w_attn) += compute_time(c, op, &in_b);
-        // Its dY cast ran in the input-gradient pass, beside the dgrad that
-        // produced dY.
+        // Its casts of BF16 operands ran in the input-gradient pass, where
+        // those tensors exist (compute_model.hpp auxiliary_kernels).
         (mlp ? w.b_mlp : w.b_attn) += in_b;
         break;
       }
@@ -323,7 +338,7 @@ int backward_layer(TwoStreams& s, const LayerWork& w, int prev, bool with_weight
     if (with_weight) s.add(false, w.w_mlp + w.w_attn, {b});
     return b;
   }
-  const int cb = s.add(true, w.combine_b, {prev});
+  const int cb = s.add(true, w.cast_b + w.combine_b, {prev});
   const int mlp = s.add(false, w.b_mlp, {cb});
   const int db = s.add(true, w.dispatch_b, {mlp});
   if (with_weight) s.add(false, w.w_mlp, {mlp});
@@ -368,7 +383,7 @@ Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     const LayerWork* f = i < fl.size() ? &fl[i] : nullptr;
     const LayerWork* b = i < bl.size() ? &bl[bl.size() - 1 - i] : nullptr;
     int cb = -1, attn_f = -1, mlp_b = -1;
-    if (b) cb = s.add(true, b->combine_b, {b_prev});                       // combine(B)
+    if (b) cb = s.add(true, b->cast_b + b->combine_b, {b_prev});           // combine(B)
     if (f) attn_f = s.add(false, carry + f->f_pre, {f_prev});              // attn(F)
     if (b) mlp_b = s.add(false, b->b_mlp, {cb});                           // mlp(B)
     int disp_f = -1, disp_b = -1;

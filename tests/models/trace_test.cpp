@@ -10,6 +10,7 @@
 
 #include "models/counts.hpp"
 #include "models/model_io.hpp"
+#include "models/op_list.hpp"
 #include "models/transformer.hpp"
 
 namespace codesim::models {
@@ -110,6 +111,38 @@ TEST(TraceFormat, RoundTripsThroughAFile) {
   EXPECT_EQ(back.routing[0].experts, t.routing[0].experts);
   EXPECT_EQ(back.traffic[0].dispatch_node, t.traffic[0].dispatch_node);
   EXPECT_EQ(back.layers[2].measured, t.layers[2].measured);
+  int flagged = 0;
+  for (size_t i = 0; i < t.layers.size(); ++i)
+    for (size_t j = 0; j < t.layers[i].ops.size(); ++j) {
+      EXPECT_EQ(back.layers[i].ops[j].input_fp8, t.layers[i].ops[j].input_fp8);
+      EXPECT_EQ(back.layers[i].ops[j].grad_fp8, t.layers[i].ops[j].grad_fp8);
+      flagged += t.layers[i].ops[j].input_fp8 + t.layers[i].ops[j].grad_fp8;
+    }
+  EXPECT_GT(flagged, 0);
+}
+
+// The op list marks the operands that arrive in FP8 through a dispatch
+// (DeepSeek-V3 TR 3.3.3): the routed up-projection's rows (forward, and X of
+// its weight gradient) and the gradient of the routed down-projection's
+// output (its input gradient, and dY of its weight gradient).
+TEST(OpList, MarksOperandsThatArriveThroughAnFp8Dispatch) {
+  OpListOptions o;
+  o.seq_len = 64;
+  const std::vector<LayerOps> layers = build_op_list(load("tiny-deepseek.yaml"), o);
+  const LayerOps* moe = nullptr;
+  for (const auto& l : layers)
+    if (l.kind == LayerKind::kMoe) {
+      moe = &l;
+      break;
+    }
+  ASSERT_NE(moe, nullptr);
+  std::set<std::string> input, grad;
+  for (const auto& op : moe->ops) {
+    if (op.input_fp8) input.insert(op.name);
+    if (op.grad_fp8) grad.insert(op.name);
+  }
+  EXPECT_EQ(input, (std::set<std::string>{"moe.up", "moe.up.wgrad", "moe.down.dgrad"}));
+  EXPECT_EQ(grad, (std::set<std::string>{"moe.down.wgrad"}));
 }
 
 // Edits one value of a valid trace and expects `expect` in the error.
@@ -133,6 +166,7 @@ TEST(TraceFormat, StrictErrorsNameThePathAndWhatWasExpected) {
   expect_error("{\"m\":64", "{\"m\":\"64\"",
                "t.json: /layers/1/ops/1/shape/m: expected an integer >= 0, got a string");
   expect_error("\"bytes_read\"", "\"bytes_reed\"", "/layers/0/ops/0/bytes_reed: unknown key");
+  expect_error("\"input_fp8\":true", "\"input_fp8\":1", "/input_fp8: expected true or false");
   expect_error("\"n_tokens\":4", "\"n_tokens\":5",
                "t.json: /routing/0/experts: expected n_tokens x top_k = 10 expert ids, got 8");
   expect_error("\"experts\":[0,1,", "\"experts\":[0,9,",

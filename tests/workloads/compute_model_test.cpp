@@ -94,3 +94,49 @@ TEST(ComputeModel, BadCalibrationIsAnErrorWithKey) {
 
 }  // namespace
 }  // namespace codesim::workloads
+
+namespace codesim::workloads {
+namespace {
+
+// Where each FP8 cast runs (auxiliary_kernels), as train.json runs it: the
+// dispatch quantises the sender's tokens, the GEMM that takes the
+// dispatched rows casts nothing, a weight-gradient GEMM's BF16 operands are
+// cast in B and its FP8-dispatched ones re-tiled in W (reading FP8).
+TEST(ComputeModel, CastsRunWhereTheTensorsExist) {
+  using models::Pass;
+  const models::GemmShape up{32768, 4096, 7168, 4};
+  models::Op fwd = models::gemm_op("moe.up", Pass::kForward, models::Precision::kFp8E4M3, up);
+  fwd.kind = models::OpType::kGroupedGemm;
+  auto names = [](const std::vector<models::Op>& ops) {
+    std::vector<std::string> n;
+    for (const auto& q : ops) n.push_back(q.name + "@" + std::to_string(static_cast<int>(q.pass)));
+    return n;
+  };
+  EXPECT_EQ(names(auxiliary_kernels(fwd)), (std::vector<std::string>{"moe.up.permute@0", "moe.up.cast_a@0"}));
+  fwd.input_fp8 = true;
+  EXPECT_EQ(names(auxiliary_kernels(fwd)), (std::vector<std::string>{"moe.up.permute@0"}));
+
+  const models::Op dispatch = models::comm_op("moe.dispatch", models::OpType::kDispatch, Pass::kForward,
+                                              models::Precision::kFp8E4M3, models::CommShape{4096, 32768, 7168});
+  const std::vector<models::Op> send = auxiliary_kernels(dispatch);
+  ASSERT_EQ(send.size(), 1u);
+  EXPECT_EQ(send[0].name, "moe.dispatch.cast_send");
+  EXPECT_EQ(send[0].bytes_read.count(), uint64_t{4096} * 7168 * 2);  // the 4,096 tokens, BF16
+  const models::Op combine = models::comm_op("moe.combine", models::OpType::kCombine, Pass::kForward,
+                                             models::Precision::kBf16, models::CommShape{4096, 32768, 7168});
+  EXPECT_TRUE(auxiliary_kernels(combine).empty());
+
+  models::Op w = models::gemm_backward_weight(fwd);  // X arrived in FP8, dY produced in B
+  w.input_fp8 = true;
+  const std::vector<models::Op> wk = auxiliary_kernels(w);
+  ASSERT_EQ(wk.size(), 2u);
+  EXPECT_EQ(wk[0].name, "moe.up.wgrad.cast_x_t");
+  EXPECT_EQ(wk[0].pass, Pass::kBackwardWeight);
+  EXPECT_EQ(wk[0].bytes_read, wk[0].bytes_written);  // FP8 (+ scales) in and out
+  EXPECT_EQ(wk[1].name, "moe.up.wgrad.cast_dy_t");
+  EXPECT_EQ(wk[1].pass, Pass::kBackwardInput);
+  EXPECT_GT(wk[1].bytes_read, wk[1].bytes_written);  // BF16 in
+}
+
+}  // namespace
+}  // namespace codesim::workloads
