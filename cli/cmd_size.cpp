@@ -67,10 +67,11 @@ std::string candidate_line(const SizeCandidate& c, int gpn) {
 // deployment that makes it, one line per value.
 std::vector<std::string> option_lines(const SizeResult& r) {
   std::vector<std::string> out;
+  if (r.ranked.empty()) return out;
+  const double base = r.ranked.front().estimate.cost_per_day_usd;
   auto add = [&](const std::vector<SizeOption>& opts, const char* what) {
     for (const SizeOption& o : opts) {
       const ServingEstimate& e = r.ranked[o.rank].estimate;
-      const double base = r.ranked.front().estimate.cost_per_day_usd;
       out.push_back(sim::strprintf("%s %s: %.2f nodes, $%.0f/day (%+.1f%% against the cheapest), decode %.0f output "
                                    "tokens/s per node at batch %.1f/GPU (rank %zu)",
                                    what, o.value.c_str(), e.total_nodes, e.cost_per_day_usd,

@@ -6,7 +6,6 @@
 namespace codesim::models {
 namespace {
 
-bool is_fp8(Precision p) { return p == Precision::kFp8E4M3 || p == Precision::kFp8E5M2; }
 bool is_gemm(OpType k) { return k == OpType::kGemm || k == OpType::kGroupedGemm; }
 
 // Builds one layer's forward ops, then derives backward ops in training.

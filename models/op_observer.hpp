@@ -56,6 +56,9 @@ constexpr uint64_t bytes_per_element(Precision p) {
   return 4;
 }
 
+// FP8 (either format): runs on the FP8 tensor cores, carries block scales.
+constexpr bool is_fp8(Precision p) { return p == Precision::kFp8E4M3 || p == Precision::kFp8E5M2; }
+
 // Which precision each class of operator runs in on the modelled hardware.
 struct PrecisionPolicy {
   Precision linear = Precision::kFp32;      // dense and expert GEMM inputs and weights

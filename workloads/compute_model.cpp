@@ -11,9 +11,7 @@ double gemm_eff(const GemmEfficiency& e, double m, double n, double k) {
   return e.peak_fraction * f(k, e.k_half) * f(n, e.n_half) * f(m, e.m_half);
 }
 
-bool is_fp8(models::Precision p) {
-  return p == models::Precision::kFp8E4M3 || p == models::Precision::kFp8E5M2;
-}
+using models::is_fp8;
 
 void check_fraction(config::Reader& r, double v, std::string_view key) {
   r.check(v > 0 && v <= 1, key, "must be in (0, 1], got " + std::to_string(v));
