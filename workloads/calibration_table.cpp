@@ -69,6 +69,15 @@ std::vector<CalibrationRow> calibration_table(const ComputeCalibration& cal) {
       gemm_ms(cal, sms, GemmShape{4096, 7168, 16384, 1}));
   add("shared expert up FP8 4096x4096x7168", false, 0.26, gemm_ms(cal, sms, GemmShape{4096, 4096, 7168, 1}));
   add("shared expert down FP8 4096x7168x2048", false, 0.13, gemm_ms(cal, sms, GemmShape{4096, 7168, 2048, 1}));
+  // The router's three cuBLAS BF16 GEMMs (m x n x k): fitted (gemm_bf16's
+  // shape knees). The backward ones as models::gemm_backward_input/_weight
+  // shape them.
+  const models::Op gate = models::gemm_op("gate", Pass::kForward, Precision::kBf16,
+                                          GemmShape{4096, 256, 7168, 1});
+  auto op_ms = [&](const models::Op& op) { return time_op(op, h800_compute(), cal, sms).time / Milliseconds(1); };
+  add("router BF16 4096x256x7168", true, 0.0465, op_ms(gate));
+  add("router input-grad BF16 4096x7168x256", true, 0.0405, op_ms(models::gemm_backward_input(gate)));
+  add("router weight-grad BF16 7168x256x4096", true, 0.0472, op_ms(models::gemm_backward_weight(gate)));
   // Weight-gradient GEMMs of one MoE layer (union of streams 7 and 23): fitted.
   double wgrad = 0;
   for (GemmShape f : {GemmShape{32768, 4096, 7168, 4}, GemmShape{32768, 7168, 2048, 4},

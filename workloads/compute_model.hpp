@@ -79,7 +79,7 @@ struct AttentionEfficiency {
 struct ComputeCalibration {
   std::string source;       // what the constants were fitted to
   GemmEfficiency gemm_fp8;  // DeepGEMM FP8 (1x128 / 128x128 scaled)
-  GemmEfficiency gemm_bf16{0.80, 600, 800, 128};
+  GemmEfficiency gemm_bf16{0.80, 185, 185, 128};
   // FP8 weight-gradient GEMMs (dW = X^T dY, depth = tokens, FP32 output
   // accumulated in place): a separate, slower kernel family in train.json.
   GemmEfficiency gemm_fp8_wgrad{0.55, 600, 800, 128};
