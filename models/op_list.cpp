@@ -43,6 +43,12 @@ class LayerBuilder {
     for (size_t i = 0; i + 1 < fwd_.size(); ++i)
       if (fwd_[i].kind == OpType::kDispatch && is_fp8(fwd_[i].precision) && is_gemm(fwd_[i + 1].kind))
         fwd_[i + 1].input_fp8 = true;
+    // TR 3.3.3: the input of the Linear after the attention operator is
+    // kept for the attention backward in E5M6 (training only).
+    if (o_.workload == Workload::kTraining)
+      for (size_t i = 0; i + 1 < fwd_.size(); ++i)
+        if (fwd_[i].kind == OpType::kAttention && is_gemm(fwd_[i + 1].kind) && is_fp8(fwd_[i + 1].precision))
+          fwd_[i + 1].input_e5m6 = true;
     LayerOps l{std::move(name), kind, fwd_};
     if (o_.workload != Workload::kTraining) return l;
     std::vector<Op> weight;
@@ -74,6 +80,8 @@ class LayerBuilder {
           l.ops.push_back(comm_op(f.name + ".bwd", OpType::kDispatch, Pass::kBackwardInput,
                                   Precision::kFp8E4M3, std::get<CommShape>(f.shape)));
           break;
+        case OpType::kTopK:  // indices carry no gradient; moe.route's backward
+          break;             // scatters the selected weights' gradients
         case OpType::kEmbedding: {
           Op b = f;  // scatter-add of the gradient rows into the table
           b.name += ".bwd";
@@ -171,10 +179,23 @@ void LayerBuilder::moe() {
   // with FP32 accumulation and output: train.json's three router GEMMs per
   // layer are cuBLAS sm90_xmma_gemm_bf16f32_bf16f32_f32 (tn forward, nt
   // weight gradient) and bf16bf16_bf16f32 (nn input gradient), 41-47 us
-  // each. Then sigmoid/softmax, bias, group top-k and top-k (about 4 FLOPs
-  // per score).
+  // each. Then sigmoid/softmax, bias and the group scores (about 4 FLOPs
+  // per score, the selections' compares included).
   gemm("moe.gate", m.n_routed_experts, d, Precision::kBf16);
   pointwise("moe.route", OpType::kRouter, t_, m.n_routed_experts, 4.0, 1, 1);
+  // The selections: with group-limited routing (TR 2.1.2: M of the
+  // n_expert_groups groups, then the top-k experts within them) two top-k
+  // per token, else one. train.json's gate runs two PyTorch top-k kernels
+  // (at::native::sbtopk::gatherTopK, one block per token, 66-70 us each)
+  // per layer. Read: the FP32 scores; written: k values and int64 indices.
+  auto topk = [&](std::string name, int64_t candidates, int64_t selected) {
+    Op o = elementwise_op(std::move(name), OpType::kTopK, Pass::kForward, Precision::kFp32,
+                          ElementwiseShape{t_, candidates}, 0.0, 1, 0);
+    o.bytes_written = B(static_cast<uint64_t>(t_ * selected) * 12);
+    op(std::move(o));
+  };
+  if (m.n_expert_groups > 1) topk("moe.topk_groups", m.n_expert_groups, m.n_limited_groups);
+  topk("moe.topk", m.n_routed_experts, k);
   op(comm_op("moe.dispatch", OpType::kDispatch, Pass::kForward, Precision::kFp8E4M3,
              CommShape{t_, rows, d}));
   gemm_rows("moe.up", rows, 2 * int64_t{m.moe_inter_dim}, d, m.n_routed_experts,

@@ -52,7 +52,9 @@ enum class OpType {
   kRope,         // rotary embedding on q/k
   kActivation,   // SwiGLU
   kElementwise,  // residual add, casts, other pointwise kernels
-  kRouter,       // scores, bias, group top-k, top-k, weights
+  kRouter,       // scores, bias, group scores, weights (pointwise)
+  kTopK,         // one top-k selection per row (rows = tokens, cols = candidates):
+                 // latency-bound per row, not by its bytes (compute_model)
   kDispatch,     // EP all-to-all towards the experts
   kCombine,      // EP all-to-all back, weighted sum
   kLoss,         // softmax cross-entropy over the vocabulary
@@ -67,6 +69,7 @@ constexpr auto enum_names(OpType) {
                     std::pair{OpType::kActivation, std::string_view("activation")},
                     std::pair{OpType::kElementwise, std::string_view("elementwise")},
                     std::pair{OpType::kRouter, std::string_view("router")},
+                    std::pair{OpType::kTopK, std::string_view("topk")},
                     std::pair{OpType::kDispatch, std::string_view("dispatch")},
                     std::pair{OpType::kCombine, std::string_view("combine")},
                     std::pair{OpType::kLoss, std::string_view("loss")}};
@@ -126,6 +129,10 @@ struct Op {
   bool input_fp8 = false;
   // Weight-gradient GEMMs: dY arrived in FP8 (the gradients' FP8 dispatch).
   bool grad_fp8 = false;
+  // Training, forward FP8 GEMMs that take the attention output: that tensor
+  // is also cached for the attention backward, in DeepSeek's E5M6 format
+  // (TR 3.3.3 "Low-precision storage"), one more cast of it here.
+  bool input_e5m6 = false;
 };
 
 // Scale-factor bytes of an FP8 operand: FP32 per 1x128 tile (activations) or

@@ -282,6 +282,7 @@ std::string trace_to_json(const Trace& t, int indent) {
                 {"bytes_written", op.bytes_written.count()}};
       if (op.input_fp8) o["input_fp8"] = true;
       if (op.grad_fp8) o["grad_fp8"] = true;
+      if (op.input_e5m6) o["input_e5m6"] = true;
       if (i < l.measured.size()) o["measured_us"] = l.measured[i] / Microseconds(1);
       ops.push_back(std::move(o));
     }
@@ -391,7 +392,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
           if (!c.object(oj, op_path,
                         {"name", "kind", "pass", "precision", "shape", "flops", "bytes_read",
                          "bytes_written"},
-                        {"measured_us", "input_fp8", "grad_fp8"}))
+                        {"measured_us", "input_fp8", "grad_fp8", "input_e5m6"}))
             continue;
           Op op;
           c.string(oj["name"], op_path + "/name", op.name);
@@ -406,7 +407,8 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
             op.bytes_read = B(static_cast<uint64_t>(br));
           if (c.integer(oj["bytes_written"], op_path + "/bytes_written", bw))
             op.bytes_written = B(static_cast<uint64_t>(bw));
-          for (auto [key, flag] : {std::pair{"input_fp8", &op.input_fp8}, std::pair{"grad_fp8", &op.grad_fp8}}) {
+          for (auto [key, flag] : {std::pair{"input_fp8", &op.input_fp8}, std::pair{"grad_fp8", &op.grad_fp8},
+                                   std::pair{"input_e5m6", &op.input_e5m6}}) {
             if (!oj.contains(key)) continue;
             if (!oj[key].is_boolean())
               c.error(op_path + "/" + key, "expected true or false");

@@ -78,6 +78,11 @@ std::vector<CalibrationRow> calibration_table(const ComputeCalibration& cal) {
   add("router BF16 4096x256x7168", true, 0.0465, op_ms(gate));
   add("router input-grad BF16 4096x7168x256", true, 0.0405, op_ms(models::gemm_backward_input(gate)));
   add("router weight-grad BF16 7168x256x4096", true, 0.0472, op_ms(models::gemm_backward_weight(gate)));
+  // One of the gate's two PyTorch top-k kernels (gatherTopK): fitted
+  // (topk_row_time).
+  models::Op topk = models::elementwise_op("topk", models::OpType::kTopK, Pass::kForward, Precision::kFp32,
+                                           models::ElementwiseShape{4096, 256}, 0.0, 1, 0);
+  add("router top-k (gatherTopK) 4096 rows x 256", true, 0.0705, op_ms(topk));
   // Weight-gradient GEMMs of one MoE layer (union of streams 7 and 23): fitted.
   double wgrad = 0;
   for (GemmShape f : {GemmShape{32768, 4096, 7168, 4}, GemmShape{32768, 7168, 2048, 4},

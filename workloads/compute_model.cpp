@@ -32,6 +32,7 @@ void ComputeCalibration::validate(config::Reader& r) {
   check_fraction(r, deepep_dispatch_fraction, "deepep_dispatch_fraction");
   check_fraction(r, deepep_combine_fraction, "deepep_combine_fraction");
   r.check(launch_overhead >= Duration::zero(), "launch_overhead", "must be >= 0");
+  r.check(topk_row_time >= Duration::zero(), "topk_row_time", "must be >= 0");
   r.check(serving.is_map() || serving.is_null(), "serving",
           "must be a mapping of the serving step model's constants (see workloads/calibration.yaml)");
 }
@@ -99,6 +100,13 @@ OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibra
       const double kv = static_cast<double>(s.kv_len);
       eff = e->peak_fraction * (e->kv_half > 0 ? kv / (kv + e->kv_half) : 1.0);
       mem_fraction = e->memory_fraction;
+      break;
+    }
+    case models::OpType::kTopK: {  // one block per row: SM time per row over the SMs
+      const auto& s = std::get<models::ElementwiseShape>(op.shape);
+      if (sms_available > 0)
+        t.compute_time = cal.topk_row_time * (static_cast<double>(s.rows) / sms_available);
+      mem_fraction = cal.elementwise_fraction;
       break;
     }
     default:  // norms, casts, activations, router, embedding, loss: memory-bound
@@ -177,6 +185,15 @@ std::vector<models::Op> auxiliary_kernels(const models::Op& g) {
     if (!g.grad_fp8) out.back().pass = models::Pass::kBackwardInput;
   } else if (!g.input_fp8) {  // rows that came through an FP8 dispatch are FP8 already
     cast("a", s.m, s.k);
+  }
+  if (g.input_e5m6 && g.pass == models::Pass::kForward) {
+    // The attention output kept for the backward in E5M6 (TR 3.3.3; 12 bits,
+    // taken as 1.5 B, with a 4 B scale per 1x128 tile). train.json: attn(F)
+    // runs per_token_cast_to_fp8_with_fp8_special_fmt on 4096 x 16384
+    // (185 us) beside the wo input's own 1x128 cast (110 us).
+    cast("cache_e5m6", s.m, s.k);
+    const double elems = static_cast<double>(s.m) * static_cast<double>(s.k);
+    out.back().bytes_written = Bytes::from_double(elems * (1.5 + 4.0 / 128));
   }
   return out;
 }

@@ -91,8 +91,11 @@ struct ComputeCalibration {
   // Of HBM bandwidth, for standalone memory-bound kernels (norms, casts,
   // activations, permutations, router, residuals): an aggregate fit, see
   // calibration.yaml.
-  double elementwise_fraction = 0.447;
+  double elementwise_fraction = 0.463;
   Duration launch_overhead = Microseconds(4);  // per kernel, small-problem floor
+  // A top-k selection (OpType::kTopK) costs this much SM time per row: a
+  // block per row, bound by its passes and syncs, not by bytes.
+  Duration topk_row_time = Nanoseconds(1820);
   // Fraction of wall time the training compute stream is busy inside an
   // overlapped chunk (host launch gaps, stream syncs); 1 = no gaps.
   double stream_occupancy = 0.963;
@@ -119,6 +122,7 @@ struct ComputeCalibration {
     v.req("elementwise_fraction", elementwise_fraction,
           "fraction of HBM bandwidth reached by memory-bound kernels");
     v.req("launch_overhead", launch_overhead, "per-kernel fixed cost");
+    v.req("topk_row_time", topk_row_time, "SM time per row of a top-k selection");
     v.req("stream_occupancy", stream_occupancy, "busy fraction of the training compute stream");
     v.req("deepep_dispatch_fraction", deepep_dispatch_fraction,
           "fraction of the NIC's effective bandwidth reached by DeepEP dispatch in training");
@@ -161,6 +165,8 @@ OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibra
 //    a BF16 tensor in the input-gradient pass, where it exists (the cast
 //    carries Pass::kBackwardInput), one that arrived in FP8 (Op::input_fp8,
 //    Op::grad_fp8) re-tiled from FP8 in the weight-gradient pass itself;
+//  * FP8 GEMMs after the attention operator (Op::input_e5m6): one more cast
+//    of the attention output, kept for the backward in E5M6 (TR 3.3.3);
 //  * FP8 dispatches (forward, and the combine's gradient): one cast of the
 //    sender's tokens before they leave (DeepSeek-V3 TR 3.3.3);
 //  * grouped (routed-expert) GEMMs, forward and input gradient: one

@@ -153,6 +153,7 @@ models::Op reshape_grouped(const models::Op& op, int64_t groups) {
     models::Op out = models::gemm_op(op.name, op.pass, op.precision, s);
     out.kind = models::OpType::kGroupedGemm;
     out.input_fp8 = op.input_fp8;
+    out.input_e5m6 = op.input_e5m6;
     return out;
   }
   // Weight gradient (k, n, m_total): same activations read, one FP32

@@ -116,7 +116,8 @@ TEST(TraceFormat, RoundTripsThroughAFile) {
     for (size_t j = 0; j < t.layers[i].ops.size(); ++j) {
       EXPECT_EQ(back.layers[i].ops[j].input_fp8, t.layers[i].ops[j].input_fp8);
       EXPECT_EQ(back.layers[i].ops[j].grad_fp8, t.layers[i].ops[j].grad_fp8);
-      flagged += t.layers[i].ops[j].input_fp8 + t.layers[i].ops[j].grad_fp8;
+      EXPECT_EQ(back.layers[i].ops[j].input_e5m6, t.layers[i].ops[j].input_e5m6);
+      flagged += t.layers[i].ops[j].input_fp8 + t.layers[i].ops[j].grad_fp8 + t.layers[i].ops[j].input_e5m6;
     }
   EXPECT_GT(flagged, 0);
 }
@@ -143,6 +144,47 @@ TEST(OpList, MarksOperandsThatArriveThroughAnFp8Dispatch) {
   }
   EXPECT_EQ(input, (std::set<std::string>{"moe.up", "moe.up.wgrad", "moe.down.dgrad"}));
   EXPECT_EQ(grad, (std::set<std::string>{"moe.down.wgrad"}));
+}
+
+// TR 3.3.3: in FP8 training the input of the Linear after the attention
+// operator is also cached in E5M6, so that forward GEMM (and only it) is
+// marked; inference and BF16 training mark nothing.
+TEST(OpList, MarksTheLinearAfterAttentionForTheE5m6Cache) {
+  auto marked = [](const OpListOptions& o) {
+    std::set<std::string> out;
+    for (const auto& l : build_op_list(load("tiny-deepseek.yaml"), o))
+      for (const auto& op : l.ops)
+        if (op.input_e5m6) out.insert(op.name + (op.pass == Pass::kForward ? "/forward" : "/backward"));
+    return out;
+  };
+  OpListOptions o;
+  o.seq_len = 64;
+  EXPECT_EQ(marked(o), (std::set<std::string>{"attn.wo/forward"}));
+  OpListOptions bf16 = o;
+  bf16.linear_precision = Precision::kBf16;
+  EXPECT_TRUE(marked(bf16).empty());
+  OpListOptions inference = o;
+  inference.workload = Workload::kPrefill;
+  EXPECT_TRUE(marked(inference).empty());
+}
+
+// The gate's selections: group-limited routing selects groups, then
+// experts (two top-k ops); they have no backward kernel.
+TEST(OpList, GroupLimitedRoutingSelectsTwice) {
+  OpListOptions o;
+  o.seq_len = 64;
+  const ModelSpec spec = load("tiny-deepseek.yaml");
+  ASSERT_TRUE(spec.moe);
+  for (const auto& l : build_op_list(spec, o)) {
+    if (l.kind != LayerKind::kMoe) continue;
+    std::vector<std::string> topk;
+    for (const auto& op : l.ops)
+      if (op.kind == OpType::kTopK) topk.push_back(op.name + (op.pass == Pass::kForward ? "/forward" : "/backward"));
+    if (spec.moe->n_expert_groups > 1)
+      EXPECT_EQ(topk, (std::vector<std::string>{"moe.topk_groups/forward", "moe.topk/forward"}));
+    else
+      EXPECT_EQ(topk, (std::vector<std::string>{"moe.topk/forward"}));
+  }
 }
 
 // Edits one value of a valid trace and expects `expect` in the error.

@@ -75,6 +75,24 @@ TEST(ComputeModel, RooflineAndSmScaling) {
   EXPECT_TRUE(time_op(ew, gpu, c, 100).memory_bound);
 }
 
+// A top-k selection: SM time per row over the SMs, not its bytes
+// (4096 rows x topk_row_time / 112 SMs, + the launch: 66.6 + 4 us).
+TEST(ComputeModel, TopKIsPerRowNotPerByte) {
+  ComputeCalibration c = cal();
+  const GpuCompute gpu{TFlops(989), TFlops(1979), TBps(3.35), 132};
+  const auto op = models::elementwise_op("k", models::OpType::kTopK, models::Pass::kForward,
+                                         models::Precision::kFp32, models::ElementwiseShape{4096, 256}, 0.0, 1, 0);
+  const double us = time_op(op, gpu, c, 112).time / Microseconds(1);
+  EXPECT_NEAR(us, 4096 * (c.topk_row_time / Microseconds(1)) / 112 + c.launch_overhead / Microseconds(1), 1e-6);
+  EXPECT_FALSE(time_op(op, gpu, c, 112).memory_bound);
+  // Twice the rows, twice the time; half the SMs, twice the time.
+  const auto big = models::elementwise_op("k", models::OpType::kTopK, models::Pass::kForward,
+                                          models::Precision::kFp32, models::ElementwiseShape{8192, 256}, 0.0, 1, 0);
+  const double launch = c.launch_overhead / Microseconds(1);
+  EXPECT_NEAR(time_op(big, gpu, c, 112).time / Microseconds(1) - launch, 2 * (us - launch), 1e-6);
+  EXPECT_NEAR(time_op(op, gpu, c, 56).time / Microseconds(1) - launch, 2 * (us - launch), 1e-6);
+}
+
 TEST(ComputeModel, BadCalibrationIsAnErrorWithKey) {
   ComputeCalibration c;
   config::Diagnostics d;
