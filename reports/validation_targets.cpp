@@ -409,6 +409,16 @@ void add_training_and_serving_targets(ValidationRegistry& reg) {
       {"T29/compute-f", "MoE layer compute kernels, forward (incl. casts, permutes, norms)", "moe_compute_f_ms", 8.973},
       {"T29/compute-b", "MoE layer compute kernels, input gradient (incl. recomputation)", "moe_compute_b_ms", 14.647},
       {"T29/compute-w", "MoE layer compute kernels, weight gradient", "moe_compute_w_ms", 7.452},
+      // DeepEP's internode kernels on stream 27, by train.json phase
+      // (trace-import): dispatch(F) and combine(F) run the forward
+      // dispatch and combine; dispatch(B), the dispatch's gradient, runs a
+      // combine kernel (BF16); combine(B), the combine's gradient, an FP8
+      // dispatch kernel. Calibrated on the mean of each kernel's F and B
+      // (deepep_*_fraction), so each row checks the F/B split.
+      {"T29/deepep-dispatch-f", "DeepEP kernel of dispatch(F): FP8 dispatch", "moe_dispatch_f_ms", 4.346},
+      {"T29/deepep-combine-f", "DeepEP kernel of combine(F): BF16 combine", "moe_combine_f_ms", 5.994},
+      {"T29/deepep-dispatch-b", "DeepEP kernel of dispatch(B): BF16 combine", "moe_dispatch_b_ms", 6.368},
+      {"T29/deepep-combine-b", "DeepEP kernel of combine(B): FP8 dispatch", "moe_combine_b_ms", 3.405},
   };
   for (const auto& c : t29_pass)
     reg.add({c.id, c.what, "ms", c.published, "profile-data train.json [D]", Tolerance::relative(0.15),

@@ -94,6 +94,11 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   r.metrics["moe_compute_f_ms"] = t.moe_compute_f / Milliseconds(1);
   r.metrics["moe_compute_b_ms"] = t.moe_compute_b / Milliseconds(1);
   r.metrics["moe_compute_w_ms"] = t.moe_compute_w / Milliseconds(1);
+  // ... and its DeepEP all-to-alls (the busiest GPU's wait included).
+  r.metrics["moe_dispatch_f_ms"] = t.dispatch_f / Milliseconds(1);
+  r.metrics["moe_combine_f_ms"] = t.combine_f / Milliseconds(1);
+  r.metrics["moe_dispatch_b_ms"] = t.dispatch_b / Milliseconds(1);
+  r.metrics["moe_combine_b_ms"] = t.combine_b / Milliseconds(1);
   // ISCA'25 Table 4's components, for the reported pipeline rank.
   r.metrics["table4_1f_s"] = t.breakdown.f.seconds();
   r.metrics["table4_bubble_s"] = t.breakdown.bubble.seconds();
