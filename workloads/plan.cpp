@@ -202,8 +202,9 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
   // (bytes per token; d = dim): BF16 residual-stream inputs of both blocks
   // (2 x 2d); FP8 copies (1 B + a 4 B scale per 128) of every Linear input
   // kept for the weight gradient; attention: the q/kv latents in BF16 and
-  // the attention output (BF16, needed by the FlashAttention backward) plus
-  // its log-sum-exp; q/k/v only when the MLA up-projections are not
+  // the attention output (needed by the FlashAttention backward and the
+  // output projection's weight gradient: BF16, or under FP8 DeepSeek's E5M6,
+  // TR 3.3.3, 1.5 B + a 4 B scale per 128) plus its log-sum-exp; q/k/v only when the MLA up-projections are not
   // recomputed; MoE: top-k FP8 copies of the expert input and of the
   // SwiGLU input (its output is recomputed), router scores in FP32.
   // Not counted: the per-copy expert outputs (assumed not kept: the
@@ -219,13 +220,13 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
     b += cached(d);                                                    // wq_a / wkv_a input
     b += 2.0 * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim);  // latents (wq_b/wkv_b inputs)
     if (!plan.recompute.mla_up_projection) b += 2.0 * h * (2 * qk + m.v_head_dim);
-    b += 2.0 * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
+    b += (fp8 ? 1.5 + 4.0 / 128 : 2.0) * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
     if (!plan.recompute.norms) b += 2.0 * (d + m.q_lora_rank + m.kv_lora_rank);
   } else if (s.gqa) {
     const auto& g = *s.gqa;
     b += cached(d);
     b += 2.0 * (h + 2.0 * g.n_kv_heads) * g.head_dim;  // q, k, v
-    b += 2.0 * h * g.head_dim + 4.0 * h;
+    b += (fp8 ? 1.5 + 4.0 / 128 : 2.0) * h * g.head_dim + 4.0 * h;
     if (!plan.recompute.norms) b += 2.0 * d;
   }
   if (moe_layer && s.moe) {
