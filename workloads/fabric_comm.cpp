@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <chrono>
+#include <numeric>
+#include <random>
 #include <stdexcept>
 
 #include "sim/collectives.hpp"
@@ -168,6 +170,78 @@ std::vector<Duration> replay_concurrent(const FabricComm& fc, std::vector<sim::C
   for (size_t i = 0; i < task_of.size(); ++i)
     if (task_of[i] != SIZE_MAX) end[i] = res.tasks[task_of[i]].end - Time::zero();
   return end;
+}
+
+DeepEpBenchmark deepep_internode_benchmark(const FabricComm& fc, int ep, int gpus_per_node, int64_t tokens,
+                                           int64_t hidden, int experts, int top_k, int topk_groups,
+                                           uint64_t seed) {
+  const int gpn = std::max(1, gpus_per_node);
+  const int nodes = ep / gpn;
+  if (nodes < 2 || ep % gpn != 0 || experts % ep != 0 || top_k < 1 || top_k > experts || topk_groups < 1 ||
+      topk_groups > nodes || tokens < 1 || ep > fc.fabric->num_gpus())
+    throw std::invalid_argument("deepep benchmark: needs whole nodes (at least 2), experts divisible over the "
+                                "GPUs, 1 <= top_k <= experts, 1 <= topk_groups <= nodes and a fabric of >= ep GPUs");
+  // The test's routing statistics. Only the ranks of the scores matter, so
+  // any iid continuous draw reproduces its |N(0,1)| + 1.
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const int per_node = experts / nodes, per_gpu = experts / ep;
+  std::vector<double> score(static_cast<size_t>(experts)), node_max(static_cast<size_t>(nodes));
+  std::vector<int> order(static_cast<size_t>(experts)), node_order(static_cast<size_t>(nodes));
+  std::vector<char> node_on(static_cast<size_t>(nodes)), gpu_on(static_cast<size_t>(ep));
+  double node_sum = 0, gpu_sum = 0;
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (auto& s : score) s = u(rng);
+    for (int n = 0; n < nodes; ++n)
+      node_max[static_cast<size_t>(n)] =
+          *std::max_element(score.begin() + n * per_node, score.begin() + (n + 1) * per_node);
+    std::iota(node_order.begin(), node_order.end(), 0);
+    std::partial_sort(node_order.begin(), node_order.begin() + topk_groups, node_order.end(),
+                      [&](int a, int b) { return node_max[static_cast<size_t>(a)] > node_max[static_cast<size_t>(b)]; });
+    std::fill(node_on.begin(), node_on.end(), 0);
+    for (int i = 0; i < topk_groups; ++i) node_on[static_cast<size_t>(node_order[static_cast<size_t>(i)])] = 1;
+    std::iota(order.begin(), order.end(), 0);
+    auto eligible_end = std::partition(order.begin(), order.end(),
+                                       [&](int e) { return node_on[static_cast<size_t>(e / per_node)] != 0; });
+    std::partial_sort(order.begin(), order.begin() + top_k, eligible_end,
+                      [&](int a, int b) { return score[static_cast<size_t>(a)] > score[static_cast<size_t>(b)]; });
+    std::fill(node_on.begin(), node_on.end(), 0);
+    std::fill(gpu_on.begin(), gpu_on.end(), 0);
+    for (int i = 0; i < top_k; ++i) {
+      const int e = order[static_cast<size_t>(i)];
+      node_on[static_cast<size_t>(e / per_node)] = 1;
+      gpu_on[static_cast<size_t>(e / per_gpu)] = 1;
+    }
+    node_sum += std::count(node_on.begin(), node_on.end(), 1);
+    gpu_sum += std::count(gpu_on.begin(), gpu_on.end(), 1);
+  }
+  DeepEpBenchmark b;
+  b.nodes_per_token = node_sum / static_cast<double>(tokens);
+  b.gpus_per_token = gpu_sum / static_cast<double>(tokens);
+  RoutingFanout fanout;
+  fanout.remote_nodes = b.nodes_per_token * (1.0 - 1.0 / nodes);  // the source's node is one of them
+  fanout.gpus = b.gpus_per_token;
+
+  CommLayout l;
+  l.gpus = fc.fabric->num_gpus();
+  l.gpus_per_node = gpn;
+  l.ep = ep;
+  l.ep_nodes = nodes;
+  const double h = static_cast<double>(hidden);
+  const Bytes fp8 = Bytes::from_double(h * (1.0 + 4.0 / 128)), bf16 = Bytes::from_double(h * 2.0);
+  auto time_of = [&](Bytes per_copy, bool transpose) {
+    sim::CommPattern p;
+    p.name = transpose ? "deepep_combine" : "deepep_dispatch";
+    add_ep_flows(p, l, 0, ep, tokens, per_copy, fanout, transpose);
+    CommReplay total;
+    return replay_concurrent(fc, {std::move(p)}, total).front();
+  };
+  b.dispatch = time_of(fp8, false);
+  b.combine = time_of(bf16, true);
+  const double sent = static_cast<double>(tokens) * b.nodes_per_token;
+  if (b.dispatch > Duration::zero()) b.dispatch_GBps = sent * fp8.as_double() / b.dispatch.seconds() / 1e9;
+  if (b.combine > Duration::zero()) b.combine_GBps = sent * bf16.as_double() / b.combine.seconds() / 1e9;
+  return b;
 }
 
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& l, Bytes bytes) {

@@ -120,6 +120,29 @@ void add_ep_direct_flows(sim::CommPattern& p, const CommLayout& layout, int firs
 std::vector<Duration> replay_concurrent(const FabricComm& fc, std::vector<sim::CommPattern> patterns,
                                         CommReplay& total);
 
+// DeepEP's normal-kernel benchmark (its tests/test_internode.py, whose
+// results are the README's internode table, T17 of the reference): one EP
+// group of `ep` GPUs (`gpus_per_node` per node, at least 2 nodes), each GPU
+// dispatching `tokens` tokens of `hidden` channels in FP8 (1 B + a 4 B scale
+// per 128) and combining them back in BF16. Routing as the test draws it:
+// iid random scores for `experts` experts placed contiguously, the node's
+// maximum as its group score, the top `topk_groups` nodes, then the top
+// `top_k` experts among them. The replay is replay_ep's (one network copy
+// per remote node, NVLink forwarding) at the fabric's rates, no kernel
+// efficiency; the bandwidth is counted as the test counts it: tokens x the
+// distinct nodes each goes to (its own included) x bytes per copy, over the
+// slowest GPU's time. The fabric must have at least `ep` GPUs; the others
+// stay idle.
+struct DeepEpBenchmark {
+  double nodes_per_token = 0;  // distinct nodes a token goes to, its own included
+  double gpus_per_token = 0;   // distinct GPUs
+  Duration dispatch, combine;  // slowest GPU of the group
+  double dispatch_GBps = 0, combine_GBps = 0;  // DeepEP's "RDMA" bandwidth
+};
+DeepEpBenchmark deepep_internode_benchmark(const FabricComm& fc, int ep, int gpus_per_node, int64_t tokens,
+                                           int64_t hidden, int experts, int top_k, int topk_groups,
+                                           uint64_t seed = 1);
+
 // PP: one tensor of `bytes` from every GPU of rank r to rank r+1, all r at once.
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& layout, Bytes bytes);
 

@@ -92,4 +92,55 @@ TEST(FabricCommEp, RangeMustHoldWholeGroupsOnNodeBoundaries) {
 }
 
 }  // namespace
+// DeepEP's internode benchmark (T17; its numbers are in `codesim
+// validate`). Routing: with every node allowed (EP32: 4 nodes, top-4
+// groups) the top-8 of 256 iid scores are 8 experts drawn without
+// replacement, so a token reaches 4 (1 - C(192,8)/C(256,8)) = 3.604 nodes
+// (1% band: 4,096 sampled tokens). Physics: at EP32 and EP64 the NIC is the
+// bottleneck (remote copies x bytes at 40 GB/s, 2% band for the flow
+// engine's sharing and latency); at EP16 NVLink forwarding is, so the time
+// exceeds the NIC bound. The bandwidth is DeepEP's count over that time.
+TEST(FabricCommEp, DeepEpInternodeBenchmark) {
+  auto fc_for = [](int nodes) {
+    topology::ClusterSpec c;
+    c.node = "h800";
+    topology::seed_node_preset(c);
+    c.nodes = nodes;
+    c.fabric.kind = topology::FabricKind::kMpft;
+    c.fabric.planes = 8;
+    c.fabric.switch_model = "quantum2";
+    topology::seed_switch_preset(c.fabric);
+    FabricComm fc;
+    fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(c, "test"));
+    fc.routing.policy = topology::RoutingPolicy::kAdaptive;
+    fc.nic_effective_per_port = GBps(40);
+    fc.nvlink_achievable = GBps(160);
+    return fc;
+  };
+  double c192 = 1;
+  for (int i = 0; i < 8; ++i) c192 *= (192.0 - i) / (256.0 - i);
+  const double fp8 = 7168 * (1 + 4.0 / 128), tokens = 4096;
+  for (int ep : {16, 32, 64}) {
+    const int nodes = ep / 8;
+    const DeepEpBenchmark b = deepep_internode_benchmark(fc_for(nodes), ep, 8, 4096, 7168, 256, 8, std::min(nodes, 4));
+    const double nic_bound_s = tokens * b.nodes_per_token * (1.0 - 1.0 / nodes) * fp8 / 40e9;
+    std::printf("EP%d: %.3f nodes, %.3f GPUs per token; dispatch %.3f ms (NIC bound %.3f ms), %.1f GB/s; "
+                "combine %.3f ms, %.1f GB/s\n",
+                ep, b.nodes_per_token, b.gpus_per_token, b.dispatch / Milliseconds(1), nic_bound_s * 1e3,
+                b.dispatch_GBps, b.combine / Milliseconds(1), b.combine_GBps);
+    if (ep == 32) {
+      EXPECT_NEAR(b.nodes_per_token, 4 * (1 - c192), 0.01 * 3.604);
+    }
+    EXPECT_NEAR(b.dispatch_GBps, tokens * b.nodes_per_token * fp8 / b.dispatch.seconds() / 1e9, 1e-6);
+    if (ep == 16) {
+      EXPECT_GT(b.dispatch.seconds(), 1.2 * nic_bound_s);  // NVLink-bound
+    } else {
+      EXPECT_NEAR(b.dispatch.seconds(), nic_bound_s, 0.02 * nic_bound_s);
+    }
+    // The BF16 combine carries 14,336 / 7,392 the bytes the same way back.
+    EXPECT_NEAR(b.combine.seconds() / b.dispatch.seconds(), 14336.0 / 7392, 0.02 * 1.94);
+  }
+  EXPECT_THROW(deepep_internode_benchmark(fc_for(2), 8, 8, 4096, 7168, 256, 8, 1), std::invalid_argument);
+}
+
 }  // namespace codesim::workloads
