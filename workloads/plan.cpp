@@ -203,10 +203,11 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
   // (2 x 2d); FP8 copies (1 B + a 4 B scale per 128) of every Linear input
   // kept for the weight gradient; attention: the q/kv latents in BF16 and
   // the attention output (needed by the FlashAttention backward and the
-  // output projection's weight gradient: BF16, or under FP8 DeepSeek's E5M6,
-  // TR 3.3.3, 1.5 B + a 4 B scale per 128) plus its log-sum-exp; q/k/v only when the MLA up-projections are not
-  // recomputed; MoE: top-k FP8 copies of the expert input and of the
-  // SwiGLU input (its output is recomputed), router scores in FP32.
+  // output projection's weight gradient: BF16, or under FP8 DeepSeek's
+  // E5M6, TR 3.3.3, 1.5 B + a 4 B scale per 128) plus its log-sum-exp;
+  // q/k/v only when the MLA up-projections are not recomputed; MoE: top-k
+  // FP8 copies of the expert input and of the SwiGLU input (its output is
+  // recomputed), router scores in FP32.
   // Not counted: the per-copy expert outputs (assumed not kept: the
   // gate-weight gradient is taken inside the combine).
   const double d = s.dim;
