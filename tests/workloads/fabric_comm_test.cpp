@@ -13,13 +13,12 @@
 namespace codesim::workloads {
 namespace {
 
-// 4 pipeline ranks of 2 H800 nodes each on an 8-plane MPFT; NICs at 40 GB/s,
-// NVLink at 160 GB/s.
-FabricComm small_fabric() {
+// `nodes` H800 nodes on an 8-plane MPFT; NICs at 40 GB/s, NVLink at 160 GB/s.
+FabricComm h800_mpft(int nodes) {
   topology::ClusterSpec c;
   c.node = "h800";
   topology::seed_node_preset(c);
-  c.nodes = 8;
+  c.nodes = nodes;
   c.fabric.kind = topology::FabricKind::kMpft;
   c.fabric.planes = 8;
   c.fabric.switch_model = "quantum2";
@@ -31,6 +30,9 @@ FabricComm small_fabric() {
   fc.nvlink_achievable = GBps(160);
   return fc;
 }
+
+// 4 pipeline ranks of 2 nodes each.
+FabricComm small_fabric() { return h800_mpft(8); }
 
 CommLayout small_layout() {
   CommLayout l;
@@ -101,28 +103,12 @@ TEST(FabricCommEp, RangeMustHoldWholeGroupsOnNodeBoundaries) {
 // engine's sharing and latency); at EP16 NVLink forwarding is, so the time
 // exceeds the NIC bound. The bandwidth is DeepEP's count over that time.
 TEST(FabricCommEp, DeepEpInternodeBenchmark) {
-  auto fc_for = [](int nodes) {
-    topology::ClusterSpec c;
-    c.node = "h800";
-    topology::seed_node_preset(c);
-    c.nodes = nodes;
-    c.fabric.kind = topology::FabricKind::kMpft;
-    c.fabric.planes = 8;
-    c.fabric.switch_model = "quantum2";
-    topology::seed_switch_preset(c.fabric);
-    FabricComm fc;
-    fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(c, "test"));
-    fc.routing.policy = topology::RoutingPolicy::kAdaptive;
-    fc.nic_effective_per_port = GBps(40);
-    fc.nvlink_achievable = GBps(160);
-    return fc;
-  };
   double c192 = 1;
   for (int i = 0; i < 8; ++i) c192 *= (192.0 - i) / (256.0 - i);
   const double fp8 = 7168 * (1 + 4.0 / 128), tokens = 4096;
   for (int ep : {16, 32, 64}) {
     const int nodes = ep / 8;
-    const DeepEpBenchmark b = deepep_internode_benchmark(fc_for(nodes), ep, 8, 4096, 7168, 256, 8, std::min(nodes, 4));
+    const DeepEpBenchmark b = deepep_internode_benchmark(h800_mpft(nodes), ep, 8, 4096, 7168, 256, 8, std::min(nodes, 4));
     const double nic_bound_s = tokens * b.nodes_per_token * (1.0 - 1.0 / nodes) * fp8 / 40e9;
     std::printf("EP%d: %.3f nodes, %.3f GPUs per token; dispatch %.3f ms (NIC bound %.3f ms), %.1f GB/s; "
                 "combine %.3f ms, %.1f GB/s\n",
@@ -140,7 +126,29 @@ TEST(FabricCommEp, DeepEpInternodeBenchmark) {
     // The BF16 combine carries 14,336 / 7,392 the bytes the same way back.
     EXPECT_NEAR(b.combine.seconds() / b.dispatch.seconds(), 14336.0 / 7392, 0.02 * 1.94);
   }
-  EXPECT_THROW(deepep_internode_benchmark(fc_for(2), 8, 8, 4096, 7168, 256, 8, 1), std::invalid_argument);
+  EXPECT_THROW(deepep_internode_benchmark(h800_mpft(2), 8, 8, 4096, 7168, 256, 8, 1), std::invalid_argument);
+}
+
+// DeepEP's low-latency benchmark (T18; its numbers are in `codesim
+// validate`): 128 tokens x 8 copies per GPU, each straight to its expert's
+// GPU. EP64: the 56 remote of every 64 copies cross the NIC (40 GB/s), the
+// NIC bound 128 x 8 x 7392 B x 56/64 / 40 GB/s = 165.6 us; 3% band for the
+// path latency and flow sharing. EP8: NVLink only, 7/8 of the copies at
+// 160 GB/s = 41.4 us, plus at most a few microseconds of latency.
+TEST(FabricCommEp, DeepEpLowLatencyBenchmark) {
+  const double copies = 128.0 * 8, fp8 = 7168 * (1 + 4.0 / 128);
+  const DeepEpLatency ep64 = deepep_low_latency_benchmark(h800_mpft(8), 64, 8, 128, 7168, 8);
+  const double nic_us = copies * fp8 * 56 / 64 / 40e9 * 1e6;
+  std::printf("EP64: dispatch %.1f us (NIC bound %.1f), combine %.1f us\n", ep64.dispatch / Microseconds(1), nic_us,
+              ep64.combine / Microseconds(1));
+  EXPECT_NEAR(ep64.dispatch / Microseconds(1), nic_us, 0.03 * nic_us);
+  EXPECT_NEAR(ep64.combine / ep64.dispatch, 14336.0 / 7392, 0.03 * 1.94);
+  const DeepEpLatency ep8 = deepep_low_latency_benchmark(h800_mpft(2), 8, 8, 128, 7168, 8);
+  const double nvl_us = copies * fp8 * 7 / 8 / 160e9 * 1e6;
+  std::printf("EP8: dispatch %.1f us (NVLink bound %.1f)\n", ep8.dispatch / Microseconds(1), nvl_us);
+  EXPECT_GE(ep8.dispatch / Microseconds(1), nvl_us * 0.999);
+  EXPECT_LE(ep8.dispatch / Microseconds(1), nvl_us + 5);
+  EXPECT_THROW(deepep_low_latency_benchmark(h800_mpft(2), 4, 8, 128, 7168, 8), std::invalid_argument);
 }
 
 }  // namespace codesim::workloads
