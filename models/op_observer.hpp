@@ -56,6 +56,10 @@ constexpr uint64_t bytes_per_element(Precision p) {
   return 4;
 }
 
+// DeepSeek's E5M6 cache of the attention output (TR 3.3.3): 12 bits, taken
+// as 1.5 B per element, plus an FP32 scale per 1x128 tile.
+inline constexpr double kE5m6BytesPerElement = 1.5 + 4.0 / 128;
+
 // FP8 (either format): runs on the FP8 tensor cores, carries block scales.
 constexpr bool is_fp8(Precision p) { return p == Precision::kFp8E4M3 || p == Precision::kFp8E5M2; }
 

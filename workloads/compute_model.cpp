@@ -187,13 +187,13 @@ std::vector<models::Op> auxiliary_kernels(const models::Op& g) {
     cast("a", s.m, s.k);
   }
   if (g.input_e5m6 && g.pass == models::Pass::kForward) {
-    // The attention output kept for the backward in E5M6 (TR 3.3.3; 12 bits,
-    // taken as 1.5 B, with a 4 B scale per 1x128 tile). train.json: attn(F)
+    // The attention output kept for the backward in E5M6 (TR 3.3.3;
+    // models::kE5m6BytesPerElement). train.json: attn(F)
     // runs per_token_cast_to_fp8_with_fp8_special_fmt on 4096 x 16384
     // (185 us) beside the wo input's own 1x128 cast (110 us).
     cast("cache_e5m6", s.m, s.k);
     const double elems = static_cast<double>(s.m) * static_cast<double>(s.k);
-    out.back().bytes_written = Bytes::from_double(elems * (1.5 + 4.0 / 128));
+    out.back().bytes_written = Bytes::from_double(elems * models::kE5m6BytesPerElement);
   }
   return out;
 }

@@ -221,13 +221,13 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
     b += cached(d);                                                    // wq_a / wkv_a input
     b += 2.0 * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim);  // latents (wq_b/wkv_b inputs)
     if (!plan.recompute.mla_up_projection) b += 2.0 * h * (2 * qk + m.v_head_dim);
-    b += (fp8 ? 1.5 + 4.0 / 128 : 2.0) * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
+    b += (fp8 ? models::kE5m6BytesPerElement : 2.0) * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
     if (!plan.recompute.norms) b += 2.0 * (d + m.q_lora_rank + m.kv_lora_rank);
   } else if (s.gqa) {
     const auto& g = *s.gqa;
     b += cached(d);
     b += 2.0 * (h + 2.0 * g.n_kv_heads) * g.head_dim;  // q, k, v
-    b += (fp8 ? 1.5 + 4.0 / 128 : 2.0) * h * g.head_dim + 4.0 * h;
+    b += (fp8 ? models::kE5m6BytesPerElement : 2.0) * h * g.head_dim + 4.0 * h;
     if (!plan.recompute.norms) b += 2.0 * d;
   }
   if (moe_layer && s.moe) {

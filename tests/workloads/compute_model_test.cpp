@@ -79,11 +79,13 @@ TEST(ComputeModel, RooflineAndSmScaling) {
 // (4096 rows x topk_row_time / 112 SMs, + the launch: 66.6 + 4 us).
 TEST(ComputeModel, TopKIsPerRowNotPerByte) {
   ComputeCalibration c = cal();
+  c.topk_row_time = Nanoseconds(1820);
+  c.launch_overhead = Microseconds(4);
   const GpuCompute gpu{TFlops(989), TFlops(1979), TBps(3.35), 132};
   const auto op = models::elementwise_op("k", models::OpType::kTopK, models::Pass::kForward,
                                          models::Precision::kFp32, models::ElementwiseShape{4096, 256}, 0.0, 1, 0);
   const double us = time_op(op, gpu, c, 112).time / Microseconds(1);
-  EXPECT_NEAR(us, 4096 * (c.topk_row_time / Microseconds(1)) / 112 + c.launch_overhead / Microseconds(1), 1e-6);
+  EXPECT_NEAR(us, 70.56, 0.01);  // 4096 x 1.82 us / 112 = 66.56 us, + 4 us
   EXPECT_FALSE(time_op(op, gpu, c, 112).memory_bound);
   // Twice the rows, twice the time; half the SMs, twice the time.
   const auto big = models::elementwise_op("k", models::OpType::kTopK, models::Pass::kForward,
@@ -91,6 +93,28 @@ TEST(ComputeModel, TopKIsPerRowNotPerByte) {
   const double launch = c.launch_overhead / Microseconds(1);
   EXPECT_NEAR(time_op(big, gpu, c, 112).time / Microseconds(1) - launch, 2 * (us - launch), 1e-6);
   EXPECT_NEAR(time_op(op, gpu, c, 56).time / Microseconds(1) - launch, 2 * (us - launch), 1e-6);
+}
+
+// The linear after attention (Op::input_e5m6) casts its input twice in the
+// forward pass, its own 1x128 FP8 cast and the E5M6 cache (TR 3.3.3): read
+// 4096 x 16384 BF16, write 1.5 B + a 4 B scale per 128 per element; its
+// backward GEMMs have no such cast.
+TEST(ComputeModel, AttentionOutputIsCachedInE5m6) {
+  models::Op wo = models::gemm_op("wo", models::Pass::kForward, models::Precision::kFp8E4M3,
+                                  models::GemmShape{4096, 7168, 16384, 1});
+  wo.input_e5m6 = true;
+  const double elems = 4096.0 * 16384;
+  int cache = 0;
+  for (const auto& q : auxiliary_kernels(wo))
+    if (q.name == "wo.cast_cache_e5m6") {
+      ++cache;
+      EXPECT_DOUBLE_EQ(q.bytes_read.as_double(), elems * 2);
+      EXPECT_NEAR(q.bytes_written.as_double(), elems * 1.53125, 1.0);
+    }
+  EXPECT_EQ(cache, 1);
+  models::Op dgrad = models::gemm_backward_input(wo);
+  dgrad.input_e5m6 = true;  // even if set, only the forward pass caches
+  for (const auto& q : auxiliary_kernels(dgrad)) EXPECT_EQ(q.name.find("cache_e5m6"), std::string::npos);
 }
 
 TEST(ComputeModel, BadCalibrationIsAnErrorWithKey) {
