@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <tuple>
 
@@ -22,16 +23,21 @@ void TrainingOptions::validate(config::Reader& r) {
   r.check(pue >= 1, "pue", "must be >= 1");
   r.check(electricity_usd_per_kwh >= 0, "electricity_usd_per_kwh", "must be >= 0");
   r.check(report_rank >= 0, "report_rank", "must be >= 0");
-  // Resolve the model path relative to the file that names it.
-  model_path = model;
-  if (!model.empty() && model[0] != '/') {
-    if (const config::Node* n = r.node().find("model"); n && !n->mark.file.empty() &&
-                                                        n->mark.file != "--set") {
-      const std::string& f = n->mark.file;
-      const auto slash = f.find_last_of('/');
-      if (slash != std::string::npos) model_path = f.substr(0, slash + 1) + model;
-    }
-  }
+  // Resolve the model and calibration paths relative to the file that names
+  // them, and say where a missing one was named (not only that it is missing).
+  auto resolve = [&](const std::string& key, const std::string& value, const char* what) {
+    std::filesystem::path p(value);
+    const config::Node* n = r.node().find(key);
+    if (p.is_relative() && n && !n->mark.file.empty() && n->mark.file.rfind("--set", 0) != 0)
+      p = std::filesystem::path(n->mark.file).parent_path() / p;
+    const std::string out = p.lexically_normal().string();
+    std::error_code ec;
+    r.check(std::filesystem::is_regular_file(p, ec), key,
+            "cannot read " + std::string(what) + " file '" + out + "'");
+    return out;
+  };
+  model_path = model.empty() ? model : resolve("model", model, "model spec");
+  if (!calibration.empty()) calibration = resolve("calibration", calibration, "calibration");
 }
 
 RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes, int gpus_per_node) {

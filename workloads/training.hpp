@@ -75,7 +75,7 @@ constexpr auto enum_names(CommTiming) {
 struct TrainingOptions {
   CommTiming comm = CommTiming::kFlow;
   std::string model;  // model spec YAML, relative to the scenario file
-  std::string calibration;  // compute calibration YAML; "" = workloads/calibration.yaml
+  std::string calibration;  // compute calibration YAML, relative to the scenario file (resolved by validate()); "" = workloads/calibration.yaml
   double rental_usd_per_gpu_hour = 2.0;  // DeepSeek-V3 TR Table 1 assumption
   double lifetime_years = 4.0;           // capex amortisation period
   double node_power_kw = 10.2;           // per 8-GPU node at load (HGX H100-class system rating)
@@ -87,7 +87,7 @@ struct TrainingOptions {
   template <class V>
   void fields(V& v) {
     v.req("model", model, "model spec file (scenarios/models/*.yaml), relative to this file");
-    v.opt("calibration", calibration, "compute calibration file (default workloads/calibration.yaml)");
+    v.opt("calibration", calibration, "compute calibration file, relative to this file (default workloads/calibration.yaml)");
     v.opt("rental_usd_per_gpu_hour", rental_usd_per_gpu_hour, "rental price per GPU-hour, USD");
     v.opt("lifetime_years", lifetime_years, "years over which owned hardware is amortised");
     v.opt("node_power_kw", node_power_kw, "power per node at load, kW");
