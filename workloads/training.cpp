@@ -37,7 +37,7 @@ void TrainingOptions::validate(config::Reader& r) {
     return out;
   };
   model_path = model.empty() ? model : resolve("model", model, "model spec");
-  if (!calibration.empty()) calibration = resolve("calibration", calibration, "calibration");
+  calibration_path = calibration.empty() ? calibration : resolve("calibration", calibration, "calibration");
 }
 
 RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes, int gpus_per_node) {

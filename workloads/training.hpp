@@ -75,14 +75,15 @@ constexpr auto enum_names(CommTiming) {
 struct TrainingOptions {
   CommTiming comm = CommTiming::kFlow;
   std::string model;  // model spec YAML, relative to the scenario file
-  std::string calibration;  // compute calibration YAML, relative to the scenario file (resolved by validate()); "" = workloads/calibration.yaml
+  std::string calibration;  // compute calibration YAML, relative to the scenario file; "" = workloads/calibration.yaml
   double rental_usd_per_gpu_hour = 2.0;  // DeepSeek-V3 TR Table 1 assumption
   double lifetime_years = 4.0;           // capex amortisation period
   double node_power_kw = 10.2;           // per 8-GPU node at load (HGX H100-class system rating)
   double pue = 1.3;                      // data-centre overhead on IT power
   double electricity_usd_per_kwh = 0.10;
   int report_rank = 0;  // pipeline rank whose Table 4 breakdown is reported
-  std::string model_path;  // resolved by validate(): absolute or relative to the cwd
+  std::string model_path;        // resolved by validate(): absolute or relative to the cwd
+  std::string calibration_path;  // likewise; "" when calibration is ""
 
   template <class V>
   void fields(V& v) {

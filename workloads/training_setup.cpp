@@ -83,7 +83,10 @@ bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan
   if (!models::load_model_spec(options.model_path.empty() ? options.model : options.model_path, {},
                                out.model, diags))
     return false;
-  const std::string cal_path = options.calibration.empty() ? default_calibration_path() : options.calibration;
+  // calibration_path is set by TrainingOptions::validate(); callers that
+  // build the options in code may give only `calibration`.
+  std::string cal_path = options.calibration_path;
+  if (cal_path.empty()) cal_path = options.calibration.empty() ? default_calibration_path() : options.calibration;
   if (!load_calibration(cal_path, out.calibration, diags)) return false;
 
   const auto& g = cluster.node_spec.gpu_spec;
