@@ -1,5 +1,7 @@
 #include "models/counts.hpp"
 
+#include <algorithm>
+
 namespace codesim::models {
 namespace {
 
@@ -115,12 +117,17 @@ Bytes kv_cache_bytes_per_token(const ModelSpec& s, KvPrecision precision) {
   return B(layers * vectors * (hd + scales(hd)));
 }
 
-EpBytes ep_bytes_per_token(const ModelSpec& s) {
+EpBytes ep_copy_bytes(int64_t hidden) {
   EpBytes e;
-  if (!s.moe) return e;
-  const uint64_t d = static_cast<uint64_t>(s.dim);
+  const uint64_t d = static_cast<uint64_t>(std::max<int64_t>(0, hidden));
   e.dispatch_per_copy = B(d + (d + 127) / 128 * 4);
   e.combine_per_copy = B(2 * d);
+  return e;
+}
+
+EpBytes ep_bytes_per_token(const ModelSpec& s) {
+  if (!s.moe) return {};
+  EpBytes e = ep_copy_bytes(s.dim);
   e.copies_per_token = s.moe->n_activated_experts;
   e.dispatch_per_token = e.dispatch_per_copy * static_cast<uint64_t>(e.copies_per_token);
   e.combine_per_token = e.combine_per_copy * static_cast<uint64_t>(e.copies_per_token);

@@ -118,5 +118,9 @@ struct EpBytes {
   Bytes combine_per_token;
 };
 EpBytes ep_bytes_per_token(const ModelSpec& spec);
+// One copy of a `hidden`-channel token, as above: .dispatch_per_copy and
+// .combine_per_copy set, copies 0 (for the DeepEP benchmarks, whose hidden
+// size is the test's, not a model's).
+EpBytes ep_copy_bytes(int64_t hidden);
 
 }  // namespace codesim::models

@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "models/counts.hpp"
 #include "sim/collectives.hpp"
 #include "sim/task_graph.hpp"
 #include "workloads/training.hpp"
@@ -227,8 +228,8 @@ DeepEpBenchmark deepep_internode_benchmark(const FabricComm& fc, int ep, int gpu
   l.gpus_per_node = gpn;
   l.ep = ep;
   l.ep_nodes = nodes;
-  const double h = static_cast<double>(hidden);
-  const Bytes fp8 = Bytes::from_double(h * (1.0 + 4.0 / 128)), bf16 = Bytes::from_double(h * 2.0);
+  const models::EpBytes copy = models::ep_copy_bytes(hidden);
+  const Bytes fp8 = copy.dispatch_per_copy, bf16 = copy.combine_per_copy;
   auto time_of = [&](Bytes per_copy, bool transpose) {
     sim::CommPattern p;
     p.name = transpose ? "deepep_combine" : "deepep_dispatch";
@@ -254,7 +255,7 @@ DeepEpLatency deepep_low_latency_benchmark(const FabricComm& fc, int ep, int gpu
   l.gpus_per_node = gpn;
   l.ep = ep;
   l.ep_nodes = ep / gpn;
-  const double h = static_cast<double>(hidden);
+  const models::EpBytes copy = models::ep_copy_bytes(hidden);
   auto time_of = [&](Bytes per_copy, const char* name) {
     sim::CommPattern p;
     p.name = name;
@@ -263,8 +264,8 @@ DeepEpLatency deepep_low_latency_benchmark(const FabricComm& fc, int ep, int gpu
     return replay_concurrent(fc, {std::move(p)}, total).front();
   };
   DeepEpLatency out;
-  out.dispatch = time_of(Bytes::from_double(h * (1.0 + 4.0 / 128)), "deepep_ll_dispatch");
-  out.combine = time_of(Bytes::from_double(h * 2.0), "deepep_ll_combine");
+  out.dispatch = time_of(copy.dispatch_per_copy, "deepep_ll_dispatch");
+  out.combine = time_of(copy.combine_per_copy, "deepep_ll_combine");
   return out;
 }
 
