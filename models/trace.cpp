@@ -16,15 +16,15 @@
 
 namespace codesim::models {
 
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
 namespace {
 
 // ---------------------------------------------------------------- writing --
 
-Json shape_to_json(const OpShape& shape) {
+OrderedJson shape_to_json(const OpShape& shape) {
   return std::visit(
-      [](const auto& s) -> Json {
+      [](const auto& s) -> OrderedJson {
         using S = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<S, GemmShape>) {
           return {{"m", s.m}, {"n", s.n}, {"k", s.k}, {"groups", s.groups}};
@@ -41,10 +41,10 @@ Json shape_to_json(const OpShape& shape) {
       shape);
 }
 
-Json matrix_to_json(const std::vector<uint64_t>& m, int n) {
-  Json rows = Json::array();
+OrderedJson matrix_to_json(const std::vector<uint64_t>& m, int n) {
+  OrderedJson rows = OrderedJson::array();
   for (int i = 0; i < n; ++i) {
-    Json row = Json::array();
+    OrderedJson row = OrderedJson::array();
     for (int j = 0; j < n; ++j) row.push_back(m[static_cast<size_t>(i * n + j)]);
     rows.push_back(std::move(row));
   }
@@ -72,7 +72,7 @@ class Checker {
                        : out_;
   }
 
-  static std::string type_name(const Json& j) {
+  static std::string type_name(const OrderedJson& j) {
     if (j.is_null()) return "null";
     if (j.is_boolean()) return "a boolean";
     if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
@@ -83,7 +83,7 @@ class Checker {
   }
 
   // An object with exactly the keys in `required` plus any of `optional`.
-  bool object(const Json& j, const std::string& path, std::initializer_list<const char*> required,
+  bool object(const OrderedJson& j, const std::string& path, std::initializer_list<const char*> required,
               std::initializer_list<const char*> optional = {}) {
     if (!j.is_object()) {
       error(path, "expected an object, got " + type_name(j));
@@ -110,7 +110,7 @@ class Checker {
     return good;
   }
 
-  bool integer(const Json& j, const std::string& path, int64_t& out, int64_t min = 0) {
+  bool integer(const OrderedJson& j, const std::string& path, int64_t& out, int64_t min = 0) {
     if (!(j.is_number_integer() || j.is_number_unsigned())) {
       error(path, "expected an integer >= " + std::to_string(min) + ", got " + type_name(j));
       return false;
@@ -122,13 +122,13 @@ class Checker {
     }
     return true;
   }
-  bool integer(const Json& j, const std::string& path, int& out, int64_t min = 0) {
+  bool integer(const OrderedJson& j, const std::string& path, int& out, int64_t min = 0) {
     int64_t v = 0;
     if (!integer(j, path, v, min)) return false;
     out = static_cast<int>(v);
     return true;
   }
-  bool number(const Json& j, const std::string& path, double& out) {
+  bool number(const OrderedJson& j, const std::string& path, double& out) {
     if (!j.is_number() || !std::isfinite(j.get<double>()) || j.get<double>() < 0) {
       error(path, "expected a finite number >= 0, got " +
                       (j.is_number() ? std::to_string(j.get<double>()) : type_name(j)));
@@ -137,7 +137,7 @@ class Checker {
     out = j.get<double>();
     return true;
   }
-  bool string(const Json& j, const std::string& path, std::string& out) {
+  bool string(const OrderedJson& j, const std::string& path, std::string& out) {
     if (!j.is_string()) {
       error(path, "expected a string, got " + type_name(j));
       return false;
@@ -145,7 +145,7 @@ class Checker {
     out = j.get<std::string>();
     return true;
   }
-  bool boolean(const Json& j, const std::string& path, bool& out) {
+  bool boolean(const OrderedJson& j, const std::string& path, bool& out) {
     if (!j.is_boolean()) {
       error(path, "expected true or false, got " + type_name(j));
       return false;
@@ -154,7 +154,7 @@ class Checker {
     return true;
   }
   template <class E>
-  bool enumeration(const Json& j, const std::string& path, E& out) {
+  bool enumeration(const OrderedJson& j, const std::string& path, E& out) {
     std::string s;
     if (!j.is_string() || !config::enum_from_string(j.get<std::string>(), out)) {
       error(path, "expected one of: " + config::enum_choices<E>() + ", got " +
@@ -163,7 +163,7 @@ class Checker {
     }
     return true;
   }
-  bool array(const Json& j, const std::string& path) {
+  bool array(const OrderedJson& j, const std::string& path) {
     if (!j.is_array()) {
       error(path, "expected an array, got " + type_name(j));
       return false;
@@ -177,7 +177,7 @@ class Checker {
   int count_ = 0;
 };
 
-bool read_shape(Checker& c, const Json& j, const std::string& p, OpType kind, OpShape& out) {
+bool read_shape(Checker& c, const OrderedJson& j, const std::string& p, OpType kind, OpShape& out) {
   auto i = [&](const char* k, int64_t& v) { return c.integer(j[k], p + "/" + k, v); };
   switch (kind) {
     case OpType::kGemm:
@@ -224,7 +224,7 @@ bool read_shape(Checker& c, const Json& j, const std::string& p, OpType kind, Op
   }
 }
 
-bool read_matrix(Checker& c, const Json& j, const std::string& p, int n,
+bool read_matrix(Checker& c, const OrderedJson& j, const std::string& p, int n,
                  std::vector<uint64_t>& out) {
   if (!c.array(j, p)) return false;
   if (static_cast<int>(j.size()) != n) {
@@ -235,7 +235,7 @@ bool read_matrix(Checker& c, const Json& j, const std::string& p, int n,
   bool ok = true;
   for (int r = 0; r < n; ++r) {
     const std::string rp = p + "/" + std::to_string(r);
-    const Json& row = j[static_cast<size_t>(r)];
+    const OrderedJson& row = j[static_cast<size_t>(r)];
     if (!c.array(row, rp)) {
       ok = false;
       continue;
@@ -261,18 +261,18 @@ bool read_matrix(Checker& c, const Json& j, const std::string& p, int n,
 // ------------------------------------------------------------------- JSON --
 
 std::string trace_to_json(const Trace& t, int indent) {
-  Json root;
+  OrderedJson root;
   root["format"] = kTraceFormatName;
   root["version"] = kTraceFormatVersion;
   root["meta"] = {{"model", t.meta.model},       {"producer", t.meta.producer},
                   {"workload", name_of(t.meta.workload)}, {"batch", t.meta.batch},
                   {"seq_len", t.meta.seq_len},   {"notes", t.meta.notes}};
-  Json layers = Json::array();
+  OrderedJson layers = OrderedJson::array();
   for (const auto& l : t.layers) {
-    Json ops = Json::array();
+    OrderedJson ops = OrderedJson::array();
     for (size_t i = 0; i < l.ops.size(); ++i) {
       const Op& op = l.ops[i];
-      Json o = {{"name", op.name},
+      OrderedJson o = {{"name", op.name},
                 {"kind", name_of(op.kind)},
                 {"pass", name_of(op.pass)},
                 {"precision", name_of(op.precision)},
@@ -289,9 +289,9 @@ std::string trace_to_json(const Trace& t, int indent) {
     layers.push_back({{"name", l.name}, {"kind", name_of(l.kind)}, {"ops", std::move(ops)}});
   }
   root["layers"] = std::move(layers);
-  Json routing = Json::array();
+  OrderedJson routing = OrderedJson::array();
   for (const auto& r : t.routing) {
-    Json o = {{"layer", r.layer},       {"n_experts", r.n_experts}, {"top_k", r.top_k},
+    OrderedJson o = {{"layer", r.layer},       {"n_experts", r.n_experts}, {"top_k", r.top_k},
               {"n_tokens", r.n_tokens}, {"experts", r.experts}};
     if (!r.weights.empty()) o["weights"] = r.weights;
     routing.push_back(std::move(o));
@@ -301,7 +301,7 @@ std::string trace_to_json(const Trace& t, int indent) {
     root["placement"] = {{"n_gpus", t.placement->n_gpus},
                          {"gpus_per_node", t.placement->gpus_per_node},
                          {"expert_gpu", t.placement->expert_gpu}};
-  Json traffic = Json::array();
+  OrderedJson traffic = OrderedJson::array();
   for (const auto& e : t.traffic)
     traffic.push_back({{"layer", e.layer},
                        {"n_gpus", e.n_gpus},
@@ -339,10 +339,10 @@ bool write_trace(const Trace& trace, const std::string& path, std::string& error
 
 bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::string& error) {
   out = Trace{};
-  Json root;
+  OrderedJson root;
   try {
-    root = Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+    root = OrderedJson::parse(text.begin(), text.end());
+  } catch (const OrderedJson::parse_error& e) {
     error = std::string(name) + ": not valid JSON: " + e.what() + "\n";
     return false;
   }
@@ -363,7 +363,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
     return false;
   }
 
-  const Json& m = root["meta"];
+  const OrderedJson& m = root["meta"];
   if (c.object(m, "/meta", {"model", "producer", "workload", "batch", "seq_len"}, {"notes"})) {
     c.string(m["model"], "/meta/model", out.meta.model);
     c.string(m["producer"], "/meta/producer", out.meta.producer);
@@ -377,7 +377,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
   if (c.array(root["layers"], "/layers")) {
     for (size_t li = 0; li < root["layers"].size(); ++li) {
       const std::string lp = "/layers/" + std::to_string(li);
-      const Json& lj = root["layers"][li];
+      const OrderedJson& lj = root["layers"][li];
       if (!c.object(lj, lp, {"name", "kind", "ops"})) continue;
       TraceLayer layer;
       c.string(lj["name"], lp + "/name", layer.name);
@@ -388,7 +388,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
         bool any_measured = false, all_measured = true;
         for (size_t oi = 0; oi < lj["ops"].size(); ++oi) {
           const std::string op_path = lp + "/ops/" + std::to_string(oi);
-          const Json& oj = lj["ops"][oi];
+          const OrderedJson& oj = lj["ops"][oi];
           if (!c.object(oj, op_path,
                         {"name", "kind", "pass", "precision", "shape", "flops", "bytes_read",
                          "bytes_written"},
@@ -435,7 +435,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
   if (c.array(root["routing"], "/routing")) {
     for (size_t ri = 0; ri < root["routing"].size(); ++ri) {
       const std::string rp = "/routing/" + std::to_string(ri);
-      const Json& rj = root["routing"][ri];
+      const OrderedJson& rj = root["routing"][ri];
       if (!c.object(rj, rp, {"layer", "n_experts", "top_k", "n_tokens", "experts"}, {"weights"}))
         continue;
       LayerRouting r;
@@ -455,7 +455,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
         } else {
           r.experts.reserve(want);
           for (size_t i = 0; i < want; ++i) {
-            const Json& e = rj["experts"][i];
+            const OrderedJson& e = rj["experts"][i];
             if (!(e.is_number_integer() || e.is_number_unsigned()) || e.get<int64_t>() < 0 ||
                 e.get<int64_t>() >= r.n_experts) {
               c.error(rp + "/experts/" + std::to_string(i),
@@ -485,7 +485,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
   }
 
   if (root.contains("placement")) {
-    const Json& pj = root["placement"];
+    const OrderedJson& pj = root["placement"];
     if (c.object(pj, "/placement", {"n_gpus", "gpus_per_node", "expert_gpu"})) {
       ExpertPlacement p;
       c.integer(pj["n_gpus"], "/placement/n_gpus", p.n_gpus, 1);
@@ -518,7 +518,7 @@ bool parse_trace(std::string_view text, std::string_view name, Trace& out, std::
       c.error("/traffic", "byte matrices need a /placement");
     for (size_t ti = 0; ti < root["traffic"].size(); ++ti) {
       const std::string tp = "/traffic/" + std::to_string(ti);
-      const Json& tj = root["traffic"][ti];
+      const OrderedJson& tj = root["traffic"][ti];
       if (!c.object(tj, tp, {"layer", "n_gpus", "n_nodes", "dispatch_gpu", "combine_gpu",
                              "dispatch_node", "combine_node"}))
         continue;

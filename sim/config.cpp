@@ -222,10 +222,10 @@ bool load_rec(const std::string& path, Node& out, Diagnostics& diags, std::vecto
       }
       if (!section.empty()) {
         const Node* at = &included;
-        for (size_t from = 0; at && from <= section.size();) {
-          const size_t dot = std::min(section.find('.', from), section.size());
-          at = at->is_map() ? at->find(section.substr(from, dot - from)) : nullptr;
-          from = dot + 1;
+        for (size_t pos = 0; at && pos <= section.size();) {
+          const size_t dot = std::min(section.find('.', pos), section.size());
+          at = at->is_map() ? at->find(section.substr(pos, dot - pos)) : nullptr;
+          pos = dot + 1;
         }
         if (!at) {
           diags.add(f->mark, "include", "included file '" + p.string() + "' has no key '" + section + "'");

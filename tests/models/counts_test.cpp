@@ -10,18 +10,12 @@
 
 #include "models/model_io.hpp"
 #include "models/op_list.hpp"
+#include "tests/models/test_support.hpp"
 
 namespace codesim::models {
 namespace {
 
-ModelSpec load(const std::string& file) {
-  ModelSpec spec;
-  config::Diagnostics d;
-  const bool ok =
-      load_model_spec(std::string(CODESIM_SOURCE_DIR) + "/scenarios/models/" + file, {}, spec, d);
-  EXPECT_TRUE(ok) << d.str();
-  return spec;
-}
+using test_support::load;
 
 double rel(double got, double want) { return std::abs(got - want) / want; }
 

@@ -8,18 +8,12 @@
 #include "models/layers.hpp"
 #include "models/mla.hpp"
 #include "models/transformer.hpp"
+#include "tests/models/test_support.hpp"
 
 namespace codesim::models {
 namespace {
 
-ReferenceOptions with_seed(uint64_t seed, MlaPath path = MlaPath::kAbsorbed,
-                           PrecisionPolicy precision = {}) {
-  ReferenceOptions o;
-  o.seed = seed;
-  o.mla_path = path;
-  o.precision = precision;
-  return o;
-}
+using test_support::with_seed;
 
 Mat random_input(int rows, int cols, uint64_t seed) {
   WeightRng r(seed, 0);

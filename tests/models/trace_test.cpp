@@ -12,18 +12,12 @@
 #include "models/model_io.hpp"
 #include "models/op_list.hpp"
 #include "models/transformer.hpp"
+#include "tests/models/test_support.hpp"
 
 namespace codesim::models {
 namespace {
 
-ModelSpec load(const std::string& file) {
-  ModelSpec spec;
-  config::Diagnostics d;
-  EXPECT_TRUE(load_model_spec(std::string(CODESIM_SOURCE_DIR) + "/scenarios/models/" + file, {},
-                              spec, d))
-      << d.str();
-  return spec;
-}
+using test_support::load;
 
 // 4 tokens, 4 experts on 4 GPUs in 2 nodes (2 GPUs each), top-2.
 LayerRouting small_routing() {

@@ -2,6 +2,7 @@
 // wiring (depth 1 predicts t+2 from h_t and Emb(t+1)), op records, routing
 // records, determinism.
 #include "models/transformer.hpp"
+#include "tests/models/test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +12,7 @@
 namespace codesim::models {
 namespace {
 
-ReferenceOptions with_seed(uint64_t seed, MlaPath path = MlaPath::kAbsorbed,
-                           PrecisionPolicy precision = {}) {
-  ReferenceOptions o;
-  o.seed = seed;
-  o.mla_path = path;
-  o.precision = precision;
-  return o;
-}
+using test_support::with_seed;
 
 std::vector<int32_t> tokens_for(int batch, int seq, int vocab, int salt = 0) {
   std::vector<int32_t> t(static_cast<size_t>(batch) * seq);

@@ -29,7 +29,7 @@ TEST(Tolerance, Kinds) {
   EXPECT_EQ(Tolerance::absolute(0.01).str(), "±0.01");
 }
 
-ValidationRegistry sample() {
+ValidationRegistry sample_registry() {
   ValidationRegistry reg;
   reg.add({"A1", "passes", "B", 100, "src", Tolerance::exact(), "", constant(100), {}});
   reg.add({"A2", "fails", "us", 100, "src", Tolerance::relative(0.01), "", constant(103), {}});
@@ -51,7 +51,7 @@ TEST(Registry, RejectsDuplicateIds) {
 }
 
 TEST(Run, StatusesAndErrors) {
-  const auto reg = sample();
+  const auto reg = sample_registry();
   const auto r = run_validation(reg, {"."});
   ASSERT_EQ(r.size(), 5u);
   EXPECT_EQ(r[0].status, ValidationStatus::kPass);
@@ -82,7 +82,7 @@ TEST(Run, OnlySelectsIdAndChildren) {
 }
 
 TEST(Table, ColumnsAndCells) {
-  const auto reg = sample();
+  const auto reg = sample_registry();
   const ResultTable t = validation_table(run_validation(reg, {"."}));
   for (const char* k : {"id", "quantity", "published", "simulated", "error", "tolerance", "pass"})
     EXPECT_GE(t.column_index(k), 0) << k;
@@ -96,7 +96,7 @@ TEST(Table, ColumnsAndCells) {
 }
 
 TEST(Json, KeysAndNulls) {
-  const auto reg = sample();
+  const auto reg = sample_registry();
   const auto j = validation_json(run_validation(reg, {"."}));
   ASSERT_EQ(j.size(), 5u);
   for (const auto& row : j)
@@ -110,7 +110,7 @@ TEST(Json, KeysAndNulls) {
 }
 
 TEST(Report, HasTableAndChart) {
-  const auto reg = sample();
+  const auto reg = sample_registry();
   const Report rep = validation_report(run_validation(reg, {"."}));
   EXPECT_EQ(rep.tables().size(), 1u);
   EXPECT_NE(to_html(rep).find("<figure id=\"error-vs-tolerance\">"), std::string::npos);
