@@ -76,6 +76,8 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
   j["dp_reduce_scatter_ms"] = ms(r.dp_reduce_scatter);
   j["dp_all_gather_ms"] = ms(r.dp_all_gather);
   j["optimizer_compute_ms"] = ms(r.optimizer_compute);
+  j["grad_norm_compute_ms"] = ms(r.grad_norm_compute);
+  j["grad_norm_wait_ms"] = ms(r.grad_norm_wait);
   j["memory_bytes"] = {{"weights", r.memory.weights.count()},
                        {"gradients", r.memory.gradients.count()},
                        {"master_weights", r.memory.master_weights.count()},
@@ -140,9 +142,10 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
               ms(r.dispatch_f), ms(r.combine_f), ms(r.dispatch_b), ms(r.combine_b));
   P("  per MoE layer and micro-batch, compute kernels: F %.2f ms, B %.2f ms, W %.2f ms\n", ms(r.moe_compute_f),
     ms(r.moe_compute_b), ms(r.moe_compute_w));
-  P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, all-gather %.1f ms, AdamW %.1f ms\n",
-              ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.dp_all_gather),
-              ms(r.optimizer_compute));
+  P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, gradient norm %.1f ms + %.1f ms wait, "
+    "AdamW %.1f ms, all-gather %.1f ms\n",
+    ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.grad_norm_compute), ms(r.grad_norm_wait),
+    ms(r.optimizer_compute), ms(r.dp_all_gather));
   P("  memory per GPU (rank %d): %s\n", r.report_rank, r.memory.str().c_str());
   for (const auto& n : r.notes) P("  note: %s\n", n.c_str());
   return P.text();
@@ -218,8 +221,10 @@ reports::ResultTable comm_table(const TrainingResult& r) {
   t.add_row({"MoE layer compute kernels, weight gradient", ms(r.moe_compute_w)});
   t.add_row({"PP transfer (per micro-batch)", ms(r.pp_transfer)});
   t.add_row({"DP reduce-scatter", ms(r.dp_reduce_scatter)});
-  t.add_row({"DP all-gather", ms(r.dp_all_gather)});
+  t.add_row({"Gradient norm on the shard (clipping)", ms(r.grad_norm_compute)});
+  t.add_row({"Wait for the global gradient norm", ms(r.grad_norm_wait)});
   t.add_row({"AdamW on the shard", ms(r.optimizer_compute)});
+  t.add_row({"DP all-gather", ms(r.dp_all_gather)});
   return t;
 }
 

@@ -588,6 +588,15 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // one GPU per node (no NVLink leg).
   CommModel per_rail = in.net;
   per_rail.gpus_per_node = 1;
+  // Per rank: start of its tail, then reduce-scatter, [norm pass], AdamW,
+  // all-gather. With clipping, AdamW starts on every rank at the same time:
+  // when the last norm pass is done and its scalar all-reduce (a tree over
+  // all GPUs: 2 log2(n) messages) has come back.
+  struct Tail {
+    int64_t start = 0;
+    Duration rs, norm, opt, ag;
+  };
+  std::vector<Tail> tails(static_cast<size_t>(pp));
   for (int r = 0; r < pp; ++r) {
     const RankParams& rp = params[static_cast<size_t>(r)];
     Duration rs, ag;
@@ -607,18 +616,36 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       rs = flow_rs[static_cast<size_t>(r)];
       ag = flow_ag[static_cast<size_t>(r)];
     }
-    const Duration opt_compute =
-        Bytes::from_double(kAdamBytesPerParam * shard) / (in.gpu.hbm * in.calibration.elementwise_fraction);
+    const Bandwidth hbm_rate = in.gpu.hbm * in.calibration.elementwise_fraction;
+    Tail& t = tails[static_cast<size_t>(r)];
+    t.rs = rs;
+    t.ag = ag;
+    t.opt = Bytes::from_double(kAdamBytesPerParam * shard) / hbm_rate;
+    // The squared norm reads the FP32 gradient shard once.
+    if (in.options.gradient_clipping)
+      t.norm = Bytes::from_double(static_cast<double>(kGradBytesPerParam) * shard) / hbm_rate;
     // The reduction starts when every copy of the rank's stages is done.
-    const int64_t start = std::max(pr.ranks[r].end.ps(),
-                                   pr.ranks[mirror_rank(plan.pipeline.schedule, pp, r)].end.ps());
-    const int64_t end = start + (rs + opt_compute + ag).ps();
+    t.start = std::max(pr.ranks[r].end.ps(), pr.ranks[mirror_rank(plan.pipeline.schedule, pp, r)].end.ps());
+  }
+  int64_t norm_ready = 0;  // when every GPU has the global gradient norm
+  if (in.options.gradient_clipping) {
+    for (const Tail& t : tails) norm_ready = std::max(norm_ready, t.start + (t.rs + t.norm).ps());
+    const int gpus = std::max(2, plan.gpus());
+    norm_ready += (in.net.latency * static_cast<int64_t>(2 * std::ceil(std::log2(gpus)))).ps();
+  }
+  for (int r = 0; r < pp; ++r) {
+    const Tail& t = tails[static_cast<size_t>(r)];
+    const int64_t norm_done = t.start + (t.rs + t.norm).ps();
+    const int64_t adam_start = std::max(norm_done, norm_ready);
+    const int64_t end = adam_start + (t.opt + t.ag).ps();
     step_end = std::max(step_end, end);
-    res.dp_tail.emplace_back(Time::from_ps(start), Time::from_ps(end));
+    res.dp_tail.emplace_back(Time::from_ps(t.start), Time::from_ps(end));
     if (r == std::min(in.options.report_rank, pp - 1)) {
-      res.dp_reduce_scatter = rs;
-      res.dp_all_gather = ag;
-      res.optimizer_compute = opt_compute;
+      res.dp_reduce_scatter = t.rs;
+      res.dp_all_gather = t.ag;
+      res.optimizer_compute = t.opt;
+      res.grad_norm_compute = t.norm;
+      res.grad_norm_wait = Duration::from_ps(adam_start - norm_done);
     }
   }
   res.step = Duration::from_ps(step_end);
@@ -631,8 +658,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       res.notes.push_back(sim::strprintf(
           "the step ends with pipeline rank %zu's DP sync: it starts at %.3f s (the last chunk of every copy of "
           "its stages), then %.1f ms of gradient "
-          "reduce-scatter, AdamW and parameter all-gather%s",
+          "reduce-scatter, %sAdamW and parameter all-gather%s",
           last, res.dp_tail[last].first.seconds(), (res.dp_tail[last].second - res.dp_tail[last].first) / Milliseconds(1),
+          in.options.gradient_clipping ? "the global gradient norm (clipping; every rank waits for the last), " : "",
           copies > 1 ? " over both DualPipe copies of its stages" : ""));
   }
   for (int r = 0; r < pp; ++r) {

@@ -82,6 +82,11 @@ struct TrainingOptions {
   double pue = 1.3;                      // data-centre overhead on IT power
   double electricity_usd_per_kwh = 0.10;
   int report_rank = 0;  // pipeline rank whose Table 4 breakdown is reported
+  // Global-norm gradient clipping (DeepSeek-V3 TR 4.2: norm 1.0): every
+  // GPU's AdamW waits for the squared norm of all gradients, i.e. for the
+  // last rank's reduce-scatter, a pass over its shard, and a scalar
+  // all-reduce over all GPUs.
+  bool gradient_clipping = true;
   std::string model_path;        // resolved by validate(): absolute or relative to the cwd
   std::string calibration_path;  // likewise; "" when calibration is ""
 
@@ -95,6 +100,8 @@ struct TrainingOptions {
     v.opt("pue", pue, "power usage effectiveness of the data centre");
     v.opt("electricity_usd_per_kwh", electricity_usd_per_kwh, "electricity price, USD per kWh");
     v.opt("report_rank", report_rank, "pipeline rank whose Table 4 breakdown is reported");
+    v.opt("gradient_clipping", gradient_clipping,
+          "global-norm gradient clipping: the optimizer step waits for all ranks' gradients (default true)");
     v.opt("comm", comm, "flow (replay on the fabric, default) or analytic (closed forms, fast)");
   }
   void validate(config::Reader& r);
@@ -165,6 +172,10 @@ struct TrainingResult {
   // gradient, weight gradient.
   Duration moe_compute_f, moe_compute_b, moe_compute_w;
   Duration dp_reduce_scatter, dp_all_gather, optimizer_compute;
+  // Gradient clipping: the report rank's pass over its gradient shard, and
+  // its wait from the end of that pass to the global norm (the scalar
+  // all-reduce's latency included); zero without clipping.
+  Duration grad_norm_compute, grad_norm_wait;
   double tokens_per_step = 0;
   double tokens_per_day = 0;
   double tflops_causal = 0, tflops_noncausal = 0;  // per GPU

@@ -274,6 +274,30 @@ TEST(TrainingV3, DualPipeMirrorRanksShareTheOptimizerShards) {
               4.0 * (static_cast<double>(rp1.dense) / 128 + static_cast<double>(rp1.expert) / 2), 1.0);
 }
 
+// Global-norm gradient clipping (TR 4.2, norm 1.0) is a barrier: AdamW
+// starts on every GPU after the last rank's reduce-scatter and norm pass
+// plus a scalar all-reduce. So the step can only get longer than without
+// it, by at least the tree's latency and at most the last norm pass plus
+// that latency plus the spread of the ranks' AdamW + all-gather; and no
+// rank's tail ends before the barrier.
+TEST(TrainingV3, GradientClippingIsAGlobalBarrierBeforeAdamW) {
+  const TrainingResult& on = mpft();
+  const TrainingResult off = run(kMpft, {"training.gradient_clipping=false"});
+  std::printf("step with clipping %.4f s, without %.4f s; rank 0 norm pass %.3f ms, wait %.3f ms\n",
+              on.step.seconds(), off.step.seconds(), on.grad_norm_compute / Milliseconds(1),
+              on.grad_norm_wait / Milliseconds(1));
+  EXPECT_EQ(off.grad_norm_compute, Duration::zero());
+  EXPECT_EQ(off.grad_norm_wait, Duration::zero());
+  EXPECT_GT(on.grad_norm_compute, Duration::zero());
+  // The pipeline is the same; only the tail moves.
+  EXPECT_EQ(on.pipeline, off.pipeline);
+  EXPECT_GE(on.step - off.step, Microseconds(1));
+  EXPECT_LT(on.step - off.step, Milliseconds(60));
+  // Rank 0 ends its pipeline no later than the last rank, so it waits.
+  EXPECT_GE(on.grad_norm_wait, Duration::zero());
+  for (const auto& [start, end] : on.dp_tail) EXPECT_LE(end, Time::zero() + on.step);
+}
+
 // ISCA'25 Table 4: MRFT 19.946 s vs MPFT 19.926 s (0.1%). Same plan, < 1%.
 TEST(TrainingV3, MpftVsMrftWithinOnePercent) {
   const TrainingResult mrft = run(kMrft);
