@@ -276,10 +276,9 @@ TEST(TrainingV3, DualPipeMirrorRanksShareTheOptimizerShards) {
 
 // Global-norm gradient clipping (TR 4.2, norm 1.0) is a barrier: AdamW
 // starts on every GPU after the last rank's reduce-scatter and norm pass
-// plus a scalar all-reduce. So the step can only get longer than without
-// it, by at least the tree's latency and at most the last norm pass plus
-// that latency plus the spread of the ranks' AdamW + all-gather; and no
-// rank's tail ends before the barrier.
+// plus a scalar all-reduce. So the same pipeline gives a longer step than
+// without it, by more than nothing and by far less than the tail itself;
+// and rank 0, whose stages finish before rank 1's (the last tail), waits.
 TEST(TrainingV3, GradientClippingIsAGlobalBarrierBeforeAdamW) {
   const TrainingResult& on = mpft();
   const TrainingResult off = run(kMpft, {"training.gradient_clipping=false"});
@@ -293,8 +292,7 @@ TEST(TrainingV3, GradientClippingIsAGlobalBarrierBeforeAdamW) {
   EXPECT_EQ(on.pipeline, off.pipeline);
   EXPECT_GE(on.step - off.step, Microseconds(1));
   EXPECT_LT(on.step - off.step, Milliseconds(60));
-  // Rank 0 ends its pipeline no later than the last rank, so it waits.
-  EXPECT_GE(on.grad_norm_wait, Duration::zero());
+  EXPECT_GT(on.grad_norm_wait, Milliseconds(1));
   for (const auto& [start, end] : on.dp_tail) EXPECT_LE(end, Time::zero() + on.step);
 }
 
