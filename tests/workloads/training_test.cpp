@@ -293,7 +293,6 @@ TEST(TrainingV3, GradientClippingIsAGlobalBarrierBeforeAdamW) {
   EXPECT_GE(on.step - off.step, Microseconds(1));
   EXPECT_LT(on.step - off.step, Milliseconds(60));
   EXPECT_GT(on.grad_norm_wait, Milliseconds(1));
-  for (const auto& [start, end] : on.dp_tail) EXPECT_LE(end, Time::zero() + on.step);
 }
 
 // ISCA'25 Table 4: MRFT 19.946 s vs MPFT 19.926 s (0.1%). Same plan, < 1%.
