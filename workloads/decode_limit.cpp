@@ -42,18 +42,28 @@ DecodeLimitFull decode_limit_full(const DecodeLimitSpec& spec, const ServingSpec
                          std::to_string(ep.combine_per_copy.count()) + " B per token-expert)",
                      tpot});
 
-  // 2. Network latency and software overhead: a dispatch and a combine per micro-batch.
-  const Duration fixed = serving.hardware.network_latency + serving.calibration.a2a_overhead;
+  // 2. Fixed cost per call, a dispatch and a combine per micro-batch: the
+  //    network latency and software overhead of the RDMA path or, when the
+  //    whole EP group is on one NVLink domain (NVL72), the NVLink path's
+  //    (low_latency_call).
+  const bool on_node = serving.decode.ep <= serving.hardware.gpus_per_node;
+  const Duration fixed = on_node ? serving.calibration.a2a_nvlink_overhead
+                                 : serving.hardware.network_latency + serving.calibration.a2a_overhead;
   tpot += fixed * (2 * calls);
-  f.steps.push_back({"+ latency " + to_string(serving.hardware.network_latency) + " and overhead " +
-                         to_string(serving.calibration.a2a_overhead) + " per dispatch/combine",
+  f.steps.push_back({on_node ? "+ the NVLink path's fixed cost " + to_string(fixed) +
+                                   " per dispatch/combine (DeepEP low-latency kernels, measured on H800)"
+                             : "+ latency " + to_string(serving.hardware.network_latency) + " and overhead " +
+                                   to_string(serving.calibration.a2a_overhead) + " per dispatch/combine",
                      tpot});
 
-  // 3. The bandwidth the all-to-all kernels actually reach.
+  // 3. The bandwidth the all-to-all kernels actually reach: RDMA at the
+  //    low-latency kernels' efficiency, NVLink at the node's achievable rate.
   const double eff = serving.calibration.decode_a2a_efficiency;
-  tpot = (step_bytes / (spec.bandwidth * eff)) * calls + fixed * (2 * calls);
-  f.steps.push_back({"+ achieved all-to-all bandwidth (" + std::to_string(static_cast<int>(eff * 100 + 0.5)) +
-                         "% of nominal)",
+  const Bandwidth achieved = on_node ? serving.hardware.scale_up_bandwidth : spec.bandwidth * eff;
+  tpot = (step_bytes / achieved) * calls + fixed * (2 * calls);
+  f.steps.push_back({on_node ? "+ achieved NVLink bandwidth (" + to_string(achieved) + ")"
+                             : "+ achieved all-to-all bandwidth (" +
+                                   std::to_string(static_cast<int>(eff * 100 + 0.5)) + "% of nominal)",
                      tpot});
 
   // 4. The full step: expert placement (only off-node copies use the NIC),

@@ -16,8 +16,10 @@
 //
 // decode_limit_full() runs the same case through the serving step model
 // (workloads/serving_step.hpp): the model's real hidden size and FP8 scales,
-// network latency and software overhead per all-to-all, and the compute of
-// each micro-batch, which the paper assumes hidden. It reports each
+// the fixed cost per all-to-all call (network latency and software overhead
+// over RDMA; the NVLink path's when the EP group is one NVLink domain), the
+// achieved bandwidth, and the compute of each micro-batch, which the paper
+// assumes hidden. It reports each
 // correction separately so the output can say by how much TPOT grows, and why.
 #pragma once
 

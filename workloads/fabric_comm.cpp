@@ -245,30 +245,6 @@ DeepEpBenchmark deepep_internode_benchmark(const FabricComm& fc, int ep, int gpu
   return b;
 }
 
-DeepEpLatency deepep_low_latency_benchmark(const FabricComm& fc, int ep, int gpus_per_node, int64_t tokens,
-                                           int64_t hidden, int top_k) {
-  const int gpn = std::max(1, gpus_per_node);
-  if (ep < gpn || ep % gpn != 0 || top_k < 1 || tokens < 1 || ep > fc.fabric->num_gpus())
-    throw std::invalid_argument("deepep low-latency benchmark: needs whole nodes, top_k >= 1 and a fabric of >= ep GPUs");
-  CommLayout l;
-  l.gpus = fc.fabric->num_gpus();
-  l.gpus_per_node = gpn;
-  l.ep = ep;
-  l.ep_nodes = ep / gpn;
-  const models::EpBytes copy = models::ep_copy_bytes(hidden);
-  auto time_of = [&](Bytes per_copy, const char* name) {
-    sim::CommPattern p;
-    p.name = name;
-    add_ep_direct_flows(p, l, 0, ep, tokens, per_copy, top_k);
-    CommReplay total;
-    return replay_concurrent(fc, {std::move(p)}, total).front();
-  };
-  DeepEpLatency out;
-  out.dispatch = time_of(copy.dispatch_per_copy, "deepep_ll_dispatch");
-  out.combine = time_of(copy.combine_per_copy, "deepep_ll_combine");
-  return out;
-}
-
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& l, Bytes bytes) {
   check_layout(l, *fc.fabric);
   const int per_rank = l.gpus / l.pp;

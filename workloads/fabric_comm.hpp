@@ -143,19 +143,6 @@ DeepEpBenchmark deepep_internode_benchmark(const FabricComm& fc, int ep, int gpu
                                            int64_t hidden, int experts, int top_k, int topk_groups,
                                            uint64_t seed = 1);
 
-// DeepEP's low-latency benchmark (tests/test_low_latency.py; the README's
-// low-latency table, T18): one EP group of `ep` GPUs, each dispatching
-// `tokens` decode tokens to `top_k` experts (FP8: 1 B + a 4 B scale per 128
-// channels) and combining them back (BF16), as replay_ep_direct sends them
-// (every copy to its expert's GPU; NVLink inside a node). Times are the
-// slowest GPU's, bytes only: the kernels' fixed cost (launch, signalling,
-// polling) is not modelled. The fabric must have at least `ep` GPUs.
-struct DeepEpLatency {
-  Duration dispatch, combine;
-};
-DeepEpLatency deepep_low_latency_benchmark(const FabricComm& fc, int ep, int gpus_per_node, int64_t tokens,
-                                           int64_t hidden, int top_k);
-
 // PP: one tensor of `bytes` from every GPU of rank r to rank r+1, all r at once.
 CommReplay replay_pp(const FabricComm& fc, const CommLayout& layout, Bytes bytes);
 

@@ -116,7 +116,11 @@ struct ServingCalibration {
   double system_efficiency = 0.41;     // achieved / kernel-roofline for whole steps
   double decode_a2a_efficiency = 0.78;   // achieved / NIC bandwidth, low-latency kernels
   double prefill_a2a_efficiency = 0.86;  // same, normal (high-throughput) kernels
-  Duration a2a_overhead;               // software overhead per dispatch or combine
+  // Fixed cost per dispatch or combine call, on top of its bytes: the RDMA
+  // path's beyond the network latency, the NVLink path's (decode's
+  // low-latency kernels send on-node copies over NVLink) whole.
+  Duration a2a_overhead = Microseconds(5);
+  Duration a2a_nvlink_overhead = Microseconds(35);
   Bytes activation_reserve;            // HBM kept for activations, buffers, context
   // Routed-expert popularity at inference: lognormal weights exp(sigma z),
   // z ~ N(0,1), one draw per expert (seeded). 0 = every expert equally
@@ -137,7 +141,9 @@ struct ServingCalibration {
           "achieved/kernel-roofline for compute-bound work (launches, small kernels, sync)");
     v.req("decode_a2a_efficiency", decode_a2a_efficiency, "achieved/NIC bandwidth, low-latency EP kernels");
     v.req("prefill_a2a_efficiency", prefill_a2a_efficiency, "achieved/NIC bandwidth, normal EP kernels");
-    v.req("a2a_overhead", a2a_overhead, "software overhead per dispatch or combine call");
+    v.req("a2a_overhead", a2a_overhead, "fixed cost per dispatch or combine call beyond the network latency (RDMA)");
+    v.req("a2a_nvlink_overhead", a2a_nvlink_overhead,
+          "fixed cost per low-latency dispatch or combine call of its NVLink (on-node) path");
     v.req("activation_reserve", activation_reserve, "HBM not available to weights or KV");
     v.opt("expert_popularity_sigma", expert_popularity_sigma,
           "lognormal sigma of per-expert routed load at inference (0: uniform)");
@@ -153,6 +159,8 @@ struct ServingCalibration {
     frac(system_efficiency, "system_efficiency");
     frac(decode_a2a_efficiency, "decode_a2a_efficiency");
     frac(prefill_a2a_efficiency, "prefill_a2a_efficiency");
+    r.check(a2a_overhead >= Duration::zero(), "a2a_overhead", "must be >= 0");
+    r.check(a2a_nvlink_overhead >= Duration::zero(), "a2a_nvlink_overhead", "must be >= 0");
     r.check(expert_popularity_sigma >= 0 && expert_popularity_sigma <= 4, "expert_popularity_sigma",
             "must be in [0, 4]");
     r.check(expert_popularity_seed >= 0, "expert_popularity_seed", "must be >= 0");

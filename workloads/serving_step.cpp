@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <stdexcept>
 
 #include "models/eplb.hpp"
 #include "sim/strings.hpp"
@@ -247,24 +248,43 @@ FabricComm serving_fabric_comm(const ServingHardware& hw, const topology::Cluste
   return fc;
 }
 
-// One MoE layer's dispatch + combine for `tokens` tokens per GPU.
-Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double imb) const {
+Duration low_latency_call(Duration rdma, Duration nvlink, Duration rdma_fixed, Duration nvlink_fixed) {
+  Duration t = Duration::zero();
+  if (rdma > Duration::zero()) t = rdma + rdma_fixed;
+  if (nvlink > Duration::zero()) t = std::max(t, nvlink + nvlink_fixed);
+  return t;
+}
+
+// One MoE layer's dispatch + combine for `tokens` tokens per GPU, in `calls`
+// dispatch/combine pairs (one per micro-batch).
+Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double imb, int calls) const {
   const models::ModelSpec& m = spec_->model;
   if (!m.moe || plan_.ep <= 1) return Duration::zero();
   const ServingHardware& hw = spec_->hardware;
   const ServingCalibration& cal = spec_->calibration;
-  if (flow_ps_per_token_ >= 0 && low_latency == flow_low_latency_)
-    return Duration::from_ps(std::llround(flow_ps_per_token_ * tokens * imb)) +
-           (hw.network_latency + cal.a2a_overhead) * int64_t{2 * plan_.micro_batches};
+  const int64_t n = int64_t{2} * calls;
+  const Duration rdma_fixed = (hw.network_latency + cal.a2a_overhead) * n;
+  const Duration nvlink_fixed = cal.a2a_nvlink_overhead * n;
   const double k = m.moe->n_activated_experts;
   const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
   const double gpn = std::min(hw.gpus_per_node, plan_.ep);
   const double ep = plan_.ep;
+  // Low-latency kernels: one copy per destination GPU, RDMA off the node and
+  // NVLink on it (both at once, low_latency_call).
+  const Duration on_node =
+      low_latency ? bytes(tokens * k * (gpn - 1) / ep * per_copy * imb) / hw.scale_up_bandwidth : Duration::zero();
+  const bool off_node = plan_.ep > hw.gpus_per_node;
+  if (flow_ps_per_token_ >= 0 && low_latency == flow_low_latency_) {
+    const Duration flow = Duration::from_ps(std::llround(flow_ps_per_token_ * tokens * imb));
+    if (!low_latency) return flow + rdma_fixed;
+    // The replay's time is its slower path: RDMA when the unit spans nodes
+    // (the NVLink path, timed alone, may still end later at small batches).
+    return off_node ? low_latency_call(flow, on_node, rdma_fixed, nvlink_fixed)
+                    : low_latency_call(Duration::zero(), std::max(flow, on_node), rdma_fixed, nvlink_fixed);
+  }
   double ib_copies = 0, nvl_copies = 0;
   if (low_latency) {
-    // One RDMA copy per destination GPU off the node; on-node copies go over NVLink.
     ib_copies = k * (ep - gpn) / ep;
-    nvl_copies = k * (gpn - 1) / ep;
   } else {
     // One IB copy per destination node (distinct other nodes of a token's
     // top-k under the model's gate, gate_fanout), then NVLink forwarding to
@@ -275,9 +295,52 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double i
   const Bandwidth ib_bw =
       hw.scale_out_bandwidth * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
   const Duration ib = bytes(tokens * ib_copies * per_copy * imb) / ib_bw;
+  if (low_latency) return low_latency_call(ib, on_node, rdma_fixed, nvlink_fixed);
   const Duration nvl = bytes(tokens * nvl_copies * per_copy * imb) / hw.scale_up_bandwidth;
-  const Duration fixed = (hw.network_latency + cal.a2a_overhead) * int64_t{2 * plan_.micro_batches};
-  return std::max(ib, nvl) + fixed;
+  return std::max(ib, nvl) + rdma_fixed;
+}
+
+DeepEpLatency deepep_low_latency(const ServingSpec& spec, int ep, int64_t tokens) {
+  const ServingHardware& hw = spec.hardware;
+  const models::ModelSpec& m = spec.model;
+  const int gpn = hw.gpus_per_node;
+  if (!hw.fabric || hw.node.empty() || !m.moe || gpn < 1 || ep < gpn || ep % gpn != 0 || tokens < 1)
+    throw std::invalid_argument(
+        "DeepEP low-latency benchmark: needs a MoE model, hardware.node and hardware.fabric, and whole nodes");
+  // Two nodes at least, so that the fabric has a network (EP8 uses the first).
+  const topology::ClusterSpec cluster = serving_cluster(hw, std::max(2, ep / gpn));
+  FabricComm fc = serving_fabric_comm(hw, cluster, "DeepEP low-latency benchmark");
+  CommLayout l;
+  l.gpus = fc.fabric->num_gpus();
+  l.gpus_per_node = gpn;
+  l.ep = ep;
+  l.ep_nodes = ep / gpn;
+  const int k = m.moe->n_activated_experts;
+  const double scale = 1.0 / spec.calibration.decode_a2a_efficiency;
+  const models::EpBytes copy = models::ep_copy_bytes(m.dim);
+  const ServingCalibration& cal = spec.calibration;
+  auto call = [&](Bytes per_copy) {
+    // The replay's bandwidth part: time is linear in tokens, so two replays
+    // give the slope (the fixed costs are the calibration's, as in a step).
+    auto once = [&](int64_t t) {
+      sim::CommPattern p;
+      p.name = "deepep_low_latency";
+      add_ep_direct_flows(p, l, 0, ep, t, per_copy, k, scale);
+      CommReplay total;
+      return replay_concurrent(fc, {std::move(p)}, total).front();
+    };
+    const Duration slope = once(2 * tokens) - once(tokens);
+    const Duration on_node =
+        per_copy * (static_cast<double>(tokens) * k * (gpn - 1) / ep) / hw.scale_up_bandwidth;
+    const Duration rdma_fixed = hw.network_latency + cal.a2a_overhead;
+    return ep > gpn ? low_latency_call(slope, on_node, rdma_fixed, cal.a2a_nvlink_overhead)
+                    : low_latency_call(Duration::zero(), std::max(slope, on_node), rdma_fixed,
+                                       cal.a2a_nvlink_overhead);
+  };
+  DeepEpLatency out;
+  out.dispatch = call(copy.dispatch_per_copy);
+  out.combine = call(copy.combine_per_copy);
+  return out;
 }
 
 StepCost StepModel::combine(StepCost c, double moe_layers, int micro_batches) const {
@@ -327,7 +390,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     const double active = 1 - std::exp(-rows_per_expert_mb);
     c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_),
                           bytes(routed_weight_bytes_ * active * mb));
-    c.comm = moe_comm_per_layer(P, true, c.expert_imbalance) * static_cast<double>(n_moe_);
+    c.comm = moe_comm_per_layer(P, true, c.expert_imbalance, plan_.micro_batches) * static_cast<double>(n_moe_);
   }
   if (plan_.attention_tp > 1) {
     const double t = plan_.attention_tp;
@@ -349,7 +412,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
         roof_gemm(flops(2 * b * (d(params_.mtp_module_activated) + d(params_.output_head)) + straggler_flops),
                   bytes(mtp_weight_bytes_ + head_weight_bytes_)) +
         roof_attention(flops(2 * b * H * dims * context), bytes(b * context * kvt / L)) + head_gather(b, b, 1) +
-        (m.moe ? moe_comm_per_layer(b, true, imb_b) : Duration::zero());
+        (m.moe ? moe_comm_per_layer(b, true, imb_b, 1) : Duration::zero());
     c.mtp = pass * static_cast<int64_t>(mtp_depth);
   }
   return combine(c, n_moe_, plan_.micro_batches);
@@ -389,7 +452,7 @@ StepCost StepModel::prefill_batch(double new_tokens, double requests, double pai
     c.expert_imbalance = expert_imbalance(T * m.moe->n_activated_experts / mb);
     const double rows = T * m.moe->n_activated_experts * c.expert_imbalance;
     c.experts = roof_gemm(flops(2 * rows * d(params_.expert) * n_moe_), bytes(routed_weight_bytes_ * mb));
-    c.comm = moe_comm_per_layer(T, false, c.expert_imbalance) * static_cast<double>(n_moe_);
+    c.comm = moe_comm_per_layer(T, false, c.expert_imbalance, plan_.micro_batches) * static_cast<double>(n_moe_);
   }
   if (plan_.attention_tp > 1) {
     const double t = plan_.attention_tp;

@@ -34,9 +34,12 @@
 //    also receives the most).
 //  * EP all-to-all (dispatch FP8 + scales, combine BF16, sizes from
 //    models::ep_bytes_per_token): decode uses low-latency kernels (one copy
-//    per destination GPU, RDMA only, no SMs); prefill uses normal kernels
-//    (one IB copy per destination node, then NVLink). Time per MoE layer =
-//    IB bytes / (NIC x efficiency) + per call (latency + overhead) x 2m.
+//    per destination GPU, RDMA off the node and NVLink on it, no SMs; each
+//    path pays its own fixed cost per call and the slower one ends the call,
+//    low_latency_call); prefill uses normal kernels (one IB copy per
+//    destination node, then NVLink). Normal kernels' time per MoE layer =
+//    max(IB bytes / (NIC x efficiency), NVLink bytes / NVLink) + per call
+//    (latency + overhead) x 2m.
 //    With hardware.node and hardware.fabric, the bandwidth part comes from
 //    replaying the unit's all-to-all on the flow engine instead (all GPUs of
 //    the unit at once, network bytes scaled by 1 / efficiency, time linear
@@ -86,10 +89,32 @@ struct GpuMemory {
 // `nodes` of the hardware's node preset on hardware.fabric (check it with
 // topology::check_fabric before building).
 topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes);
-// The flow-engine parameters of a serving fabric: links at the NIC's
-// effective per-port rate and the node's NVLink rate, hardware.routing.
+// The flow-engine parameters of a serving fabric: links at the NIC's port
+// rate (the pools' all-to-all efficiencies scale the bytes instead) and the
+// node's NVLink rate, hardware.routing.
 FabricComm serving_fabric_comm(const ServingHardware& hw, const topology::ClusterSpec& cluster,
                                const std::string& what);
+
+// One call of DeepEP's low-latency dispatch or combine (decode): the copies
+// for other nodes go over RDMA and those for the node's own GPUs over
+// NVLink, at once. Each path costs its bytes' time plus its fixed cost per
+// call (calibration: network latency + a2a_overhead for RDMA,
+// a2a_nvlink_overhead for NVLink); the call ends with the slower path. A
+// path with no bytes costs nothing.
+Duration low_latency_call(Duration rdma, Duration nvlink, Duration rdma_fixed, Duration nvlink_fixed);
+
+// DeepEP's low-latency benchmark (tests/test_low_latency.py: `tokens`
+// tokens per GPU, the model's top-k, FP8 dispatch and BF16 combine; the
+// README's table, T18), timed as a decode unit of `spec` times one call:
+// one EP group of `ep` GPUs (whole nodes) on hardware.fabric, every copy
+// straight to its expert's GPU, the flow replay's bandwidth part (bytes
+// scaled by 1 / decode_a2a_efficiency) plus low_latency_call's fixed costs.
+// Times are the slowest GPU's. Throws std::invalid_argument without a
+// fabric, a MoE model or whole nodes.
+struct DeepEpLatency {
+  Duration dispatch, combine;
+};
+DeepEpLatency deepep_low_latency(const ServingSpec& spec, int ep, int64_t tokens);
 
 class StepModel {
  public:
@@ -156,7 +181,7 @@ class StepModel {
   };
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
-  Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance) const;
+  Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance, int calls) const;
   // NVLink exchanges of a vocabulary-parallel embedding (`embed_rows` new
   // tokens per GPU) and head (`head_rows` positions that need logits), in
   // `calls` micro-batches (zero when head_tp = 1).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <stdexcept>
 
 #include "serving_test_util.hpp"
 #include "workloads/serving.hpp"
@@ -27,6 +28,59 @@ TEST(ServingFabric, CatalogNodeFillsTheHardware) {
   EXPECT_NEAR(s.hardware.scale_out_bandwidth.bytes_per_second(), 50e9, 1);
   EXPECT_NEAR(s.hardware.scale_up_bandwidth.bytes_per_second(), 160e9, 1);
   EXPECT_EQ(s.hardware.network_latency, Nanoseconds(3700));
+}
+
+// DeepEP's low-latency benchmark (T18; its numbers are in `codesim
+// validate`), timed as the day-6 decode pool times one call: 128 tokens x 8
+// copies per GPU, each straight to its expert's GPU.
+//  * EP64: the 56 remote of every 64 copies cross the NIC at 50 GB/s x
+//    decode_a2a_efficiency 0.78 = 39 GB/s: 128 x 8 x 7,392 B x 56/64 /
+//    39 GB/s = 169.8 us, plus the RDMA path's fixed cost (3.7 us latency +
+//    a2a_overhead 5 us); 2% band for flow sharing. The NVLink path (7 of
+//    64 copies at 160 GB/s + 35 us = 45 us) ends earlier, so its fixed cost
+//    does not show.
+//  * EP8: NVLink only, 7/8 of the copies at 160 GB/s = 41.4 us, plus
+//    a2a_nvlink_overhead (35 us); the slope of two replays drops the path
+//    latency, so this is exact to rounding.
+TEST(ServingFabric, DeepEpLowLatencyCallIsBytesPlusEachPathsFixedCost) {
+  ServingSpec s = day6();
+  const double copies = 128.0 * 8, fp8 = 7168 * (1 + 4.0 / 128);
+  const double rdma_fixed_us = 3.7 + 5, nvlink_fixed_us = 35;
+  const DeepEpLatency ep64 = deepep_low_latency(s, 64, 128);
+  const double nic_us = copies * fp8 * 56 / 64 / 39e9 * 1e6 + rdma_fixed_us;
+  std::printf("EP64: dispatch %.1f us (NIC bound + fixed %.1f), combine %.1f us\n", ep64.dispatch / Microseconds(1),
+              nic_us, ep64.combine / Microseconds(1));
+  EXPECT_NEAR(ep64.dispatch / Microseconds(1), nic_us, 0.02 * nic_us);
+  const double combine_us = copies * 14336 * 56 / 64 / 39e9 * 1e6 + rdma_fixed_us;
+  EXPECT_NEAR(ep64.combine / Microseconds(1), combine_us, 0.02 * combine_us);
+  const DeepEpLatency ep8 = deepep_low_latency(s, 8, 128);
+  const double nvl_us = copies * fp8 * 7 / 8 / 160e9 * 1e6 + nvlink_fixed_us;
+  std::printf("EP8: dispatch %.1f us (NVLink bound + fixed %.1f)\n", ep8.dispatch / Microseconds(1), nvl_us);
+  EXPECT_NEAR(ep8.dispatch / Microseconds(1), nvl_us, 0.001 * nvl_us);
+  // Each path's fixed cost moves only the calls that path ends.
+  s.calibration.a2a_nvlink_overhead = Duration::zero();
+  EXPECT_NEAR((ep8.dispatch - deepep_low_latency(s, 8, 128).dispatch) / Microseconds(1), nvlink_fixed_us, 1e-3);
+  EXPECT_EQ(deepep_low_latency(s, 64, 128).dispatch, ep64.dispatch);
+  EXPECT_THROW(deepep_low_latency(s, 4, 128), std::invalid_argument);
+  s.hardware.fabric.reset();
+  EXPECT_THROW(deepep_low_latency(s, 8, 128), std::invalid_argument);
+}
+
+// A decode unit on one node sends every copy over NVLink: each call pays
+// the NVLink path's fixed cost, 2 calls (dispatch, combine) per micro-batch
+// per MoE layer, and none of the RDMA path's.
+TEST(ServingFabric, OneNodeDecodePaysTheNvlinkPathsFixedCost) {
+  ServingSpec s = day6();
+  s.decode.nodes = 1;
+  s.decode.ep = 8;
+  s.decode.redundant_experts = 0;
+  const StepModel with(s, s.decode, false);
+  ServingSpec z = s;
+  z.calibration.a2a_nvlink_overhead = Duration::zero();
+  const StepModel without(z, z.decode, false);
+  const StepCost a = with.decode(8, 1024, 0), b = without.decode(8, 1024, 0);
+  const double moe_layers = 58, calls = 2.0 * s.decode.micro_batches;
+  EXPECT_NEAR((a.comm - b.comm) / Microseconds(1), moe_layers * calls * 35, 1e-3);
 }
 
 // On the rail-aligned, non-blocking MPFT nothing contends beyond the NICs,
