@@ -105,7 +105,7 @@ std::string sim_text(const SimResult& r) {
 
 void print_step(std::ostream& o, const char* what, const StepCost& c) {
   o << "  " << what << ": " << sim::strprintf("%.3f ms", ms(c.total)) << " = compute " << sim::strprintf("%.3f", ms(c.compute))
-    << " (attention " << sim::strprintf("%.3f", ms(c.attention)) << ", dense GEMMs " << sim::strprintf("%.3f", ms(c.dense))
+    << " (attention " << sim::strprintf("%.3f", ms(c.attention)) << ", dense GEMMs and other kernels " << sim::strprintf("%.3f", ms(c.dense))
     << ", experts " << sim::strprintf("%.3f", ms(c.experts)) << ") + exposed all-to-all "
     << sim::strprintf("%.3f", ms(c.exposed_comm)) << " of " << sim::strprintf("%.3f", ms(c.comm)) << " + MTP "
     << sim::strprintf("%.3f", ms(c.mtp)) << " ms; busiest GPU " << sim::strprintf("%.3f", c.expert_imbalance)
@@ -260,8 +260,9 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
              << ": " << sim::strprintf("%.2fx", f.slowdown) << " slower, " << sim::strprintf("%.1f tokens/s", f.tokens_per_s)
              << ".\n     Why: " << (f.step.exposed_comm < f.step.comm / 2.0
                                          ? "the per-micro-batch compute (weights and KV read from HBM at "
-                                           "32 requests) is longer than the all-to-all, so the step is "
-                                           "compute-bound and the network is hidden behind it"
+                                           "32 requests, and a launch floor per kernel) is longer than the "
+                                           "all-to-all, so the step is compute-bound and the network is "
+                                           "hidden behind it"
                                          : "the all-to-all still dominates; the real hidden size, scales, "
                                            "latency and achieved bandwidth lengthen it")
              << ".\n";
@@ -308,6 +309,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["tokens_per_s_per_user"] = dc.tokens_per_s_per_user;
       out["decode_tokens_per_s_per_node"] = dc.tokens_per_s_per_node;
       out["ep_comm_timing"] = {{"decode", dc.comm_timing}, {"prefill", e.prefill.comm_timing}};
+      out["compute_timing"] = {{"decode", dc.compute_timing}, {"prefill", e.prefill.compute_timing}};
       out["expert_placement"] = {{"decode", dc.expert_placement}, {"prefill", e.prefill.expert_placement}};
       if (!fleet.note.empty()) {
         auto ps = [](double v) { return v >= 0 ? json(v) : json(nullptr); };
@@ -392,6 +394,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << " cache hits)\n";
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
+      text << "  compute: decode " << dc.compute_timing << "; prefill " << e.prefill.compute_timing << "\n";
       if (!fleet.note.empty()) text << "  fleet: " << fleet.note << "\n";
       if (fleet.replayed)
         text << "  fleet tail: slowest decode unit TPOT " << sim::strprintf("%.2f ms", ms(tail.decode_tpot))

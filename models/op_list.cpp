@@ -11,8 +11,9 @@ bool is_gemm(OpType k) { return k == OpType::kGemm || k == OpType::kGroupedGemm;
 // Builds one layer's forward ops, then derives backward ops in training.
 class LayerBuilder {
  public:
-  LayerBuilder(const ModelSpec& s, const OpListOptions& o, int64_t tokens)
-      : s_(s), o_(o), t_(tokens) {}
+  // `q_len`: query positions per sequence (training and prefill: seq_len).
+  LayerBuilder(const ModelSpec& s, const OpListOptions& o, int64_t tokens, int64_t q_len)
+      : s_(s), o_(o), t_(tokens), q_len_(q_len) {}
 
   void gemm(std::string name, int64_t n, int64_t k, Precision p) {
     fwd_.push_back(gemm_op(std::move(name), Pass::kForward, p, GemmShape{t_, n, k, 1}));
@@ -110,6 +111,7 @@ class LayerBuilder {
   const ModelSpec& s_;
   const OpListOptions& o_;
   int64_t t_;
+  int64_t q_len_;
   std::vector<Op> fwd_;
 };
 
@@ -117,7 +119,8 @@ void LayerBuilder::attention() {
   const Precision lp = o_.linear_precision;
   const int64_t d = s_.dim, h = s_.n_heads;
   const bool decode = o_.workload == Workload::kDecode;
-  const int64_t q_len = decode ? 1 : o_.seq_len;
+  const int64_t q_len = q_len_;
+  const int64_t batch = t_ / std::max<int64_t>(1, q_len);
   const int64_t kv_len = o_.seq_len;
   norm("attn_norm", d);
   if (s_.attention == AttentionKind::kMla) {
@@ -137,7 +140,7 @@ void LayerBuilder::attention() {
     if (!absorbed) {
       gemm("attn.wkv_b", h * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, lp);
       op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                      AttentionShape{o_.batch, q_len, kv_len, h, h, qk, m.v_head_dim, o_.causal}));
+                      AttentionShape{batch, q_len, kv_len, h, h, qk, m.v_head_dim, o_.causal}));
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     } else {
       // q_nope W_UK per head -> latent queries; attention over the cached
@@ -145,10 +148,16 @@ void LayerBuilder::attention() {
       // then W_UV per head and wo.
       gemm_rows("attn.absorb_q", t_ * h, m.kv_lora_rank, m.qk_nope_head_dim, h,
                 Precision::kBf16);
-      op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                      AttentionShape{o_.batch, q_len, kv_len, h, 1,
-                                     m.kv_lora_rank + m.qk_rope_head_dim, m.kv_lora_rank,
-                                     o_.causal}));
+      Op core = attention_op("attn.core", Pass::kForward, o_.attention_precision,
+                             AttentionShape{batch, q_len, kv_len, h, 1,
+                                            m.kv_lora_rank + m.qk_rope_head_dim, m.kv_lora_rank,
+                                            o_.causal});
+      // The values are the latent itself, the first kv_lora channels of the
+      // keys: the cache (kv_lora + rope per token) is read once (FlashMLA).
+      const uint64_t e = bytes_per_element(o_.attention_precision);
+      core.bytes_read = B(static_cast<uint64_t>(t_ * h * (m.kv_lora_rank + m.qk_rope_head_dim)) * e +
+                          static_cast<uint64_t>(batch * kv_len * (m.kv_lora_rank + m.qk_rope_head_dim)) * e);
+      op(std::move(core));
       gemm_rows("attn.absorb_o", t_ * h, m.v_head_dim, m.kv_lora_rank, h, Precision::kBf16);
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     }
@@ -158,7 +167,7 @@ void LayerBuilder::attention() {
     pointwise("attn.rope", OpType::kRope, t_, (h + g.n_kv_heads) * int64_t{g.head_dim}, 3.0, 1,
               1);
     op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                    AttentionShape{o_.batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim,
+                    AttentionShape{batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim,
                                    g.head_dim, o_.causal}));
     gemm("attn.wo", d, h * int64_t{g.head_dim}, lp);
   }
@@ -212,11 +221,12 @@ void LayerBuilder::moe() {
 
 std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) {
   const bool decode = o.workload == Workload::kDecode;
-  const int64_t t = o.batch * (decode ? 1 : o.seq_len);
+  const int64_t q_len = decode ? std::max<int64_t>(1, o.decode_queries) : o.seq_len;
+  const int64_t t = o.batch * q_len;
   std::vector<LayerOps> out;
 
   {
-    LayerBuilder b(s, o, t);
+    LayerBuilder b(s, o, t, q_len);
     b.op(elementwise_op("embed", OpType::kEmbedding, Pass::kForward, Precision::kBf16,
                         ElementwiseShape{t, s.dim}, 0.0, 1, 1));
     out.push_back(b.finish("embed", LayerKind::kEmbedding));
@@ -228,29 +238,32 @@ std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) 
       b.moe();
     else
       b.ffn_dense(s.inter_dim, "ffn");
-    b.pointwise("ffn.residual", OpType::kElementwise, t, s.dim, 1.0, 2, 1);
+    b.pointwise("ffn.residual", OpType::kElementwise, b.tokens(), s.dim, 1.0, 2, 1);
   };
   auto head = [&](LayerBuilder& b, const std::string& prefix) {
     b.norm(prefix + "norm", s.dim);
     b.gemm(prefix + "head", s.vocab_size, s.dim, Precision::kBf16);  // BF16 (TR Sec. 3.3)
     if (o.workload == Workload::kTraining)
-      b.pointwise(prefix + "loss", OpType::kLoss, t, s.vocab_size, 5.0, 1, 1);
+      b.pointwise(prefix + "loss", OpType::kLoss, b.tokens(), s.vocab_size, 5.0, 1, 1);
   };
   const int n_dense = s.moe ? s.moe->n_dense_layers : s.n_layers;
   for (int i = 0; i < s.n_layers; ++i) {
-    LayerBuilder b(s, o, t);
+    LayerBuilder b(s, o, t, q_len);
     const bool is_moe = s.moe && i >= n_dense;
     block(b, is_moe);
     out.push_back(b.finish("layer." + std::to_string(i), is_moe ? LayerKind::kMoe : LayerKind::kDense));
   }
   {
-    LayerBuilder b(s, o, t);
+    LayerBuilder b(s, o, t, q_len);
     head(b, "");
     out.push_back(b.finish("head", LayerKind::kHead));
   }
-  if (o.include_mtp && o.workload == Workload::kTraining) {
+  const bool mtp = o.workload == Workload::kTraining ? o.include_mtp : decode && o.decode_mtp;
+  if (mtp) {
+    // Decode's draft pass: one position per sequence.
+    const int64_t mtp_q = decode ? 1 : q_len;
     for (int k = 0; k < s.mtp_depth; ++k) {
-      LayerBuilder b(s, o, t);
+      LayerBuilder b(s, o, o.batch * mtp_q, mtp_q);
       b.norm("mtp.hnorm", s.dim);
       b.norm("mtp.enorm", s.dim);
       b.gemm("mtp.eh_proj", s.dim, 2 * int64_t{s.dim}, o.linear_precision);

@@ -14,7 +14,8 @@
 //
 // Layer order: "embed", "layer.0" ... "layer.{n-1}", "head" (final norm,
 // output GEMM, loss), then "mtp.0" ... (each MTP module: norms, eh_proj,
-// one block, the shared head and its loss).
+// one block, the shared head and its loss). Decode lists them only with
+// OpListOptions::decode_mtp, as the draft pass.
 // In training each layer lists its forward ops, then its backward-input ops
 // in reverse order, then its weight-gradient ops (DualPipe's F, B, W).
 #pragma once
@@ -52,6 +53,9 @@ struct OpListOptions {
   Workload workload = Workload::kTraining;
   int64_t batch = 1;       // sequences in the micro-batch
   int64_t seq_len = 4096;  // tokens per sequence; for decode, the context length
+  // Decode: query positions per sequence in one step (1, or 1 + the MTP
+  // drafts being verified); the step runs batch x decode_queries tokens.
+  int64_t decode_queries = 1;
   bool causal = true;
   // MLA: absorbed path (cache the latent; W_UK folded into q, W_UV into the
   // output). Default: naive in training and prefill, absorbed in decode.
@@ -59,6 +63,9 @@ struct OpListOptions {
   Precision linear_precision = Precision::kFp8E4M3;  // projections, FFN, experts
   Precision attention_precision = Precision::kBf16;
   bool include_mtp = true;  // MTP modules (training only; decode/prefill skip them)
+  // Decode: append the MTP modules' draft pass (one position per sequence:
+  // batch tokens, attention over the context) after the head.
+  bool decode_mtp = false;
 };
 
 struct LayerOps {

@@ -78,7 +78,7 @@ DecodeLimitFull decode_limit_full(const DecodeLimitSpec& spec, const ServingSpec
     return std::string(buf);
   };
   f.steps.push_back({"full step model: compute " + ms(f.step.compute) + " per step (weights read per micro-batch, "
-                         "KV, attention) vs all-to-all " + ms(f.step.comm) + " (exposed " + ms(f.step.exposed_comm) +
+                         "KV, attention, kernel floors) vs all-to-all " + ms(f.step.comm) + " (exposed " + ms(f.step.exposed_comm) +
                          "); the busiest GPU gets " + sim::strprintf("%.2f", f.step.expert_imbalance) +
                          "x the mean routed rows",
                      f.tpot});

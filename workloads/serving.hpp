@@ -58,6 +58,7 @@ struct ServingHardware {
   Bandwidth scale_up_bandwidth;   // per GPU inside a node, per direction
   Duration network_latency;       // one all-to-all's end-to-end network latency
   double usd_per_gpu_hour = 2.0;
+  int sms = 132;  // streaming multiprocessors per GPU (the compute model's SM-bound kernels)
   std::optional<topology::FabricSpec> fabric;  // replay EP on this fabric (needs `node`)
   topology::RoutingPolicy routing = topology::RoutingPolicy::kAdaptive;
   // `codesim serve`, `codesim size` and `sweep --full`: also replay every
@@ -88,6 +89,7 @@ struct ServingHardware {
     field("scale_up_bandwidth", scale_up_bandwidth, "NVLink bandwidth per GPU, per direction");
     v.opt("network_latency", network_latency, "network latency of one all-to-all phase");
     v.opt("usd_per_gpu_hour", usd_per_gpu_hour, "rental price, USD per GPU-hour");
+    v.opt("sms", sms, "streaming multiprocessors per GPU");
     v.opt("fabric", fabric, "scale-out fabric: replay the EP all-to-all on it, per unit and for the fleet (needs node)");
     v.opt("routing", routing, "routing policy of that replay: ecmp, adaptive, spray or dmodk");
     v.opt("fleet_replay", fleet_replay,
@@ -101,6 +103,7 @@ struct ServingHardware {
     r.check(hbm_capacity.count() > 0, "hbm_capacity", "must be > 0");
     r.check(hbm_bandwidth.bytes_per_second() > 0, "hbm_bandwidth", "must be > 0");
     r.check(usd_per_gpu_hour >= 0, "usd_per_gpu_hour", "must be >= 0");
+    r.check(sms > 0, "sms", "must be > 0");
   }
 };
 
@@ -113,7 +116,7 @@ struct ServingCalibration {
   double attention_efficiency = 0.586;  // achieved / peak BF16 on the attention core
   double hbm_efficiency = 0.86;        // achieved / peak HBM on memory-bound GEMMs
   double attention_hbm_efficiency = 0.896;  // same, attention (KV reads)
-  double system_efficiency = 0.41;     // achieved / kernel-roofline for whole steps
+  double system_efficiency = 0.41;     // achieved / kernel-roofline for whole steps (prefill's roofline)
   double decode_a2a_efficiency = 0.78;   // achieved / NIC bandwidth, low-latency kernels
   double prefill_a2a_efficiency = 0.86;  // same, normal (high-throughput) kernels
   // Fixed cost per dispatch or combine call, on top of its bytes: the RDMA

@@ -27,6 +27,7 @@ PrefillEstimate estimate_prefill(const ServingSpec& s, const PoolPlan& plan) {
   const RequestShape shape = request_shape(s);
   StepModel model(s, plan, true);
   p.comm_timing = model.comm_timing();
+  p.compute_timing = model.compute_timing();
   p.expert_placement = model.expert_placement();
   p.memory = model.memory();
   p.tokens_per_gpu = plan.tokens_per_gpu;
@@ -45,6 +46,7 @@ DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
   const RequestShape shape = request_shape(s);
   StepModel model(s, plan, false);
   e.comm_timing = model.comm_timing();
+  e.compute_timing = model.compute_timing();
   e.expert_placement = model.expert_placement();
   e.memory = model.memory();
   e.accepted_per_step = StepModel::accepted_per_step(s.mtp.depth, s.mtp.acceptance);

@@ -42,6 +42,7 @@ RequestShape request_shape(const ServingSpec& spec);
 struct PrefillEstimate {
   StepCost step;
   std::string comm_timing;  // how the EP all-to-all was timed (StepModel::comm_timing)
+  std::string compute_timing;  // how compute was timed (StepModel::compute_timing)
   std::string expert_placement;  // EPLB placement of the expert slots (StepModel::expert_placement)
   double tokens_per_gpu = 0;          // new tokens per forward
   double new_tokens_per_s_per_gpu = 0;
@@ -56,6 +57,7 @@ struct PrefillEstimate {
 struct DecodeEstimate {
   bool feasible = false;
   std::string comm_timing;  // how the EP all-to-all was timed (StepModel::comm_timing)
+  std::string compute_timing;  // how compute was timed (StepModel::compute_timing)
   std::string expert_placement;  // EPLB placement of the expert slots (StepModel::expert_placement)
   std::string limited_by;        // "kv_cache", "slo", "fixed", "weights do not fit", ...
   double batch_per_gpu = 0;      // requests per GPU

@@ -18,6 +18,24 @@ double d(int64_t v) { return static_cast<double>(v); }
 Flops flops(double v) { return Flops::from_count(v); }
 Bytes bytes(double v) { return Bytes::from_double(v); }
 
+// The compute model's constants (the top level of workloads/calibration.yaml,
+// fitted to H800 kernels only), loaded once.
+const ComputeCalibration& kernel_calibration() {
+  static const ComputeCalibration c = default_calibration();
+  return c;
+}
+
+// Grid of the decode tables: tokens per micro-batch per GPU, 4 points per
+// octave from 1 to 2^16.
+std::vector<double> decode_grid() {
+  std::vector<double> q;
+  for (int i = 0; i <= 64; ++i) {
+    const double v = std::round(std::exp2(i / 4.0));
+    if (q.empty() || v > q.back()) q.push_back(v);
+  }
+  return q;
+}
+
 }  // namespace
 
 StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill)
@@ -79,7 +97,165 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   if (m.moe && plan.ep > 1 && prefill)
     remote_nodes_ = gate_fanout(m, plan.ep, std::min(hw.gpus_per_node, plan.ep), 0).remote_nodes;
   place_experts();
+  if (prefill)
+    compute_timing_ = "group roofline, compute-bound rates x system_efficiency (calibration.yaml serving:)";
+  else
+    build_decode_kernels();
   replay_comm();
+}
+
+void StepModel::build_decode_kernels() {
+  const models::ModelSpec& m = spec_->model;
+  const ServingHardware& hw = spec_->hardware;
+  if (plan_.attention_tp != 1) {
+    compute_timing_ =
+        "group roofline, compute-bound rates x system_efficiency (attention TP > 1 is not on the per-op kernel model)";
+    return;
+  }
+  const ComputeCalibration& cal = kernel_calibration();
+  kernel_gpu_ = GpuCompute{hw.bf16_peak, hw.fp8_peak, hw.hbm_bandwidth, hw.sms};
+  const int sms = hw.sms;  // low-latency all-to-all occupies no SMs
+  auto time = [&](const models::Op& op) {
+    Duration t = time_op(op, kernel_gpu_, cal, sms).time;
+    for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, sms).time;
+    return t;
+  };
+  const int slots = std::max(1, slots_per_gpu_);
+  const int64_t head_split = std::max(1, plan_.head_tp);
+  // Layers of one kind run the same ops: the op lists are built for a model
+  // of one dense and one MoE layer, whose times count n_dense and n_moe times.
+  models::ModelSpec one = m;
+  one.n_layers = (n_dense_ > 0 ? 1 : 0) + (n_moe_ > 0 ? 1 : 0);
+  if (one.moe) one.moe->n_dense_layers = n_dense_ > 0 ? 1 : 0;
+  auto times = [&](const models::LayerOps& l) -> int64_t {
+    if (l.kind == models::LayerKind::kDense) return n_dense_;
+    if (l.kind == models::LayerKind::kMoe) return n_moe_;
+    return 1;
+  };
+  models::OpListOptions o;
+  o.workload = models::Workload::kDecode;
+  o.seq_len = 1;
+  o.decode_mtp = m.mtp_depth > 0;
+  DecodeKernels k;
+  k.q = decode_grid();
+  size_t ops_per_mb = 0;
+  for (double q : k.q) {
+    o.batch = static_cast<int64_t>(q);
+    const std::vector<models::LayerOps> layers = models::build_op_list(one, o);
+    Duration other, experts, mtp;
+    size_t ops = 0;
+    for (const auto& l : layers) {
+      const bool is_mtp = l.kind == models::LayerKind::kMtp;
+      if (is_mtp && l.name != "mtp.0") continue;  // one draft pass
+      Duration l_other, l_experts;
+      for (const auto& op : l.ops) {
+        if (op.kind == models::OpType::kAttention || op.kind == models::OpType::kDispatch ||
+            op.kind == models::OpType::kCombine)
+          continue;
+        if (!is_mtp) ops += static_cast<size_t>(times(l));
+        Duration& sink = is_mtp ? mtp : (op.kind == models::OpType::kGroupedGemm ? l_experts : l_other);
+        if (op.kind == models::OpType::kGroupedGemm) {
+          // The rows this GPU's slots receive (the busiest GPU's, as every
+          // layer waits for it); only the slots that get a row read weights:
+          // rows spread over them as Poisson, 1 - exp(-rows / slot) active.
+          const auto& g = std::get<models::GemmShape>(op.shape);
+          const double rows = d(g.m) * expert_imbalance(d(g.m));
+          const double active = std::clamp(slots * (1 - std::exp(-rows / slots)), 1.0, static_cast<double>(slots));
+          const double lo = std::floor(active), f = active - lo;
+          auto at = [&](double groups) {
+            models::Op r = models::gemm_op(op.name, op.pass, op.precision,
+                                           models::GemmShape{std::max<int64_t>(1, std::llround(rows)), g.n, g.k,
+                                                             static_cast<int64_t>(groups)});
+            r.kind = models::OpType::kGroupedGemm;
+            r.input_fp8 = op.input_fp8;
+            return time(r);
+          };
+          sink += f > 0 ? at(lo) * (1 - f) + at(lo + 1) * f : at(lo);
+        } else if (op.kind == models::OpType::kGemm && (op.name == "head" || op.name == "mtp.head")) {
+          // Vocabulary-parallel over head_tp GPUs: every GPU takes all of
+          // their positions against its slice of the vocabulary.
+          const auto& g = std::get<models::GemmShape>(op.shape);
+          sink += time(models::gemm_op(op.name, op.pass, op.precision,
+                                       models::GemmShape{g.m * head_split, (g.n + head_split - 1) / head_split, g.k, 1}));
+        } else {
+          sink += time(op);
+        }
+      }
+      other += l_other * times(l);
+      experts += l_experts * times(l);
+    }
+    ops_per_mb = ops;
+    k.other_ps.push_back(static_cast<double>(other.ps()));
+    k.experts_ps.push_back(static_cast<double>(experts.ps()));
+    k.mtp_ps.push_back(static_cast<double>(mtp.ps()));
+  }
+  // Attention templates: one sequence, q_len = 1 + depth, at 64 and 128 keys.
+  int max_depth = std::max(spec_->mtp.depth, m.mtp_depth);
+  for (int dpt : spec_->search.mtp_depth) max_depth = std::max(max_depth, dpt);
+  for (int q_len = 1; q_len <= 1 + max_depth; ++q_len) {
+    auto core = [&](int64_t keys, int* layers, int* mtp_layers) {
+      models::OpListOptions a = o;
+      a.batch = 1;
+      a.decode_queries = q_len;
+      a.seq_len = keys;
+      models::Op found;
+      for (const auto& l : models::build_op_list(one, a))
+        for (const auto& op : l.ops)
+          if (op.kind == models::OpType::kAttention) {
+            if (l.kind == models::LayerKind::kMtp) {
+              if (mtp_layers && l.name == "mtp.0") ++*mtp_layers;
+            } else {
+              found = op;
+              if (layers) *layers += static_cast<int>(times(l));
+            }
+          }
+      return found;
+    };
+    int layers = 0, mtp_layers = 0;
+    AttentionTemplate t;
+    t.op = core(64, q_len == 1 ? &layers : nullptr, q_len == 1 ? &mtp_layers : nullptr);
+    const models::Op b = core(128, nullptr, nullptr);
+    t.flops_per_key = Flops::from_count((b.flops.count() - t.op.flops.count()) / 64.0);
+    t.bytes_per_key = Bytes::from_double((b.bytes_read.as_double() - t.op.bytes_read.as_double()) / 64.0);
+    if (q_len == 1) {
+      k.attention_layers = layers;
+      k.mtp_attention_layers = mtp_layers;
+    }
+    k.attention.push_back(t);
+  }
+  k.enabled = true;
+  kernels_ = std::move(k);
+  compute_timing_ = sim::strprintf(
+      "per-op kernel model (workloads/compute_model, the top level of calibration.yaml): %zu kernels per "
+      "micro-batch and their helper kernels, each max(FLOPs / rate, bytes / HBM) + %s",
+      ops_per_mb + static_cast<size_t>(kernels_.attention_layers), to_string(cal.launch_overhead).c_str());
+}
+
+double StepModel::interpolate(const std::vector<double>& q, const std::vector<double>& v, double x) {
+  if (q.size() < 2) return v.empty() ? 0 : v.front();
+  x = std::max(x, q.front());
+  size_t i = std::upper_bound(q.begin(), q.end(), x) - q.begin();
+  i = std::clamp<size_t>(i, 1, q.size() - 1);  // beyond the grid: the last segment's line
+  const double f = (x - q[i - 1]) / (q[i] - q[i - 1]);
+  return v[i - 1] + (v[i] - v[i - 1]) * f;
+}
+
+Duration StepModel::decode_attention(double sequences, int q_len, double context) const {
+  if (sequences <= 0 || kernels_.attention.empty()) return Duration::zero();
+  const size_t i = std::min(kernels_.attention.size(), static_cast<size_t>(std::max(1, q_len))) - 1;
+  const AttentionTemplate& a = kernels_.attention[i];
+  models::Op op = a.op;
+  auto& shape = std::get<models::AttentionShape>(op.shape);
+  const double keys = std::max(1.0, std::round(context));
+  const double extra = keys - static_cast<double>(shape.kv_len);
+  shape.kv_len = static_cast<int64_t>(keys);
+  op.flops = Flops::from_count(a.op.flops.count() + a.flops_per_key.count() * extra);
+  op.bytes_read = Bytes::from_double(a.op.bytes_read.as_double() + a.bytes_per_key.as_double() * extra);
+  const ComputeCalibration& cal = kernel_calibration();
+  // FLOPs and bytes are linear in the sequences, so is the kernel's time
+  // beyond its launch floor.
+  const Duration one = time_op(op, kernel_gpu_, cal, kernel_gpu_.sms).time;
+  return (one - cal.launch_overhead) * sequences + cal.launch_overhead;
 }
 
 void StepModel::place_experts() {
@@ -369,6 +545,32 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   const double kvt = memory_.kv_per_token.as_double();
   StepCost c;
   c.tokens = P;
+  if (kernels_.enabled) {
+    // Every micro-batch runs the whole op list (and reads the weights).
+    const double q_mb = P / mb;
+    c.attention = decode_attention(requests / mb, 1 + mtp_depth, context) *
+                  static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
+    c.dense = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.other_ps, q_mb) * mb));
+    c.experts = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.experts_ps, q_mb) * mb));
+    if (m.moe) {
+      c.expert_imbalance = expert_imbalance(q_mb * m.moe->n_activated_experts);
+      c.comm = moe_comm_per_layer(P, true, c.expert_imbalance, plan_.micro_batches) * static_cast<double>(n_moe_);
+    }
+    c.tp_comm = head_gather(P, P, plan_.micro_batches);
+    if (mtp_depth > 0) {
+      // The draft: all requests as one batch, one position each, through the
+      // MTP module and the head (its routed experts wait for the busiest GPU
+      // too), with one dispatch/combine.
+      const double b = requests;
+      const double imb_b = m.moe ? expert_imbalance(b * m.moe->n_activated_experts) : 1.0;
+      const Duration pass =
+          Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.mtp_ps, b))) +
+          decode_attention(b, 1, context) * static_cast<int64_t>(kernels_.mtp_attention_layers) +
+          head_gather(b, b, 1) + (m.moe ? moe_comm_per_layer(b, true, imb_b, 1) : Duration::zero());
+      c.mtp = pass * static_cast<int64_t>(mtp_depth);
+    }
+    return combine(c, n_moe_, plan_.micro_batches);
+  }
   // Attention core. MLA decode runs absorbed: keys [c_kv; k_rope], values c_kv.
   const double dims = m.attention == models::AttentionKind::kMla
                           ? 2.0 * m.mla->kv_lora_rank + m.mla->qk_rope_head_dim

@@ -4,7 +4,19 @@
 // built from a ServingSpec and one pool's plan. No scheduler, no RNG.
 //
 // Model (all per GPU; every GPU of an EP unit is symmetric):
-//  * Each op group is timed on a roofline, max(FLOPs / rate, bytes / HBM):
+//  * Decode (attention TP 1): compute comes from the per-op kernel model
+//    that training uses (workloads/compute_model.hpp, the top level of
+//    calibration.yaml: H800 kernel fits only). The decode op list of one
+//    micro-batch (models/op_list.hpp: absorbed MLA, 1 + MTP depth query
+//    positions per request, the MTP draft pass) is timed op by op with its
+//    helper kernels, each max(FLOPs / rate, bytes / HBM) + the launch floor;
+//    routed-expert GEMMs get the busiest GPU's rows (below) over the slots
+//    that receive any (Poisson), the head is vocabulary-parallel over
+//    head_tp. Non-attention times are tabulated at construction over the
+//    micro-batch's tokens per GPU (4 points per octave, linear in between);
+//    attention is timed per call (linear in sequences and keys).
+//  * Prefill and decode with attention TP > 1: each op group is timed on a
+//    roofline, max(FLOPs / rate, bytes / HBM):
 //      attention core   absorbed MLA in decode (q . [c_kv, k_rope], p . c_kv:
 //                       2 H (kv_lora + rope + kv_lora) flops per query-key
 //                       pair), MHA form in prefill (2 H (qk + v)); GQA
@@ -57,6 +69,8 @@
 #include "sim/collectives.hpp"
 #include "sim/units.hpp"
 #include "topology/cluster.hpp"
+#include "models/ops.hpp"
+#include "workloads/compute_model.hpp"
 #include "workloads/fabric_comm.hpp"
 #include "workloads/serving.hpp"
 #include "workloads/training.hpp"
@@ -65,7 +79,8 @@ namespace codesim::workloads {
 
 struct StepCost {
   Duration attention;   // attention core
-  Duration dense;       // GEMMs whose weights every GPU holds
+  Duration dense;       // GEMMs whose weights every GPU holds (per-op decode: and every other
+                        // kernel but attention and routed experts)
   Duration experts;     // routed-expert GEMMs
   Duration mtp;         // MTP draft passes (incl. their all-to-all)
   Duration tp_comm;     // attention TP collectives and the head's gather (not overlapped)
@@ -134,6 +149,10 @@ class StepModel {
   const GpuMemory& memory() const { return memory_; }
   // How the EP all-to-all is timed: "closed form" or a line on the replay.
   const std::string& comm_timing() const { return comm_timing_; }
+  // How compute is timed: the per-op kernel model (decode, attention TP 1)
+  // or the group roofline, in words.
+  const std::string& compute_timing() const { return compute_timing_; }
+  bool kernel_decode() const { return kernels_.enabled; }
   // Routed-load imbalance (max/mean rows per GPU) for a step whose GPUs hold
   // `rows_per_gpu` routed rows on average per micro-batch; see the header.
   double expert_imbalance(double rows_per_gpu) const;
@@ -188,6 +207,29 @@ class StepModel {
   Duration head_gather(double embed_rows, double head_rows, int calls) const;
   void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
+
+  // Decode on the per-op kernel model (see the header): per micro-batch
+  // times tabulated over its tokens per GPU q (the grid), interpolated
+  // linearly in q; attention is timed per call from a one-sequence template
+  // per query count (its FLOPs and bytes are linear in batch and context).
+  struct AttentionTemplate {
+    models::Op op;             // batch 1, kv_len 1
+    Flops flops_per_key;       // d flops / d kv_len
+    Bytes bytes_per_key;       // d bytes / d kv_len
+  };
+  struct DecodeKernels {
+    bool enabled = false;
+    std::vector<double> q;                 // grid, tokens per micro-batch per GPU
+    std::vector<double> other_ps, experts_ps, mtp_ps;  // per micro-batch; mtp: one draft pass
+    std::vector<AttentionTemplate> attention;  // by query positions - 1 (MTP depth)
+    int attention_layers = 0, mtp_attention_layers = 0;
+  };
+  void build_decode_kernels();
+  Duration decode_attention(double sequences, int q_len, double context) const;
+  static double interpolate(const std::vector<double>& q, const std::vector<double>& v, double x);
+  DecodeKernels kernels_;
+  GpuCompute kernel_gpu_;
+  std::string compute_timing_;
 
   // EP all-to-all replayed on the unit's fabric (hardware.fabric): time per
   // token of one dispatch + combine (its bandwidth part; latency and

@@ -212,9 +212,38 @@ TEST(OpList, DecodeUsesTheAbsorbedMlaPath) {
       EXPECT_EQ(a.n_kv_heads, 1);
       EXPECT_EQ(a.qk_dim, 576);
       EXPECT_EQ(a.v_dim, 512);
+      // The values are the latent itself: the cache (576 BF16 per token) is
+      // read once, with the 128 x 576 BF16 queries per token.
+      EXPECT_EQ(op.bytes_read.count(), 128u * 128 * 576 * 2 + 128u * 4096 * 576 * 2);
       seen = true;
     }
   EXPECT_TRUE(seen);
+}
+
+// MTP verification: decode_queries positions per sequence, one attention of
+// q_len 2 over the context; the draft pass (decode_mtp) appends the MTP
+// module over one position per sequence.
+TEST(OpList, DecodeVerifiesMtpDraftsAndRunsTheDraftPass) {
+  OpListOptions o;
+  o.workload = Workload::kDecode;
+  o.batch = 16;
+  o.seq_len = 2048;
+  o.decode_queries = 2;
+  o.decode_mtp = true;
+  const auto layers = build_op_list(load("deepseek-v3.yaml"), o);
+  ASSERT_EQ(layers.size(), 1u + 61u + 1u + 1u);
+  EXPECT_EQ(layers.back().kind, LayerKind::kMtp);
+  for (const auto& l : {layers[5], layers.back()})
+    for (const auto& op : l.ops) {
+      const int64_t q = l.kind == LayerKind::kMtp ? 1 : 2;
+      if (op.kind == OpType::kAttention) {
+        const auto& a = std::get<AttentionShape>(op.shape);
+        EXPECT_EQ(a.batch, 16);
+        EXPECT_EQ(a.q_len, q);
+        EXPECT_EQ(a.kv_len, 2048);
+      }
+      if (op.name == "attn.wq_a") EXPECT_EQ(std::get<GemmShape>(op.shape).m, 16 * q);
+    }
 }
 
 TEST(ModelIo, BadFileNamesTheKey) {

@@ -1,0 +1,94 @@
+// The decode step on the per-op kernel model (workloads/serving_step.hpp):
+// the decode op list of one micro-batch, timed op by op by the compute
+// model training uses (workloads/compute_model.hpp).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "models/op_list.hpp"
+#include "serving_test_util.hpp"
+#include "workloads/compute_model.hpp"
+#include "workloads/serving_step.hpp"
+
+namespace codesim::workloads {
+namespace {
+
+using testing::day6;
+
+// The day-6 decode pool is timed per op; prefill and attention TP > 1 keep
+// the group roofline and say so.
+TEST(ServingKernels, DecodeIsTimedPerOpAndSaysSo) {
+  const ServingSpec s = day6();
+  const StepModel decode(s, s.decode, false), prefill(s, s.prefill, true);
+  EXPECT_TRUE(decode.kernel_decode());
+  EXPECT_NE(decode.compute_timing().find("per-op kernel model"), std::string::npos) << decode.compute_timing();
+  EXPECT_FALSE(prefill.kernel_decode());
+  EXPECT_NE(prefill.compute_timing().find("system_efficiency"), std::string::npos) << prefill.compute_timing();
+  ServingSpec tp = s;
+  tp.decode.attention_tp = 2;
+  const StepModel roofline(tp, tp.decode, false);
+  EXPECT_FALSE(roofline.kernel_decode());
+  EXPECT_NE(roofline.compute_timing().find("attention TP > 1"), std::string::npos);
+}
+
+// Absorbed MLA decode attention with 128 heads is compute-bound: its time
+// grows with the keys (context) and with the query positions (MTP's second
+// verified token doubles it), less its fixed launch floor.
+TEST(ServingKernels, DecodeAttentionScalesWithContextAndQueries) {
+  const ServingSpec s = day6();
+  const StepModel m(s, s.decode, false);
+  const ComputeCalibration cal = default_calibration();
+  const double floor_ms = 2 * 61 * cal.launch_overhead / Milliseconds(1);  // 2 micro-batches x 61 layers
+  const double a4k = m.decode(64, 4096, 0).attention / Milliseconds(1) - floor_ms;
+  const double a8k = m.decode(64, 8192, 0).attention / Milliseconds(1) - floor_ms;
+  const double mtp = m.decode(64, 4096, 1).attention / Milliseconds(1) - floor_ms;
+  std::printf("attention beyond floors: %.2f ms at 4K, %.2f at 8K, %.2f at 4K with MTP 1\n", a4k, a8k, mtp);
+  // kv/(kv + kv_half) makes longer contexts slightly more efficient.
+  EXPECT_NEAR(a8k / a4k, 2.0, 0.05);
+  EXPECT_NEAR(mtp / a4k, 2.0, 0.01);
+  // 580 TFLOPS at most ([FM], calibration.yaml attention_decode): 2 x 128
+  // heads x (576 + 512) x 4,096 keys per query token, 64 x 61 tokens.
+  const double flops = 2.0 * 128 * 1088 * 4096 * 64 * 61;
+  EXPECT_GE(a4k, flops / 590e12 * 1e3);
+}
+
+// At one request per GPU the step is kernel floors and weight reads: every
+// kernel of both micro-batches pays the launch floor, and every GPU reads
+// the attention projections of all 61 layers (DP attention) per micro-batch.
+TEST(ServingKernels, SmallBatchDecodeIsBoundByFloorsAndWeights) {
+  const ServingSpec s = day6();
+  const StepModel m(s, s.decode, false);
+  const StepCost c = m.decode(1, 1024, 0);
+  const ComputeCalibration cal = default_calibration();
+  models::OpListOptions o;
+  o.workload = models::Workload::kDecode;
+  o.batch = 1;
+  size_t kernels = 0;
+  for (const auto& l : models::build_op_list(s.model, o))
+    for (const auto& op : l.ops)
+      if (op.kind != models::OpType::kDispatch && op.kind != models::OpType::kCombine) ++kernels;
+  const double floors_ms = 2.0 * static_cast<double>(kernels) * cal.launch_overhead / Milliseconds(1);
+  const double attn_weights_ms =
+      2.0 * 61 * models::count_params(s.model).attention / (3.35e12 * cal.memory_fraction) * 1e3;  // FP8, 1 B each
+  std::printf("1 request/GPU: compute %.2f ms, %zu kernels per micro-batch (floors %.2f ms), attention weights "
+              "%.2f ms\n",
+              c.compute / Milliseconds(1), kernels, floors_ms, attn_weights_ms);
+  EXPECT_GT(c.compute / Milliseconds(1), floors_ms + attn_weights_ms);
+  EXPECT_LT(c.compute / Milliseconds(1), 2.0 * (floors_ms + attn_weights_ms));
+}
+
+// The table is interpolated between grid points; a batch between two of
+// them lands between their step times, and the step grows with the batch.
+TEST(ServingKernels, DecodeStepGrowsWithTheBatch) {
+  const ServingSpec s = day6();
+  const StepModel m(s, s.decode, false);
+  double prev = 0;
+  for (double r : {1.0, 3.0, 10.0, 33.0, 100.0, 333.0}) {
+    const double t = m.decode(r, 4989, 1).total.seconds();
+    EXPECT_GT(t, prev) << r;
+    prev = t;
+  }
+}
+
+}  // namespace
+}  // namespace codesim::workloads
