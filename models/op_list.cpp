@@ -121,7 +121,7 @@ void LayerBuilder::attention() {
   const bool decode = o_.workload == Workload::kDecode;
   const int64_t q_len = q_len_;
   const int64_t batch = t_ / std::max<int64_t>(1, q_len);
-  const int64_t kv_len = o_.seq_len;
+  const int64_t prefix = o_.workload == Workload::kPrefill ? std::max<int64_t>(0, o_.prefix_len) : 0;
   norm("attn_norm", d);
   if (s_.attention == AttentionKind::kMla) {
     const MlaSpec& m = *s_.mla;
@@ -139,8 +139,11 @@ void LayerBuilder::attention() {
     pointwise("attn.rope", OpType::kRope, t_, (h + 1) * int64_t{m.qk_rope_head_dim}, 3.0, 1, 1);
     if (!absorbed) {
       gemm("attn.wkv_b", h * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, lp);
-      op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                      AttentionShape{batch, q_len, kv_len, h, h, qk, m.v_head_dim, o_.causal}));
+      // The cached prefix's latents, up-projected to keys and values too.
+      if (prefix > 0)
+        gemm_rows("attn.wkv_b_cached", batch * prefix, h * (m.qk_nope_head_dim + m.v_head_dim),
+                  m.kv_lora_rank, 1, lp);
+      op(attention_core(s_, o_, batch, q_len));
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     } else {
       // q_nope W_UK per head -> latent queries; attention over the cached
@@ -148,16 +151,7 @@ void LayerBuilder::attention() {
       // then W_UV per head and wo.
       gemm_rows("attn.absorb_q", t_ * h, m.kv_lora_rank, m.qk_nope_head_dim, h,
                 Precision::kBf16);
-      Op core = attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                             AttentionShape{batch, q_len, kv_len, h, 1,
-                                            m.kv_lora_rank + m.qk_rope_head_dim, m.kv_lora_rank,
-                                            o_.causal});
-      // The values are the latent itself, the first kv_lora channels of the
-      // keys: the cache (kv_lora + rope per token) is read once (FlashMLA).
-      const uint64_t e = bytes_per_element(o_.attention_precision);
-      core.bytes_read = B(static_cast<uint64_t>(t_ * h * (m.kv_lora_rank + m.qk_rope_head_dim)) * e +
-                          static_cast<uint64_t>(batch * kv_len * (m.kv_lora_rank + m.qk_rope_head_dim)) * e);
-      op(std::move(core));
+      op(attention_core(s_, o_, batch, q_len));
       gemm_rows("attn.absorb_o", t_ * h, m.v_head_dim, m.kv_lora_rank, h, Precision::kBf16);
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     }
@@ -166,9 +160,7 @@ void LayerBuilder::attention() {
     gemm("attn.wqkv", (h + 2 * int64_t{g.n_kv_heads}) * g.head_dim, d, lp);
     pointwise("attn.rope", OpType::kRope, t_, (h + g.n_kv_heads) * int64_t{g.head_dim}, 3.0, 1,
               1);
-    op(attention_op("attn.core", Pass::kForward, o_.attention_precision,
-                    AttentionShape{batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim,
-                                   g.head_dim, o_.causal}));
+    op(attention_core(s_, o_, batch, q_len));
     gemm("attn.wo", d, h * int64_t{g.head_dim}, lp);
   }
   pointwise("attn.residual", OpType::kElementwise, t_, d, 1.0, 2, 1);
@@ -219,6 +211,32 @@ void LayerBuilder::moe() {
 
 }  // namespace
 
+Op attention_core(const ModelSpec& s, const OpListOptions& o, int64_t batch, int64_t q_len) {
+  const int64_t h = s.n_heads;
+  const bool decode = o.workload == Workload::kDecode;
+  const int64_t prefix = o.workload == Workload::kPrefill ? std::max<int64_t>(0, o.prefix_len) : 0;
+  const int64_t kv_len = o.seq_len + prefix;
+  if (s.attention != AttentionKind::kMla) {
+    const GqaSpec& g = *s.gqa;
+    return attention_op("attn.core", Pass::kForward, o.attention_precision,
+                        AttentionShape{batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim, g.head_dim, o.causal});
+  }
+  const MlaSpec& m = *s.mla;
+  if (!o.mla_absorbed.value_or(decode))
+    return attention_op("attn.core", Pass::kForward, o.attention_precision,
+                        AttentionShape{batch, q_len, kv_len, h, h, m.qk_nope_head_dim + m.qk_rope_head_dim,
+                                       m.v_head_dim, o.causal});
+  const int64_t latent = m.kv_lora_rank + m.qk_rope_head_dim;
+  Op core = attention_op("attn.core", Pass::kForward, o.attention_precision,
+                         AttentionShape{batch, q_len, kv_len, h, 1, latent, m.kv_lora_rank, o.causal});
+  // The values are the latent itself, the first kv_lora channels of the
+  // keys: the cache (kv_lora + rope per token) is read once (FlashMLA).
+  const uint64_t e = bytes_per_element(o.attention_precision);
+  core.bytes_read = B(static_cast<uint64_t>(batch * q_len * h * latent) * e +
+                      static_cast<uint64_t>(batch * kv_len * latent) * e);
+  return core;
+}
+
 std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) {
   const bool decode = o.workload == Workload::kDecode;
   const int64_t q_len = decode ? std::max<int64_t>(1, o.decode_queries) : o.seq_len;
@@ -258,7 +276,7 @@ std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) 
     head(b, "");
     out.push_back(b.finish("head", LayerKind::kHead));
   }
-  const bool mtp = o.workload == Workload::kTraining ? o.include_mtp : decode && o.decode_mtp;
+  const bool mtp = o.workload == Workload::kTraining ? o.include_mtp : o.serving_mtp;
   if (mtp) {
     // Decode's draft pass: one position per sequence.
     const int64_t mtp_q = decode ? 1 : q_len;

@@ -14,8 +14,8 @@
 //
 // Layer order: "embed", "layer.0" ... "layer.{n-1}", "head" (final norm,
 // output GEMM, loss), then "mtp.0" ... (each MTP module: norms, eh_proj,
-// one block, the shared head and its loss). Decode lists them only with
-// OpListOptions::decode_mtp, as the draft pass.
+// one block, the shared head and its loss). Decode and prefill list them
+// only with OpListOptions::serving_mtp.
 // In training each layer lists its forward ops, then its backward-input ops
 // in reverse order, then its weight-gradient ops (DualPipe's F, B, W).
 #pragma once
@@ -63,9 +63,15 @@ struct OpListOptions {
   Precision linear_precision = Precision::kFp8E4M3;  // projections, FFN, experts
   Precision attention_precision = Precision::kBf16;
   bool include_mtp = true;  // MTP modules (training only; decode/prefill skip them)
-  // Decode: append the MTP modules' draft pass (one position per sequence:
-  // batch tokens, attention over the context) after the head.
-  bool decode_mtp = false;
+  // Serving (decode, prefill): append the MTP modules after the head.
+  // Decode: the draft pass, one position per sequence (batch tokens,
+  // attention over the context). Prefill: over the prompt (the module needs
+  // its own KV cache).
+  bool serving_mtp = false;
+  // Prefill: tokens per sequence already in the KV cache (prefix-cache
+  // hits) before its seq_len new ones: attention reads their keys and
+  // values, and MLA's naive path first up-projects their cached latents.
+  int64_t prefix_len = 0;
 };
 
 struct LayerOps {
@@ -76,6 +82,12 @@ struct LayerOps {
 
 // Throws nothing; the spec must have passed validation.
 std::vector<LayerOps> build_op_list(const ModelSpec& spec, const OpListOptions& options);
+
+// The attention core ("attn.core") of one layer as build_op_list emits it,
+// for `batch` sequences of `q_len` query positions over options.seq_len
+// keys (plus options.prefix_len cached ones in prefill): MHA form for GQA
+// and naive MLA, latent MQA form for absorbed MLA (decode by default).
+Op attention_core(const ModelSpec& spec, const OpListOptions& options, int64_t batch, int64_t q_len);
 
 // Sum of FLOPs (or bytes) over a list, optionally restricted to one pass and
 // to GEMM/attention ops only (the "model FLOPs" of the 6N convention).

@@ -22,8 +22,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "models/counts.hpp"
@@ -175,6 +177,17 @@ struct ServingCalibration {
 // extra slots serve as replicas).
 inline int expert_slots_per_gpu(int routed, int redundant, int ep) { return (routed + redundant + ep - 1) / ep; }
 
+// How a pool's compute is timed (workloads/serving_step.hpp): the per-op
+// kernel model training uses, or the group roofline whose compute-bound
+// rates carry system_efficiency. auto: kernels for decode, roofline for
+// prefill; attention TP > 1 is always on the roofline.
+enum class ComputeTiming { kAuto, kKernels, kRoofline };
+constexpr auto enum_names(ComputeTiming) {
+  return std::array{std::pair{ComputeTiming::kAuto, std::string_view("auto")},
+                    std::pair{ComputeTiming::kKernels, std::string_view("kernels")},
+                    std::pair{ComputeTiming::kRoofline, std::string_view("roofline")}};
+}
+
 // One pool's parallel plan. A "unit" is one EP group: nodes x gpus_per_node
 // GPUs holding one full copy of the model.
 struct PoolPlan {
@@ -195,6 +208,7 @@ struct PoolPlan {
   double tokens_per_gpu = 16384;
   double batch_per_gpu = 0;   // decode: requests per GPU (0: largest meeting KV and SLO)
   models::KvPrecision kv_precision = models::KvPrecision::kBf16;
+  ComputeTiming compute = ComputeTiming::kAuto;
   // Not a scenario key: set by serving_fleet.hpp when the whole fleet's
   // all-to-alls were replayed on one fabric. >= 0: the bandwidth part of a
   // dispatch + combine, ps per token per GPU, used instead of the unit's own
@@ -214,6 +228,9 @@ struct PoolPlan {
     v.opt("tokens_per_gpu", tokens_per_gpu, "prefill: new tokens per GPU per forward");
     v.opt("batch_per_gpu", batch_per_gpu, "decode: requests per GPU (0: largest feasible)");
     v.opt("kv_precision", kv_precision, "KV-cache precision");
+    v.opt("compute", compute,
+          "how compute is timed: auto (decode on the per-op kernel model, prefill on the roofline), kernels or "
+          "roofline");
   }
   void validate(config::Reader& r) {
     r.check(nodes > 0, "nodes", "must be > 0");
@@ -225,6 +242,8 @@ struct PoolPlan {
     r.check(micro_batches == 1 || micro_batches == 2, "micro_batches", "must be 1 or 2");
     r.check(tokens_per_gpu > 0, "tokens_per_gpu", "must be > 0");
     r.check(batch_per_gpu >= 0, "batch_per_gpu", "must be >= 0");
+    r.check(compute != ComputeTiming::kKernels || attention_tp == 1, "compute",
+            "kernels needs attention_tp 1 (the per-op kernel model has no attention TP split)");
   }
 };
 

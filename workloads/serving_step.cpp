@@ -97,24 +97,28 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   if (m.moe && plan.ep > 1 && prefill)
     remote_nodes_ = gate_fanout(m, plan.ep, std::min(hw.gpus_per_node, plan.ep), 0).remote_nodes;
   place_experts();
-  if (prefill)
-    compute_timing_ = "group roofline, compute-bound rates x system_efficiency (calibration.yaml serving:)";
-  else
-    build_decode_kernels();
+  build_kernels();
   replay_comm();
 }
 
-void StepModel::build_decode_kernels() {
+void StepModel::build_kernels() {
   const models::ModelSpec& m = spec_->model;
   const ServingHardware& hw = spec_->hardware;
-  if (plan_.attention_tp != 1) {
-    compute_timing_ =
-        "group roofline, compute-bound rates x system_efficiency (attention TP > 1 is not on the per-op kernel model)";
+  const ComputeCalibration& cal = kernel_calibration();
+  const std::string roofline = "group roofline, compute-bound rates x system_efficiency (calibration.yaml serving:)";
+  const bool wanted = plan_.compute == ComputeTiming::kKernels || (plan_.compute == ComputeTiming::kAuto && !prefill_);
+  if (!wanted) {
+    compute_timing_ = roofline;
     return;
   }
-  const ComputeCalibration& cal = kernel_calibration();
+  if (plan_.attention_tp != 1) {
+    compute_timing_ = roofline + "; attention TP > 1 is not on the per-op kernel model";
+    return;
+  }
   kernel_gpu_ = GpuCompute{hw.bf16_peak, hw.fp8_peak, hw.hbm_bandwidth, hw.sms};
-  const int sms = hw.sms;  // low-latency all-to-all occupies no SMs
+  // Decode's low-latency all-to-all occupies no SMs; prefill's normal kernels
+  // hold some (DeepSeek: 20 of 132 in training), which is not modelled here.
+  const int sms = hw.sms;
   auto time = [&](const models::Op& op) {
     Duration t = time_op(op, kernel_gpu_, cal, sms).time;
     for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, sms).time;
@@ -133,27 +137,35 @@ void StepModel::build_decode_kernels() {
     return 1;
   };
   models::OpListOptions o;
-  o.workload = models::Workload::kDecode;
+  o.workload = prefill_ ? models::Workload::kPrefill : models::Workload::kDecode;
   o.seq_len = 1;
-  o.decode_mtp = m.mtp_depth > 0;
+  // Decode: the MTP draft pass; prefill: the MTP module over the prompt
+  // when the deployment drafts (it needs its own KV).
+  o.serving_mtp = m.mtp_depth > 0 && (!prefill_ || spec_->mtp.depth > 0);
   DecodeKernels k;
   k.q = decode_grid();
   size_t ops_per_mb = 0;
   for (double q : k.q) {
-    o.batch = static_cast<int64_t>(q);
+    // Tokens per micro-batch: decode, q sequences of one position; prefill,
+    // one sequence of q tokens (attention and the cached prefix are per call).
+    o.batch = prefill_ ? 1 : static_cast<int64_t>(q);
+    if (prefill_) o.seq_len = static_cast<int64_t>(q);
     const std::vector<models::LayerOps> layers = models::build_op_list(one, o);
     Duration other, experts, mtp;
     size_t ops = 0;
     for (const auto& l : layers) {
       const bool is_mtp = l.kind == models::LayerKind::kMtp;
-      if (is_mtp && l.name != "mtp.0") continue;  // one draft pass
+      if (is_mtp && l.name != "mtp.0") continue;  // one module
+      // Prefill: the head (and the MTP module's) runs once per request, per call.
+      if (prefill_ && l.kind == models::LayerKind::kHead) continue;
       Duration l_other, l_experts;
       for (const auto& op : l.ops) {
         if (op.kind == models::OpType::kAttention || op.kind == models::OpType::kDispatch ||
             op.kind == models::OpType::kCombine)
           continue;
+        if (prefill_ && (op.name == "mtp.norm" || op.name == "mtp.head")) continue;
         if (!is_mtp) ops += static_cast<size_t>(times(l));
-        Duration& sink = is_mtp ? mtp : (op.kind == models::OpType::kGroupedGemm ? l_experts : l_other);
+        Duration& sink = is_mtp && !prefill_ ? mtp : (op.kind == models::OpType::kGroupedGemm ? l_experts : l_other);
         if (op.kind == models::OpType::kGroupedGemm) {
           // The rows this GPU's slots receive (the busiest GPU's, as every
           // layer waits for it); only the slots that get a row read weights:
@@ -189,40 +201,16 @@ void StepModel::build_decode_kernels() {
     k.experts_ps.push_back(static_cast<double>(experts.ps()));
     k.mtp_ps.push_back(static_cast<double>(mtp.ps()));
   }
-  // Attention templates: one sequence, q_len = 1 + depth, at 64 and 128 keys.
-  int max_depth = std::max(spec_->mtp.depth, m.mtp_depth);
-  for (int dpt : spec_->search.mtp_depth) max_depth = std::max(max_depth, dpt);
-  for (int q_len = 1; q_len <= 1 + max_depth; ++q_len) {
-    auto core = [&](int64_t keys, int* layers, int* mtp_layers) {
-      models::OpListOptions a = o;
-      a.batch = 1;
-      a.decode_queries = q_len;
-      a.seq_len = keys;
-      models::Op found;
-      for (const auto& l : models::build_op_list(one, a))
-        for (const auto& op : l.ops)
-          if (op.kind == models::OpType::kAttention) {
-            if (l.kind == models::LayerKind::kMtp) {
-              if (mtp_layers && l.name == "mtp.0") ++*mtp_layers;
-            } else {
-              found = op;
-              if (layers) *layers += static_cast<int>(times(l));
-            }
-          }
-      return found;
-    };
-    int layers = 0, mtp_layers = 0;
-    AttentionTemplate t;
-    t.op = core(64, q_len == 1 ? &layers : nullptr, q_len == 1 ? &mtp_layers : nullptr);
-    const models::Op b = core(128, nullptr, nullptr);
-    t.flops_per_key = Flops::from_count((b.flops.count() - t.op.flops.count()) / 64.0);
-    t.bytes_per_key = Bytes::from_double((b.bytes_read.as_double() - t.op.bytes_read.as_double()) / 64.0);
-    if (q_len == 1) {
-      k.attention_layers = layers;
-      k.mtp_attention_layers = mtp_layers;
-    }
-    k.attention.push_back(t);
-  }
+  for (const auto& l : models::build_op_list(one, o))
+    for (const auto& op : l.ops)
+      if (op.kind == models::OpType::kAttention) {
+        if (l.kind == models::LayerKind::kMtp)
+          k.mtp_attention_layers += l.name == "mtp.0" ? 1 : 0;
+        else
+          k.attention_layers += static_cast<int>(times(l));
+      }
+  // Prefill's MTP module runs over the prompt with the main model.
+  if (prefill_) k.attention_layers += k.mtp_attention_layers;
   k.enabled = true;
   kernels_ = std::move(k);
   compute_timing_ = sim::strprintf(
@@ -240,22 +228,67 @@ double StepModel::interpolate(const std::vector<double>& q, const std::vector<do
   return v[i - 1] + (v[i] - v[i - 1]) * f;
 }
 
-Duration StepModel::decode_attention(double sequences, int q_len, double context) const {
-  if (sequences <= 0 || kernels_.attention.empty()) return Duration::zero();
-  const size_t i = std::min(kernels_.attention.size(), static_cast<size_t>(std::max(1, q_len))) - 1;
-  const AttentionTemplate& a = kernels_.attention[i];
-  models::Op op = a.op;
-  auto& shape = std::get<models::AttentionShape>(op.shape);
-  const double keys = std::max(1.0, std::round(context));
-  const double extra = keys - static_cast<double>(shape.kv_len);
-  shape.kv_len = static_cast<int64_t>(keys);
-  op.flops = Flops::from_count(a.op.flops.count() + a.flops_per_key.count() * extra);
-  op.bytes_read = Bytes::from_double(a.op.bytes_read.as_double() + a.bytes_per_key.as_double() * extra);
+Duration StepModel::attention_kernel(double sequences, double q_len, double keys, double cached) const {
+  if (sequences <= 0) return Duration::zero();
+  models::OpListOptions o;
+  o.workload = prefill_ ? models::Workload::kPrefill : models::Workload::kDecode;
+  const int64_t q = std::max<int64_t>(1, std::llround(q_len));
+  const int64_t c = prefill_ ? std::max<int64_t>(0, std::llround(cached)) : 0;
+  o.seq_len = std::max<int64_t>(q, std::llround(keys) - c);
+  o.prefix_len = c;
+  const models::Op op = models::attention_core(spec_->model, o, 1, q);
   const ComputeCalibration& cal = kernel_calibration();
   // FLOPs and bytes are linear in the sequences, so is the kernel's time
   // beyond its launch floor.
   const Duration one = time_op(op, kernel_gpu_, cal, kernel_gpu_.sms).time;
   return (one - cal.launch_overhead) * sequences + cal.launch_overhead;
+}
+
+Duration StepModel::kernel_gemm(const std::string& name, double m, int64_t n, int64_t k, models::Precision p) const {
+  if (m <= 0) return Duration::zero();
+  const models::Op op =
+      models::gemm_op(name, models::Pass::kForward, p, models::GemmShape{std::max<int64_t>(1, std::llround(m)), n, k, 1});
+  const ComputeCalibration& cal = kernel_calibration();
+  Duration t = time_op(op, kernel_gpu_, cal, kernel_gpu_.sms).time;
+  for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, kernel_gpu_.sms).time;
+  return t;
+}
+
+StepCost StepModel::prefill_kernels(double new_tokens, double requests, double pairs) const {
+  const models::ModelSpec& m = spec_->model;
+  const double T = new_tokens, mb = plan_.micro_batches;
+  const double reqs = std::max(requests, 1e-9);
+  StepCost c;
+  c.tokens = T;
+  // The mean request of the batch: n new tokens on top of `cached` ones
+  // (pairs per request = n cached + n^2 / 2).
+  const double n = T / reqs;
+  const double cached = std::max(0.0, (pairs / reqs - n * n / 2) / std::max(n, 1e-9));
+  const double req_mb = reqs / mb, t_mb = T / mb;
+  c.attention = attention_kernel(req_mb, n, n + cached, cached) *
+                static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
+  Duration per_call;
+  // The cached prefix's latents up-projected to keys and values (naive MLA).
+  if (m.attention == models::AttentionKind::kMla && cached > 0) {
+    const models::MlaSpec& a = *m.mla;
+    per_call += kernel_gemm("attn.wkv_b_cached", req_mb * cached,
+                            int64_t{m.n_heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank,
+                            models::OpListOptions{}.linear_precision) *
+                static_cast<int64_t>(kernels_.attention_layers);
+  }
+  // The head once per request (its last position), vocabulary-parallel.
+  const int64_t h = std::max(1, plan_.head_tp);
+  per_call += kernel_gemm("head", req_mb * static_cast<double>(h), (m.vocab_size + h - 1) / h, m.dim,
+                          models::Precision::kBf16);
+  c.dense = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.other_ps, t_mb) * mb)) +
+            per_call * static_cast<int64_t>(plan_.micro_batches);
+  c.experts = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.experts_ps, t_mb) * mb));
+  if (m.moe) {
+    c.expert_imbalance = expert_imbalance(t_mb * m.moe->n_activated_experts);
+    c.comm = moe_comm_per_layer(T, false, c.expert_imbalance, plan_.micro_batches) * static_cast<double>(n_moe_);
+  }
+  c.tp_comm = head_gather(T, requests, plan_.micro_batches);
+  return combine(c, n_moe_, plan_.micro_batches);
 }
 
 void StepModel::place_experts() {
@@ -548,7 +581,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   if (kernels_.enabled) {
     // Every micro-batch runs the whole op list (and reads the weights).
     const double q_mb = P / mb;
-    c.attention = decode_attention(requests / mb, 1 + mtp_depth, context) *
+    c.attention = attention_kernel(requests / mb, 1 + mtp_depth, context, 0) *
                   static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
     c.dense = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.other_ps, q_mb) * mb));
     c.experts = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.experts_ps, q_mb) * mb));
@@ -565,7 +598,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
       const double imb_b = m.moe ? expert_imbalance(b * m.moe->n_activated_experts) : 1.0;
       const Duration pass =
           Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.mtp_ps, b))) +
-          decode_attention(b, 1, context) * static_cast<int64_t>(kernels_.mtp_attention_layers) +
+          attention_kernel(b, 1, context, 0) * static_cast<int64_t>(kernels_.mtp_attention_layers) +
           head_gather(b, b, 1) + (m.moe ? moe_comm_per_layer(b, true, imb_b, 1) : Duration::zero());
       c.mtp = pass * static_cast<int64_t>(mtp_depth);
     }
@@ -629,6 +662,7 @@ StepCost StepModel::prefill(double new_tokens, double new_per_request, double ca
 }
 
 StepCost StepModel::prefill_batch(double new_tokens, double requests, double pairs, double kv_tokens) const {
+  if (kernels_.enabled) return prefill_kernels(new_tokens, requests, pairs);
   const models::ModelSpec& m = spec_->model;
   const double T = new_tokens;
   const double L = m.n_layers, H = m.n_heads, mb = plan_.micro_batches;

@@ -15,8 +15,13 @@
 //    head_tp. Non-attention times are tabulated at construction over the
 //    micro-batch's tokens per GPU (4 points per octave, linear in between);
 //    attention is timed per call (linear in sequences and keys).
-//  * Prefill and decode with attention TP > 1: each op group is timed on a
-//    roofline, max(FLOPs / rate, bytes / HBM):
+//    Prefill can run on the same model (PoolPlan::compute = kernels): the
+//    prefill op list over the micro-batch's new tokens, attention per call
+//    over the mean request's new and cached tokens, the cached latents'
+//    up-projection and the head (once per request, its last position) per
+//    call.
+//  * Otherwise (prefill by default, and attention TP > 1): each op group is
+//    timed on a roofline, max(FLOPs / rate, bytes / HBM):
 //      attention core   absorbed MLA in decode (q . [c_kv, k_rope], p . c_kv:
 //                       2 H (kv_lora + rope + kv_lora) flops per query-key
 //                       pair), MHA form in prefill (2 H (qk + v)); GQA
@@ -149,10 +154,10 @@ class StepModel {
   const GpuMemory& memory() const { return memory_; }
   // How the EP all-to-all is timed: "closed form" or a line on the replay.
   const std::string& comm_timing() const { return comm_timing_; }
-  // How compute is timed: the per-op kernel model (decode, attention TP 1)
-  // or the group roofline, in words.
+  // How compute is timed: the per-op kernel model or the group roofline
+  // (PoolPlan::compute), in words.
   const std::string& compute_timing() const { return compute_timing_; }
-  bool kernel_decode() const { return kernels_.enabled; }
+  bool kernel_compute() const { return kernels_.enabled; }
   // Routed-load imbalance (max/mean rows per GPU) for a step whose GPUs hold
   // `rows_per_gpu` routed rows on average per micro-batch; see the header.
   double expert_imbalance(double rows_per_gpu) const;
@@ -208,24 +213,23 @@ class StepModel {
   void place_experts();
   StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
 
-  // Decode on the per-op kernel model (see the header): per micro-batch
+  // Compute on the per-op kernel model (see the header): per micro-batch
   // times tabulated over its tokens per GPU q (the grid), interpolated
-  // linearly in q; attention is timed per call from a one-sequence template
-  // per query count (its FLOPs and bytes are linear in batch and context).
-  struct AttentionTemplate {
-    models::Op op;             // batch 1, kv_len 1
-    Flops flops_per_key;       // d flops / d kv_len
-    Bytes bytes_per_key;       // d bytes / d kv_len
-  };
+  // linearly in q; attention (and prefill's per-request head and cached
+  // latents) timed per call.
   struct DecodeKernels {
     bool enabled = false;
     std::vector<double> q;                 // grid, tokens per micro-batch per GPU
-    std::vector<double> other_ps, experts_ps, mtp_ps;  // per micro-batch; mtp: one draft pass
-    std::vector<AttentionTemplate> attention;  // by query positions - 1 (MTP depth)
+    std::vector<double> other_ps, experts_ps, mtp_ps;  // per micro-batch; mtp: decode's draft pass
     int attention_layers = 0, mtp_attention_layers = 0;
   };
-  void build_decode_kernels();
-  Duration decode_attention(double sequences, int q_len, double context) const;
+  void build_kernels();
+  // One attention kernel over `sequences` sequences (fractional: time is
+  // linear in them beyond the launch floor) of q_len queries over `keys`
+  // keys, `cached` of them cached (prefill).
+  Duration attention_kernel(double sequences, double q_len, double keys, double cached) const;
+  Duration kernel_gemm(const std::string& name, double m, int64_t n, int64_t k, models::Precision p) const;
+  StepCost prefill_kernels(double new_tokens, double requests, double pairs) const;
   static double interpolate(const std::vector<double>& q, const std::vector<double>& v, double x);
   DecodeKernels kernels_;
   GpuCompute kernel_gpu_;

@@ -221,7 +221,7 @@ TEST(OpList, DecodeUsesTheAbsorbedMlaPath) {
 }
 
 // MTP verification: decode_queries positions per sequence, one attention of
-// q_len 2 over the context; the draft pass (decode_mtp) appends the MTP
+// q_len 2 over the context; the draft pass (serving_mtp) appends the MTP
 // module over one position per sequence.
 TEST(OpList, DecodeVerifiesMtpDraftsAndRunsTheDraftPass) {
   OpListOptions o;
@@ -229,7 +229,7 @@ TEST(OpList, DecodeVerifiesMtpDraftsAndRunsTheDraftPass) {
   o.batch = 16;
   o.seq_len = 2048;
   o.decode_queries = 2;
-  o.decode_mtp = true;
+  o.serving_mtp = true;
   const auto layers = build_op_list(load("deepseek-v3.yaml"), o);
   ASSERT_EQ(layers.size(), 1u + 61u + 1u + 1u);
   EXPECT_EQ(layers.back().kind, LayerKind::kMtp);

@@ -15,20 +15,51 @@ namespace {
 
 using testing::day6;
 
-// The day-6 decode pool is timed per op; prefill and attention TP > 1 keep
-// the group roofline and say so.
+// The day-6 decode pool is timed per op (compute: auto); prefill keeps the
+// group roofline unless asked (compute: kernels), attention TP > 1 always
+// does; each says so.
 TEST(ServingKernels, DecodeIsTimedPerOpAndSaysSo) {
   const ServingSpec s = day6();
   const StepModel decode(s, s.decode, false), prefill(s, s.prefill, true);
-  EXPECT_TRUE(decode.kernel_decode());
+  EXPECT_TRUE(decode.kernel_compute());
   EXPECT_NE(decode.compute_timing().find("per-op kernel model"), std::string::npos) << decode.compute_timing();
-  EXPECT_FALSE(prefill.kernel_decode());
+  EXPECT_FALSE(prefill.kernel_compute());
   EXPECT_NE(prefill.compute_timing().find("system_efficiency"), std::string::npos) << prefill.compute_timing();
   ServingSpec tp = s;
   tp.decode.attention_tp = 2;
   const StepModel roofline(tp, tp.decode, false);
-  EXPECT_FALSE(roofline.kernel_decode());
+  EXPECT_FALSE(roofline.kernel_compute());
   EXPECT_NE(roofline.compute_timing().find("attention TP > 1"), std::string::npos);
+  ServingSpec k = s;
+  k.prefill.compute = ComputeTiming::kKernels;
+  k.decode.compute = ComputeTiming::kRoofline;
+  EXPECT_TRUE(StepModel(k, k.prefill, true).kernel_compute());
+  EXPECT_FALSE(StepModel(k, k.decode, false).kernel_compute());
+}
+
+// Prefill on the per-op kernel model: the day-6 forward (16,384 new tokens
+// per GPU, 3,909-token prompts of which 56.3% cached) against the roofline
+// with system_efficiency 0.41. The kernels are the ones the training step
+// is built from, at the same shapes (4,096-token sequences), so the
+// roofline's factor must make prefill slower, by about the factor's
+// inverse on its compute-bound part; cached tokens cost attention and the
+// up-projection of their latents, not GEMMs over them.
+TEST(ServingKernels, PrefillOnKernelsIsFasterThanTheRooflineAndPaysForTheCache) {
+  ServingSpec s = day6();
+  const StepModel roof(s, s.prefill, true);
+  s.prefill.compute = ComputeTiming::kKernels;
+  const StepModel kern(s, s.prefill, true);
+  const double n = 3909 * (1 - 0.563), c = 3909 * 0.563;
+  const StepCost r = roof.prefill(16384, n, c), k = kern.prefill(16384, n, c), fresh = kern.prefill(16384, n, 0);
+  std::printf("prefill forward: roofline %.0f ms, kernels %.0f ms (attention %.0f, dense %.0f, experts %.0f); "
+              "no cache %.0f ms\n",
+              r.total / Milliseconds(1), k.total / Milliseconds(1), k.attention / Milliseconds(1),
+              k.dense / Milliseconds(1), k.experts / Milliseconds(1), fresh.total / Milliseconds(1));
+  EXPECT_LT(k.total / r.total, 0.7);
+  EXPECT_GT(k.total / r.total, 0.3);
+  EXPECT_GT(k.attention, fresh.attention);
+  EXPECT_GT(k.dense, fresh.dense);  // the cached latents' up-projection
+  EXPECT_NEAR(k.experts / fresh.experts, 1.0, 1e-9);
 }
 
 // Absorbed MLA decode attention with 128 heads is compute-bound: its time
