@@ -117,7 +117,7 @@ reports::ResultTable step_table(const StepCost* decode, const StepCost* prefill)
   t.add_column("step");
   const char* keys[] = {"attention_ms", "dense_gemm_ms", "experts_ms", "tp_comm_ms", "compute_ms",
                         "all_to_all_ms", "exposed_all_to_all_ms", "mtp_ms", "total_ms"};
-  const char* labels[] = {"attention", "dense GEMMs", "experts", "TP comm", "compute",
+  const char* labels[] = {"attention", "dense + other", "experts", "TP comm", "compute",
                           "all-to-all", "exposed a2a", "MTP", "total (ms)"};
   for (size_t i = 0; i < 9; ++i) t.add_column(keys[i], labels[i], 3);
   t.add_column("tokens_per_gpu", "tokens/GPU", 1);

@@ -139,7 +139,7 @@ nlohmann::json step_cost_trace(const std::string& name, const StepCost* decode, 
       t = t + d;
     };
     slice("attention", "compute", s.attention);
-    slice("dense GEMMs", "compute", s.dense);
+    slice("dense GEMMs and other kernels", "compute", s.dense);
     slice("routed experts", "compute", s.experts);
     slice("attention TP collectives", "comm", s.tp_comm);
     slice("exposed all-to-all", "comm", s.exposed_comm,
