@@ -121,6 +121,7 @@ struct ServingCalibration {
   double system_efficiency = 0.41;     // achieved / kernel-roofline for whole steps (prefill's roofline)
   double decode_a2a_efficiency = 0.78;   // achieved / NIC bandwidth, low-latency kernels
   double prefill_a2a_efficiency = 0.86;  // same, normal (high-throughput) kernels
+  int prefill_a2a_sms = 20;              // SMs prefill's normal EP kernels hold (per-op prefill)
   // Fixed cost per dispatch or combine call, on top of its bytes: the RDMA
   // path's beyond the network latency, the NVLink path's (decode's
   // low-latency kernels send on-node copies over NVLink) whole.
@@ -146,6 +147,8 @@ struct ServingCalibration {
           "achieved/kernel-roofline for compute-bound work (launches, small kernels, sync)");
     v.req("decode_a2a_efficiency", decode_a2a_efficiency, "achieved/NIC bandwidth, low-latency EP kernels");
     v.req("prefill_a2a_efficiency", prefill_a2a_efficiency, "achieved/NIC bandwidth, normal EP kernels");
+    v.opt("prefill_a2a_sms", prefill_a2a_sms,
+          "SMs the normal EP kernels hold in prefill (the per-op kernel model's compute gets the rest)");
     v.req("a2a_overhead", a2a_overhead, "fixed cost per dispatch or combine call beyond the network latency (RDMA)");
     v.req("a2a_nvlink_overhead", a2a_nvlink_overhead,
           "fixed cost per low-latency dispatch or combine call of its NVLink (on-node) path");
@@ -165,6 +168,7 @@ struct ServingCalibration {
     frac(decode_a2a_efficiency, "decode_a2a_efficiency");
     frac(prefill_a2a_efficiency, "prefill_a2a_efficiency");
     r.check(a2a_overhead >= Duration::zero(), "a2a_overhead", "must be >= 0");
+    r.check(prefill_a2a_sms >= 0, "prefill_a2a_sms", "must be >= 0");
     r.check(a2a_nvlink_overhead >= Duration::zero(), "a2a_nvlink_overhead", "must be >= 0");
     r.check(expert_popularity_sigma >= 0 && expert_popularity_sigma <= 4, "expert_popularity_sigma",
             "must be in [0, 4]");

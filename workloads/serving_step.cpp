@@ -116,9 +116,10 @@ void StepModel::build_kernels() {
     return;
   }
   kernel_gpu_ = GpuCompute{hw.bf16_peak, hw.fp8_peak, hw.hbm_bandwidth, hw.sms};
-  // Decode's low-latency all-to-all occupies no SMs; prefill's normal kernels
-  // hold some (DeepSeek: 20 of 132 in training), which is not modelled here.
-  const int sms = hw.sms;
+  // Decode's low-latency all-to-all occupies no SMs; prefill's normal
+  // kernels hold prefill_a2a_sms of them (calibration) for the compute.
+  kernel_sms_ = prefill_ ? std::max(1, hw.sms - spec_->calibration.prefill_a2a_sms) : hw.sms;
+  const int sms = kernel_sms_;
   auto time = [&](const models::Op& op) {
     Duration t = time_op(op, kernel_gpu_, cal, sms).time;
     for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, sms).time;
@@ -240,7 +241,7 @@ Duration StepModel::attention_kernel(double sequences, double q_len, double keys
   const ComputeCalibration& cal = kernel_calibration();
   // FLOPs and bytes are linear in the sequences, so is the kernel's time
   // beyond its launch floor.
-  const Duration one = time_op(op, kernel_gpu_, cal, kernel_gpu_.sms).time;
+  const Duration one = time_op(op, kernel_gpu_, cal, kernel_sms_).time;
   return (one - cal.launch_overhead) * sequences + cal.launch_overhead;
 }
 
@@ -249,8 +250,8 @@ Duration StepModel::kernel_gemm(const std::string& name, double m, int64_t n, in
   const models::Op op =
       models::gemm_op(name, models::Pass::kForward, p, models::GemmShape{std::max<int64_t>(1, std::llround(m)), n, k, 1});
   const ComputeCalibration& cal = kernel_calibration();
-  Duration t = time_op(op, kernel_gpu_, cal, kernel_gpu_.sms).time;
-  for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, kernel_gpu_.sms).time;
+  Duration t = time_op(op, kernel_gpu_, cal, kernel_sms_).time;
+  for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, kernel_sms_).time;
   return t;
 }
 

@@ -233,6 +233,7 @@ class StepModel {
   static double interpolate(const std::vector<double>& q, const std::vector<double>& v, double x);
   DecodeKernels kernels_;
   GpuCompute kernel_gpu_;
+  int kernel_sms_ = 0;  // SMs the compute kernels get
   std::string compute_timing_;
 
   // EP all-to-all replayed on the unit's fabric (hardware.fabric): time per

@@ -40,10 +40,12 @@ TEST(ServingKernels, DecodeIsTimedPerOpAndSaysSo) {
 // Prefill on the per-op kernel model: the day-6 forward (16,384 new tokens
 // per GPU, 3,909-token prompts of which 56.3% cached) against the roofline
 // with system_efficiency 0.41. The kernels are the ones the training step
-// is built from, at the same shapes (4,096-token sequences), so the
-// roofline's factor must make prefill slower, by about the factor's
-// inverse on its compute-bound part; cached tokens cost attention and the
-// up-projection of their latents, not GEMMs over them.
+// is built from, at the same shapes (4,096-token sequences), with no
+// whole-system factor, so they must be faster; but the roofline's
+// compute-bound rates are 0.41 of similar kernel rates and prefill is
+// compute-bound, so they cannot be faster than 1 / 0.41 (less the 20 SMs
+// the EP kernels hold). Cached tokens cost attention and the up-projection
+// of their latents, not GEMMs over them.
 TEST(ServingKernels, PrefillOnKernelsIsFasterThanTheRooflineAndPaysForTheCache) {
   ServingSpec s = day6();
   const StepModel roof(s, s.prefill, true);
@@ -55,8 +57,8 @@ TEST(ServingKernels, PrefillOnKernelsIsFasterThanTheRooflineAndPaysForTheCache) 
               "no cache %.0f ms\n",
               r.total / Milliseconds(1), k.total / Milliseconds(1), k.attention / Milliseconds(1),
               k.dense / Milliseconds(1), k.experts / Milliseconds(1), fresh.total / Milliseconds(1));
-  EXPECT_LT(k.total / r.total, 0.7);
-  EXPECT_GT(k.total / r.total, 0.3);
+  EXPECT_LT(k.total / r.total, 1.0);
+  EXPECT_GT(k.total / r.total, 0.41 * 132 / 112);
   EXPECT_GT(k.attention, fresh.attention);
   EXPECT_GT(k.dense, fresh.dense);  // the cached latents' up-projection
   EXPECT_NEAR(k.experts / fresh.experts, 1.0, 1e-9);
