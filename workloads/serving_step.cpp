@@ -119,12 +119,7 @@ void StepModel::build_kernels() {
   // Decode's low-latency all-to-all occupies no SMs; prefill's normal
   // kernels hold prefill_a2a_sms of them (calibration) for the compute.
   kernel_sms_ = prefill_ ? std::max(1, hw.sms - spec_->calibration.prefill_a2a_sms) : hw.sms;
-  const int sms = kernel_sms_;
-  auto time = [&](const models::Op& op) {
-    Duration t = time_op(op, kernel_gpu_, cal, sms).time;
-    for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, sms).time;
-    return t;
-  };
+  auto time = [&](const models::Op& op) { return kernel_time(op); };
   const int slots = std::max(1, slots_per_gpu_);
   const int64_t head_split = std::max(1, plan_.head_tp);
   // Layers of one kind run the same ops: the op lists are built for a model
@@ -143,7 +138,7 @@ void StepModel::build_kernels() {
   // Decode: the MTP draft pass; prefill: the MTP module over the prompt
   // when the deployment drafts (it needs its own KV).
   o.serving_mtp = m.mtp_depth > 0 && (!prefill_ || spec_->mtp.depth > 0);
-  DecodeKernels k;
+  KernelTables k;
   k.q = decode_grid();
   size_t ops_per_mb = 0;
   for (double q : k.q) {
@@ -245,14 +240,17 @@ Duration StepModel::attention_kernel(double sequences, double q_len, double keys
   return (one - cal.launch_overhead) * sequences + cal.launch_overhead;
 }
 
-Duration StepModel::kernel_gemm(const std::string& name, double m, int64_t n, int64_t k, models::Precision p) const {
-  if (m <= 0) return Duration::zero();
-  const models::Op op =
-      models::gemm_op(name, models::Pass::kForward, p, models::GemmShape{std::max<int64_t>(1, std::llround(m)), n, k, 1});
+Duration StepModel::kernel_time(const models::Op& op) const {
   const ComputeCalibration& cal = kernel_calibration();
   Duration t = time_op(op, kernel_gpu_, cal, kernel_sms_).time;
   for (const auto& a : auxiliary_kernels(op)) t += time_op(a, kernel_gpu_, cal, kernel_sms_).time;
   return t;
+}
+
+Duration StepModel::kernel_gemm(const std::string& name, double m, int64_t n, int64_t k, models::Precision p) const {
+  if (m <= 0) return Duration::zero();
+  return kernel_time(
+      models::gemm_op(name, models::Pass::kForward, p, models::GemmShape{std::max<int64_t>(1, std::llround(m)), n, k, 1}));
 }
 
 StepCost StepModel::prefill_kernels(double new_tokens, double requests, double pairs) const {

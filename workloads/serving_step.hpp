@@ -217,10 +217,12 @@ class StepModel {
   // times tabulated over its tokens per GPU q (the grid), interpolated
   // linearly in q; attention (and prefill's per-request head and cached
   // latents) timed per call.
-  struct DecodeKernels {
+  struct KernelTables {
     bool enabled = false;
     std::vector<double> q;                 // grid, tokens per micro-batch per GPU
     std::vector<double> other_ps, experts_ps, mtp_ps;  // per micro-batch; mtp: decode's draft pass
+    // attention cores per micro-batch (main model; prefill: + the MTP
+    // module's) and in decode's draft pass
     int attention_layers = 0, mtp_attention_layers = 0;
   };
   void build_kernels();
@@ -228,10 +230,13 @@ class StepModel {
   // linear in them beyond the launch floor) of q_len queries over `keys`
   // keys, `cached` of them cached (prefill).
   Duration attention_kernel(double sequences, double q_len, double keys, double cached) const;
+  // One op with its helper kernels (compute_model auxiliary_kernels) on the
+  // SMs the compute gets; a forward GEMM of m rows (rounded, >= 1).
+  Duration kernel_time(const models::Op& op) const;
   Duration kernel_gemm(const std::string& name, double m, int64_t n, int64_t k, models::Precision p) const;
   StepCost prefill_kernels(double new_tokens, double requests, double pairs) const;
   static double interpolate(const std::vector<double>& q, const std::vector<double>& v, double x);
-  DecodeKernels kernels_;
+  KernelTables kernels_;
   GpuCompute kernel_gpu_;
   int kernel_sms_ = 0;  // SMs the compute kernels get
   std::string compute_timing_;

@@ -45,16 +45,19 @@ TEST(ServingFabric, CatalogNodeFillsTheHardware) {
 TEST(ServingFabric, DeepEpLowLatencyCallIsBytesPlusEachPathsFixedCost) {
   ServingSpec s = day6();
   const double copies = 128.0 * 8, fp8 = 7168 * (1 + 4.0 / 128);
-  const double rdma_fixed_us = 3.7 + 5, nvlink_fixed_us = 35;
+  const double rdma_fixed_us = (s.hardware.network_latency + s.calibration.a2a_overhead) / Microseconds(1);
+  const double nvlink_fixed_us = s.calibration.a2a_nvlink_overhead / Microseconds(1);
+  const double nic = s.hardware.scale_out_bandwidth.bytes_per_second() * s.calibration.decode_a2a_efficiency;
+  const double nvlink = s.hardware.scale_up_bandwidth.bytes_per_second();
   const DeepEpLatency ep64 = deepep_low_latency(s, 64, 128);
-  const double nic_us = copies * fp8 * 56 / 64 / 39e9 * 1e6 + rdma_fixed_us;
+  const double nic_us = copies * fp8 * 56 / 64 / nic * 1e6 + rdma_fixed_us;
   std::printf("EP64: dispatch %.1f us (NIC bound + fixed %.1f), combine %.1f us\n", ep64.dispatch / Microseconds(1),
               nic_us, ep64.combine / Microseconds(1));
   EXPECT_NEAR(ep64.dispatch / Microseconds(1), nic_us, 0.02 * nic_us);
-  const double combine_us = copies * 14336 * 56 / 64 / 39e9 * 1e6 + rdma_fixed_us;
+  const double combine_us = copies * 14336 * 56 / 64 / nic * 1e6 + rdma_fixed_us;
   EXPECT_NEAR(ep64.combine / Microseconds(1), combine_us, 0.02 * combine_us);
   const DeepEpLatency ep8 = deepep_low_latency(s, 8, 128);
-  const double nvl_us = copies * fp8 * 7 / 8 / 160e9 * 1e6 + nvlink_fixed_us;
+  const double nvl_us = copies * fp8 * 7 / 8 / nvlink * 1e6 + nvlink_fixed_us;
   std::printf("EP8: dispatch %.1f us (NVLink bound + fixed %.1f)\n", ep8.dispatch / Microseconds(1), nvl_us);
   EXPECT_NEAR(ep8.dispatch / Microseconds(1), nvl_us, 0.001 * nvl_us);
   // Each path's fixed cost moves only the calls that path ends.
@@ -79,8 +82,9 @@ TEST(ServingFabric, OneNodeDecodePaysTheNvlinkPathsFixedCost) {
   z.calibration.a2a_nvlink_overhead = Duration::zero();
   const StepModel without(z, z.decode, false);
   const StepCost a = with.decode(8, 1024, 0), b = without.decode(8, 1024, 0);
-  const double moe_layers = 58, calls = 2.0 * s.decode.micro_batches;
-  EXPECT_NEAR((a.comm - b.comm) / Microseconds(1), moe_layers * calls * 35, 1e-3);
+  const double moe_layers = s.model.n_layers - s.model.moe->n_dense_layers, calls = 2.0 * s.decode.micro_batches;
+  EXPECT_NEAR((a.comm - b.comm) / Microseconds(1),
+              moe_layers * calls * (s.calibration.a2a_nvlink_overhead / Microseconds(1)), 1e-3);
 }
 
 // On the rail-aligned, non-blocking MPFT nothing contends beyond the NICs,
