@@ -48,12 +48,21 @@ json limit_json(const DecodeLimit& l) {
 }
 
 json step_json(const StepCost& c) {
-  return {{"attention_s", c.attention.seconds()}, {"dense_gemm_s", c.dense.seconds()},
+  json j = {{"attention_s", c.attention.seconds()}, {"dense_gemm_s", c.dense.seconds()},
           {"experts_s", c.experts.seconds()},     {"mtp_s", c.mtp.seconds()},
           {"tp_comm_s", c.tp_comm.seconds()},     {"compute_s", c.compute.seconds()},
           {"all_to_all_s", c.comm.seconds()},     {"exposed_all_to_all_s", c.exposed_comm.seconds()},
           {"total_s", c.total.seconds()},         {"tokens_per_gpu", c.tokens},
           {"expert_imbalance", c.expert_imbalance}};
+  if (c.stages) {
+    const StageOverlap& g = *c.stages;
+    j["stage_overlap"] = {{"dispatch_s", g.dispatch.seconds()}, {"combine_s", g.combine.seconds()},
+                          {"pre_attention_s", g.pre.seconds()},  {"attention_core_s", g.core.seconds()},
+                          {"post_attention_s", g.post.seconds()}, {"shared_expert_s", g.shared.seconds()},
+                          {"routed_experts_s", g.mlp.seconds()},  {"exposed_per_moe_layer_s", g.per_layer.seconds()},
+                          {"exposed_last_layer_s", g.tail.seconds()}, {"stages", g.decode ? 5 : 2}};
+  }
+  return j;
 }
 
 json kv_json(const KvConcurrency& k) {
@@ -110,6 +119,19 @@ void print_step(std::ostream& o, const char* what, const StepCost& c) {
     << sim::strprintf("%.3f", ms(c.exposed_comm)) << " of " << sim::strprintf("%.3f", ms(c.comm)) << " + MTP "
     << sim::strprintf("%.3f", ms(c.mtp)) << " ms; busiest GPU " << sim::strprintf("%.3f", c.expert_imbalance)
     << "x the mean routed rows\n";
+  if (!c.stages) return;
+  // What the stage pipeline hides, per MoE layer and micro-batch (us).
+  const StageOverlap& g = *c.stages;
+  auto u = [](Duration d) { return sim::strprintf("%.1f", d / Microseconds(1)); };
+  if (g.decode)
+    o << "    5-stage overlap per MoE layer and micro-batch: dispatch " << u(g.dispatch) << " us behind "
+      << u(g.shared + g.pre) << " us (shared expert + the other's attn_0), combine " << u(g.combine) << " us behind "
+      << u(g.core + g.post) << " us (the other's attn_1); exposed " << u(g.per_layer)
+      << " us per layer (both micro-batches)\n";
+  else
+    o << "    2-stage overlap per MoE layer and micro-batch: dispatch " << u(g.dispatch) << " us, combine "
+      << u(g.combine) << " us, behind attention " << u(g.pre + g.core + g.post) << " us and experts "
+      << u(g.shared + g.mlp) << " us; exposed " << u(g.per_layer) << " us per layer (both micro-batches)\n";
 }
 
 reports::ResultTable step_table(const StepCost* decode, const StepCost* prefill) {

@@ -192,6 +192,16 @@ constexpr auto enum_names(ComputeTiming) {
                     std::pair{ComputeTiming::kRoofline, std::string_view("roofline")}};
 }
 
+// How a pool's dual micro-batch overlap is timed (workloads/serving_step.hpp).
+// stages: DeepSeek's day-6 pipelines, where each all-to-all hides only behind
+// the compute its stage overlaps (needs per-op compute; roofline pools
+// overlap ideally); ideal: every MoE layer costs max(compute, all-to-all).
+enum class OverlapModel { kStages, kIdeal };
+constexpr auto enum_names(OverlapModel) {
+  return std::array{std::pair{OverlapModel::kStages, std::string_view("stages")},
+                    std::pair{OverlapModel::kIdeal, std::string_view("ideal")}};
+}
+
 // One pool's parallel plan. A "unit" is one EP group: nodes x gpus_per_node
 // GPUs holding one full copy of the model.
 struct PoolPlan {
@@ -213,6 +223,7 @@ struct PoolPlan {
   double batch_per_gpu = 0;   // decode: requests per GPU (0: largest meeting KV and SLO)
   models::KvPrecision kv_precision = models::KvPrecision::kBf16;
   ComputeTiming compute = ComputeTiming::kAuto;
+  OverlapModel overlap = OverlapModel::kStages;
   // Not a scenario key: set by serving_fleet.hpp when the whole fleet's
   // all-to-alls were replayed on one fabric. >= 0: the bandwidth part of a
   // dispatch + combine, ps per token per GPU, used instead of the unit's own
@@ -235,6 +246,9 @@ struct PoolPlan {
     v.opt("compute", compute,
           "how compute is timed: auto (decode on the per-op kernel model, prefill on the roofline), kernels or "
           "roofline");
+    v.opt("overlap", overlap,
+          "how dual micro-batch overlap is timed: stages (each all-to-all hidden only behind the compute of its "
+          "pipeline stage; per-op compute only) or ideal (max of compute and all-to-all per layer)");
   }
   void validate(config::Reader& r) {
     r.check(nodes > 0, "nodes", "must be > 0");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "models/eplb.hpp"
@@ -99,6 +100,18 @@ StepModel::StepModel(const ServingSpec& spec, const PoolPlan& plan, bool prefill
   place_experts();
   build_kernels();
   replay_comm();
+  if (m.moe && plan.ep > 1 && plan.micro_batches == 2) {
+    if (stage_overlap())
+      compute_timing_ += prefill ? "; overlap: 2-stage pipeline (attention | experts), each all-to-all behind the "
+                                   "other micro-batch's stage"
+                                 : "; overlap: DeepSeek's 5-stage decode pipeline, dispatch behind the shared "
+                                   "expert and the other micro-batch's attn_0, combine behind its attn_1";
+    else
+      compute_timing_ += plan.overlap == OverlapModel::kStages
+                             ? "; overlap: ideal, max(compute, all-to-all) per MoE layer (the roofline has no "
+                               "per-stage times)"
+                             : "; overlap: ideal, max(compute, all-to-all) per MoE layer";
+  }
 }
 
 void StepModel::build_kernels() {
@@ -148,6 +161,7 @@ void StepModel::build_kernels() {
     if (prefill_) o.seq_len = static_cast<int64_t>(q);
     const std::vector<models::LayerOps> layers = models::build_op_list(one, o);
     Duration other, experts, mtp;
+    Duration stage[4];  // one MoE layer: pre, post, shared, mlp (KernelTables)
     size_t ops = 0;
     for (const auto& l : layers) {
       const bool is_mtp = l.kind == models::LayerKind::kMtp;
@@ -155,13 +169,17 @@ void StepModel::build_kernels() {
       // Prefill: the head (and the MTP module's) runs once per request, per call.
       if (prefill_ && l.kind == models::LayerKind::kHead) continue;
       Duration l_other, l_experts;
+      int at_stage = 0;  // MoE layer: 0 before the core, 1 up to the dispatch, then 2/3
       for (const auto& op : l.ops) {
+        if (op.kind == models::OpType::kAttention) at_stage = 1;
+        if (op.kind == models::OpType::kDispatch) at_stage = 3;
         if (op.kind == models::OpType::kAttention || op.kind == models::OpType::kDispatch ||
             op.kind == models::OpType::kCombine)
           continue;
         if (prefill_ && (op.name == "mtp.norm" || op.name == "mtp.head")) continue;
         if (!is_mtp) ops += static_cast<size_t>(times(l));
         Duration& sink = is_mtp && !prefill_ ? mtp : (op.kind == models::OpType::kGroupedGemm ? l_experts : l_other);
+        const Duration before = sink;
         if (op.kind == models::OpType::kGroupedGemm) {
           // The rows this GPU's slots receive (the busiest GPU's, as every
           // layer waits for it); only the slots that get a row read weights:
@@ -188,6 +206,8 @@ void StepModel::build_kernels() {
         } else {
           sink += time(op);
         }
+        if (l.kind == models::LayerKind::kMoe)
+          stage[at_stage == 3 && op.name.rfind("moe.shared", 0) == 0 ? 2 : at_stage] += sink - before;
       }
       other += l_other * times(l);
       experts += l_experts * times(l);
@@ -196,6 +216,10 @@ void StepModel::build_kernels() {
     k.other_ps.push_back(static_cast<double>(other.ps()));
     k.experts_ps.push_back(static_cast<double>(experts.ps()));
     k.mtp_ps.push_back(static_cast<double>(mtp.ps()));
+    k.pre_ps.push_back(static_cast<double>(stage[0].ps()));
+    k.post_ps.push_back(static_cast<double>(stage[1].ps()));
+    k.shared_ps.push_back(static_cast<double>(stage[2].ps()));
+    k.mlp_ps.push_back(static_cast<double>(stage[3].ps()));
   }
   for (const auto& l : models::build_op_list(one, o))
     for (const auto& op : l.ops)
@@ -267,13 +291,15 @@ StepCost StepModel::prefill_kernels(double new_tokens, double requests, double p
   c.attention = attention_kernel(req_mb, n, n + cached, cached) *
                 static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
   Duration per_call;
-  // The cached prefix's latents up-projected to keys and values (naive MLA).
+  // The cached prefix's latents up-projected to keys and values (naive MLA),
+  // per layer.
+  Duration cached_up;
   if (m.attention == models::AttentionKind::kMla && cached > 0) {
     const models::MlaSpec& a = *m.mla;
-    per_call += kernel_gemm("attn.wkv_b_cached", req_mb * cached,
+    cached_up = kernel_gemm("attn.wkv_b_cached", req_mb * cached,
                             int64_t{m.n_heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank,
-                            models::OpListOptions{}.linear_precision) *
-                static_cast<int64_t>(kernels_.attention_layers);
+                            models::OpListOptions{}.linear_precision);
+    per_call += cached_up * static_cast<int64_t>(kernels_.attention_layers);
   }
   // The head once per request (its last position), vocabulary-parallel.
   const int64_t h = std::max(1, plan_.head_tp);
@@ -287,6 +313,9 @@ StepCost StepModel::prefill_kernels(double new_tokens, double requests, double p
     c.comm = moe_comm_per_layer(T, false, c.expert_imbalance, plan_.micro_batches) * static_cast<double>(n_moe_);
   }
   c.tp_comm = head_gather(T, requests, plan_.micro_batches);
+  if (stage_overlap())
+    return combine(c, n_moe_, plan_.micro_batches,
+                   stage_pipeline(t_mb, c.expert_imbalance, attention_kernel(req_mb, n, n + cached, cached) + cached_up));
   return combine(c, n_moe_, plan_.micro_batches);
 }
 
@@ -465,16 +494,22 @@ Duration low_latency_call(Duration rdma, Duration nvlink, Duration rdma_fixed, D
 
 // One MoE layer's dispatch + combine for `tokens` tokens per GPU, in `calls`
 // dispatch/combine pairs (one per micro-batch).
-Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double imb, int calls) const {
+// `part` picks the dispatch or the combine alone (one call each per
+// micro-batch; the replay's bandwidth part, linear in bytes, is split by
+// their bytes per copy).
+Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double imb, int calls, A2a part) const {
   const models::ModelSpec& m = spec_->model;
   if (!m.moe || plan_.ep <= 1) return Duration::zero();
   const ServingHardware& hw = spec_->hardware;
   const ServingCalibration& cal = spec_->calibration;
-  const int64_t n = int64_t{2} * calls;
+  const int64_t n = int64_t{part == A2a::kBoth ? 2 : 1} * calls;
   const Duration rdma_fixed = (hw.network_latency + cal.a2a_overhead) * n;
   const Duration nvlink_fixed = cal.a2a_nvlink_overhead * n;
   const double k = m.moe->n_activated_experts;
-  const double per_copy = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
+  const double both = ep_bytes_.dispatch_per_copy.as_double() + ep_bytes_.combine_per_copy.as_double();
+  const double per_copy = part == A2a::kDispatch   ? ep_bytes_.dispatch_per_copy.as_double()
+                          : part == A2a::kCombine ? ep_bytes_.combine_per_copy.as_double()
+                                                  : both;
   const double gpn = std::min(hw.gpus_per_node, plan_.ep);
   const double ep = plan_.ep;
   // Low-latency kernels: one copy per destination GPU, RDMA off the node and
@@ -483,7 +518,7 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double i
       low_latency ? bytes(tokens * k * (gpn - 1) / ep * per_copy * imb) / hw.scale_up_bandwidth : Duration::zero();
   const bool off_node = plan_.ep > hw.gpus_per_node;
   if (flow_ps_per_token_ >= 0 && low_latency == flow_low_latency_) {
-    const Duration flow = Duration::from_ps(std::llround(flow_ps_per_token_ * tokens * imb));
+    const Duration flow = Duration::from_ps(std::llround(flow_ps_per_token_ * tokens * imb * per_copy / both));
     if (!low_latency) return flow + rdma_fixed;
     // The replay's time is its slower path: RDMA when the unit spans nodes
     // (the NVLink path, timed alone, may still end later at small batches).
@@ -551,8 +586,52 @@ DeepEpLatency deepep_low_latency(const ServingSpec& spec, int ep, int64_t tokens
   return out;
 }
 
-StepCost StepModel::combine(StepCost c, double moe_layers, int micro_batches) const {
+bool StepModel::stage_overlap() const {
+  return kernels_.enabled && plan_.overlap == OverlapModel::kStages && plan_.micro_batches == 2 && n_moe_ > 0 &&
+         spec_->model.moe && plan_.ep > 1;
+}
+
+StageOverlap StepModel::stage_pipeline(double tokens_mb, double imb, Duration core) const {
+  StageOverlap o;
+  o.decode = !prefill_;
+  const bool ll = !prefill_;
+  o.dispatch = moe_comm_per_layer(tokens_mb, ll, imb, 1, A2a::kDispatch);
+  o.combine = moe_comm_per_layer(tokens_mb, ll, imb, 1, A2a::kCombine);
+  auto at = [&](const std::vector<double>& v) {
+    return Duration::from_ps(std::llround(interpolate(kernels_.q, v, tokens_mb)));
+  };
+  o.pre = at(kernels_.pre_ps);
+  o.core = core;
+  o.post = at(kernels_.post_ps);
+  o.shared = at(kernels_.shared_ps);
+  o.mlp = at(kernels_.mlp_ps);
+  auto over = [](Duration comm, Duration window) { return std::max(Duration::zero(), comm - window); };
+  if (!prefill_) {
+    // 5 stages: the dispatch behind the shared expert and the other
+    // micro-batch's attn_0, the combine behind the other's attn_1 (core +
+    // post); in the last layer nothing of the other micro-batch follows.
+    const Duration attn1 = o.core + o.post;
+    o.per_layer = (over(o.dispatch, o.shared + o.pre) + over(o.combine, attn1)) * int64_t{2};
+    o.tail = (over(o.dispatch, o.shared) - over(o.dispatch, o.shared + o.pre)) + (o.combine - over(o.combine, attn1));
+    return o;
+  }
+  // 2 stages, A attn | B attn | A experts | B experts: A's dispatch behind
+  // B's attention, B's behind A's experts, A's combine behind B's experts,
+  // B's behind A's next attention (none after the last layer).
+  const Duration attn = o.pre + o.core + o.post, experts = o.shared + o.mlp;
+  o.per_layer = over(o.dispatch, attn) + over(o.dispatch, experts) + over(o.combine, experts) + over(o.combine, attn);
+  o.tail = o.combine - over(o.combine, attn);
+  return o;
+}
+
+StepCost StepModel::combine(StepCost c, double moe_layers, int micro_batches, std::optional<StageOverlap> stages) const {
   c.compute = c.attention + c.dense + c.experts + c.tp_comm;
+  if (stages) {  // the stage pipeline: compute plus what its stages leave exposed
+    c.exposed_comm = stages->per_layer * moe_layers + stages->tail;
+    c.total = c.compute + c.exposed_comm + c.mtp;
+    c.stages = stages;
+    return c;
+  }
   const double L = spec_->model.n_layers;
   Duration moe_time = Duration::zero();
   Duration c_moe = Duration::zero();
@@ -601,6 +680,9 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
           head_gather(b, b, 1) + (m.moe ? moe_comm_per_layer(b, true, imb_b, 1) : Duration::zero());
       c.mtp = pass * static_cast<int64_t>(mtp_depth);
     }
+    if (stage_overlap())
+      return combine(c, n_moe_, plan_.micro_batches,
+                     stage_pipeline(q_mb, c.expert_imbalance, attention_kernel(requests / mb, 1 + mtp_depth, context, 0)));
     return combine(c, n_moe_, plan_.micro_batches);
   }
   // Attention core. MLA decode runs absorbed: keys [c_kv; k_rope], values c_kv.

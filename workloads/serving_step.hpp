@@ -61,12 +61,33 @@
 //    replaying the unit's all-to-all on the flow engine instead (all GPUs of
 //    the unit at once, network bytes scaled by 1 / efficiency, time linear
 //    in tokens: two replays fix the slope).
-//  * Overlap: with 2 micro-batches, compute of one hides the all-to-all of
-//    the other, so each MoE layer costs max(compute, comm), plus one
-//    pipeline fill of min(compute, comm) / 2 per step; with 1 micro-batch it
-//    costs compute + comm. Dense layers, head and MTP are not overlapped.
+//  * Overlap (PoolPlan::overlap): with 2 micro-batches A and B, compute of
+//    one hides the all-to-all of the other. With 1 micro-batch each MoE
+//    layer costs compute + comm. Dense layers, head and MTP are not
+//    overlapped.
+//    - stages (per-op compute): one compute stream runs the two micro-
+//      batches' pipeline stages in a fixed order, and a call's wait stalls
+//      the stream by what the compute issued between its start and its
+//      wait did not cover. Decode, DeepSeek's 5-stage pipeline (day-6: the
+//      attention split in two steps; stage order as SGLang's
+//      deepseek_blog_decode strategy, two stages apart): attn_0 (up to the
+//      core) | attn_1 (core, output projection, gate, top-k) | dispatch
+//      starts, shared expert | wait, routed experts, combine starts | wait,
+//      output. The dispatch hides behind the shared expert and the other
+//      micro-batch's attn_0, the combine behind the other's attn_1. Per MoE
+//      layer: compute + 2 x (max(0, dispatch - shared - attn_0) +
+//      max(0, combine - attn_1)), plus the last layer's combine (and its
+//      dispatch beyond the shared expert), nothing left to hide them.
+//      Prefill, two stages (attention up to top-k | shared and routed
+//      experts) alternating A, B, A, B: A's dispatch behind B's attention,
+//      B's behind A's experts, A's combine behind B's experts, B's behind
+//      A's next attention.
+//    - ideal (and stages on the roofline, which has no per-stage times):
+//      each MoE layer costs max(compute, comm), plus one pipeline fill of
+//      min(compute, comm) / 2 per step.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +103,17 @@
 
 namespace codesim::workloads {
 
+// The stage pipeline of one MoE layer and micro-batch (PoolPlan::overlap
+// stages; see the header): its all-to-all calls, its compute stages (the
+// attention core is one micro-batch's), and what the pipeline leaves exposed.
+struct StageOverlap {
+  bool decode = true;                       // decode's 5 stages, else prefill's 2
+  Duration dispatch, combine;               // one call each
+  Duration pre, core, post, shared, mlp;    // attn_0 | core, attn_1 rest | shared expert | routed experts, output
+  Duration per_layer;                       // stall per MoE layer, both micro-batches
+  Duration tail;                            // the last layer's extra stall
+};
+
 struct StepCost {
   Duration attention;   // attention core
   Duration dense;       // GEMMs whose weights every GPU holds (per-op decode: and every other
@@ -95,6 +127,7 @@ struct StepCost {
   Duration total;       // the step
   double tokens = 0;    // query positions (decode) or new tokens (prefill) per GPU
   double expert_imbalance = 1;  // max/mean routed rows per GPU in this step
+  std::optional<StageOverlap> stages;  // set when the stage pipeline times the overlap
 };
 
 // Weights and KV capacity of one GPU of a unit.
@@ -205,13 +238,25 @@ class StepModel {
   };
   Duration roof_gemm(Flops f, Bytes b) const;
   Duration roof_attention(Flops f, Bytes b) const;
-  Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance, int calls) const;
+  // Which of a MoE layer's all-to-alls moe_comm_per_layer times.
+  enum class A2a { kBoth, kDispatch, kCombine };
+  Duration moe_comm_per_layer(double tokens, bool low_latency, double imbalance, int calls,
+                              A2a part = A2a::kBoth) const;
+  // The stage pipeline (PoolPlan::overlap stages, 2 micro-batches, per-op
+  // compute; see the header) for `tokens_mb` tokens per micro-batch, `core`
+  // one micro-batch's attention core (and prefill's cached up-projection)
+  // of one layer.
+  StageOverlap stage_pipeline(double tokens_mb, double imbalance, Duration core) const;
+  bool stage_overlap() const;
   // NVLink exchanges of a vocabulary-parallel embedding (`embed_rows` new
   // tokens per GPU) and head (`head_rows` positions that need logits), in
   // `calls` micro-batches (zero when head_tp = 1).
   Duration head_gather(double embed_rows, double head_rows, int calls) const;
   void place_experts();
-  StepCost combine(StepCost c, double moe_layers, int micro_batches) const;
+  // The step from its parts: with `stages`, compute + what the stage
+  // pipeline leaves exposed; else the ideal overlap (see the header).
+  StepCost combine(StepCost c, double moe_layers, int micro_batches,
+                   std::optional<StageOverlap> stages = std::nullopt) const;
 
   // Compute on the per-op kernel model (see the header): per micro-batch
   // times tabulated over its tokens per GPU q (the grid), interpolated
@@ -221,6 +266,10 @@ class StepModel {
     bool enabled = false;
     std::vector<double> q;                 // grid, tokens per micro-batch per GPU
     std::vector<double> other_ps, experts_ps, mtp_ps;  // per micro-batch; mtp: decode's draft pass
+    // One MoE layer's stages per micro-batch (attention core excluded): ops
+    // before the core, after it up to the dispatch (output projection, gate,
+    // top-k), the shared expert, and the rest (routed experts, output).
+    std::vector<double> pre_ps, post_ps, shared_ps, mlp_ps;
     // attention cores per micro-batch (main model; prefill: + the MTP
     // module's) and in decode's draft pass
     int attention_layers = 0, mtp_attention_layers = 0;

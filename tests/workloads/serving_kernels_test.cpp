@@ -132,5 +132,83 @@ TEST(ServingKernels, DecodeStepGrowsWithTheBatch) {
   }
 }
 
+// The decode overlap as DeepSeek's 5-stage pipeline (PoolPlan::overlap
+// stages): the step is compute plus the exposed parts of each call, the
+// dispatch beyond the shared expert and the other micro-batch's attn_0, the
+// combine beyond the other's attn_1, twice per MoE layer, plus the last
+// layer's, and never less than the ideal overlap's max(compute, comm).
+TEST(ServingKernels, DecodeStagePipelineAddsUpAndIsNoBetterThanIdeal) {
+  ServingSpec s = day6();
+  const StepModel staged(s, s.decode, false);
+  const StepCost c = staged.decode(107, 4989, 1);
+  ASSERT_TRUE(c.stages.has_value());
+  const StageOverlap& g = *c.stages;
+  EXPECT_TRUE(g.decode);
+  auto over = [](Duration a, Duration w) { return std::max(Duration::zero(), a - w); };
+  const Duration per_layer = (over(g.dispatch, g.shared + g.pre) + over(g.combine, g.core + g.post)) * int64_t{2};
+  EXPECT_NEAR(g.per_layer / Microseconds(1), per_layer / Microseconds(1), 1e-3);
+  const int64_t moe_layers = s.model.n_layers - s.model.moe->n_dense_layers;
+  EXPECT_NEAR(c.exposed_comm / Microseconds(1), (g.per_layer * moe_layers + g.tail) / Microseconds(1), 1e-3);
+  EXPECT_NEAR(c.total / Microseconds(1), (c.compute + c.exposed_comm + c.mtp) / Microseconds(1), 1e-3);
+  // One micro-batch's calls and stages: both calls of every MoE layer add
+  // up to the step's all-to-all, its stages to no more than its compute.
+  EXPECT_NEAR((g.dispatch + g.combine) * (2 * moe_layers) / c.comm, 1.0, 0.02);
+  EXPECT_LT((g.pre + g.core + g.post + g.shared + g.mlp) * (2 * moe_layers), c.compute);
+  s.decode.overlap = OverlapModel::kIdeal;
+  const StepModel ideal(s, s.decode, false);
+  const StepCost i = ideal.decode(107, 4989, 1);
+  EXPECT_FALSE(i.stages.has_value());
+  EXPECT_NEAR(i.compute / c.compute, 1.0, 1e-9);
+  EXPECT_GE(c.total, i.total);
+  std::printf("decode step at 107 requests/GPU: stages %.2f ms (exposed %.2f), ideal %.2f ms (exposed %.2f); "
+              "dispatch %.1f us behind %.1f us, combine %.1f us behind %.1f us\n",
+              c.total / Milliseconds(1), c.exposed_comm / Milliseconds(1), i.total / Milliseconds(1),
+              i.exposed_comm / Milliseconds(1), g.dispatch / Microseconds(1), (g.shared + g.pre) / Microseconds(1),
+              g.combine / Microseconds(1), (g.core + g.post) / Microseconds(1));
+}
+
+// A slower all-to-all never shortens the staged step, and with a free one
+// (no fixed costs, a network a thousand times faster, closed form) the
+// pipeline hides everything but a sliver.
+TEST(ServingKernels, DecodeStagePipelineFollowsTheNetwork) {
+  ServingSpec s = day6();
+  double prev = 0;
+  for (double extra_us : {0.0, 20.0, 100.0, 400.0}) {
+    ServingSpec t = s;
+    t.calibration.a2a_overhead = t.calibration.a2a_overhead + Microseconds(extra_us);
+    const StepCost c = StepModel(t, t.decode, false).decode(107, 4989, 1);
+    EXPECT_GE(c.exposed_comm.seconds(), prev) << extra_us;
+    prev = c.exposed_comm.seconds();
+  }
+  s.hardware.fabric.reset();
+  s.hardware.network_latency = Duration::zero();
+  s.calibration.a2a_overhead = Duration::zero();
+  s.calibration.a2a_nvlink_overhead = Duration::zero();
+  s.hardware.scale_out_bandwidth = s.hardware.scale_out_bandwidth * 1000.0;
+  s.hardware.scale_up_bandwidth = s.hardware.scale_up_bandwidth * 1000.0;
+  const StepCost c = StepModel(s, s.decode, false).decode(107, 4989, 1);
+  ASSERT_TRUE(c.stages.has_value());
+  EXPECT_EQ(c.stages->per_layer, Duration::zero());
+  EXPECT_LT(c.exposed_comm, Microseconds(5));
+}
+
+// Prefill on the kernels gets the 2-stage pipeline: the day-6 forward's
+// calls hide behind the other micro-batch's attention and experts (both
+// milliseconds), all but the last layer's combine.
+TEST(ServingKernels, PrefillStagePipelineHidesTheNormalKernels) {
+  ServingSpec s = day6();
+  s.prefill.compute = ComputeTiming::kKernels;
+  const StepCost c = StepModel(s, s.prefill, true).prefill(16384, 3909 * (1 - 0.563), 3909 * 0.563);
+  ASSERT_TRUE(c.stages.has_value());
+  const StageOverlap& g = *c.stages;
+  EXPECT_FALSE(g.decode);
+  EXPECT_EQ(g.per_layer, Duration::zero());
+  EXPECT_NEAR(c.exposed_comm / Microseconds(1), g.combine / Microseconds(1), 1e-3);
+  EXPECT_LT(g.combine, g.pre + g.core + g.post);
+  EXPECT_LT(g.combine, g.shared + g.mlp);
+  // On the roofline (prefill's default) there are no stage times: ideal.
+  EXPECT_FALSE(StepModel(day6(), day6().prefill, true).prefill(16384, 1708, 2201).stages.has_value());
+}
+
 }  // namespace
 }  // namespace codesim::workloads
