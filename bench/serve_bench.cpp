@@ -40,7 +40,7 @@ void BM_SimulateHourDay6(benchmark::State& state) {
   ServingSpec s = day6();
   s.simulate.warmup = Seconds(int64_t{60});
   s.simulate.duration = Seconds(int64_t{3600});
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   for (auto _ : state) {
     SimResult r = simulate_serving(s, e);
     benchmark::DoNotOptimize(r);
@@ -63,7 +63,7 @@ BENCHMARK(BM_DecodeStep);
 
 void BM_FleetReplayDay6(benchmark::State& state) {
   const ServingSpec s = day6();
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   for (auto _ : state) {
     FleetComm f = replay_fleet(s, e);
     benchmark::DoNotOptimize(f);

@@ -314,19 +314,36 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
     if (sc.serving && !sc.decode_limit) {
       // With a fabric, the pools sized here are replayed together on one
       // fabric and the deployment is re-estimated at the shared rates.
-      ServingEstimate e = estimate_serving(*sc.serving, true);
+      ServingEstimate e = estimate_serving(*sc.serving, UnitCount::kWhole);
+      const int prefill_units = sc.serving->prefill.units, decode_units = sc.serving->decode.units;
       FleetComm fleet;
       FleetTail tail;
       if (sc.serving->hardware.fleet_replay && sc.serving->hardware.fabric) {
         fleet = replay_fleet(*sc.serving, e);
         if (fleet.replayed) {
           *sc.serving = with_fleet(*sc.serving, e, fleet, true);
-          e = estimate_serving(*sc.serving, true);
+          e = estimate_serving(*sc.serving, UnitCount::kWhole);
           tail = fleet_tail(*sc.serving, e, fleet);
         }
       }
       const ServingSpec& s = *sc.serving;
       const DecodeEstimate& dc = e.decode;
+      // The same pools counted as the search counts them (a day's average
+      // fleet when the load varies), at the rates above.
+      std::optional<ServingEstimate> avg;
+      if (s.search.units != UnitCount::kWhole) {
+        ServingSpec a = s;  // the scenario's unit counts, not the replay's whole ones
+        a.prefill.units = prefill_units;
+        a.decode.units = decode_units;
+        avg = estimate_serving(a, s.search.units);
+        out["day_average"] = {{"units", std::string(config::enum_to_string(s.search.units))},
+                              {"prefill_nodes", avg->prefill_nodes},
+                              {"decode_nodes", avg->decode_nodes},
+                              {"total_nodes", avg->total_nodes},
+                              {"cost_per_day_usd", avg->cost_per_day_usd},
+                              {"prefill_tokens_per_s_per_node", avg->input_tokens_per_s_per_prefill_node},
+                              {"decode_tokens_per_s_per_node", avg->output_tokens_per_s_per_decode_node}};
+      }
       out["tpot_s"] = dc.tpot.seconds();
       out["tokens_per_s_per_user"] = dc.tokens_per_s_per_user;
       out["decode_tokens_per_s_per_node"] = dc.tokens_per_s_per_node;
@@ -428,6 +445,13 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, " << sim::strprintf("$%.3f", e.usd_per_m_output)
            << "/M output; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
+      if (avg)
+        text << "  day average (search.units: " << config::enum_to_string(s.search.units) << "): "
+             << sim::strprintf("%.2f", avg->prefill_nodes) << " prefill + " << sim::strprintf("%.2f", avg->decode_nodes)
+             << " decode = " << sim::strprintf("%.2f", avg->total_nodes) << " nodes, "
+             << sim::strprintf("$%.0f/day", avg->cost_per_day_usd) << "; per node in use "
+             << sim::strprintf("%.0f", avg->input_tokens_per_s_per_prefill_node) << " input / "
+             << sim::strprintf("%.0f", avg->output_tokens_per_s_per_decode_node) << " output tokens/s\n";
       text << "\nConcurrent " << sim::strprintf("%.0f", s.kv_context) << "-token requests per " << s.hardware.gpu << ":\n";
       auto kv_line = [&](const KvConcurrency& k) {
         text << "  " << k.model << " (" << k.layout << "): KV " << k.kv_per_token.count() << " B/token, weights "

@@ -41,6 +41,8 @@ json candidate_json(const SizeCandidate& c, int gpn) {
           {"usd_per_million_output_tokens", e.usd_per_m_output},
           {"prefill_tokens_per_s_per_node", e.prefill.input_tokens_per_s_per_node},
           {"decode_tokens_per_s_per_node", e.decode.tokens_per_s_per_node},
+          {"prefill_tokens_per_s_per_node_average", e.input_tokens_per_s_per_prefill_node},
+          {"decode_tokens_per_s_per_node_average", e.output_tokens_per_s_per_decode_node},
           {"decode_batch_per_gpu", e.decode.batch_per_gpu},
           {"mtp_depth", c.mtp.depth},
           {"kv_precision", std::string(config::enum_to_string(c.decode.kv_precision))},
@@ -213,7 +215,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     if (s.hardware.fleet_replay && s.hardware.fabric) {
       for (size_t i = 0; i < std::min(r.ranked.size(), kFleetChecks); ++i) {
         const ServingSpec chosen = candidate_spec(s, r.ranked[i]);
-        FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.integer_units);
+        FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.units);
         if (!fe.estimate) {  // not replayed (e.g. the fabric cannot hold it): nothing shared to check
           if (i == 0) fleet_est = std::move(fe);
           break;
@@ -239,7 +241,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       out["scenario"] = sc.name;
       out["evaluated"] = r.evaluated;
       out["infeasible"] = r.infeasible;
-      out["integer_units"] = s.search.integer_units;
+      out["units"] = std::string(config::enum_to_string(s.search.units));
       out["input_tokens_per_s"] = e.input_tokens_per_s;
       out["output_tokens_per_s"] = e.output_tokens_per_s;
       json ru = json::array();
@@ -273,12 +275,14 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                 << "Cheapest: " << candidate_line(best, gpn) << "\n"
                 << "  prefill " << sim::strprintf("%.0f", e.prefill.input_tokens_per_s_per_node)
                 << " input tokens/s per node, decode " << sim::strprintf("%.0f", e.decode.tokens_per_s_per_node)
-                << " output tokens/s per node, TPOT " << sim::strprintf("%.1f ms", e.decode.tpot / Milliseconds(1)) << " ("
+                << " output tokens/s per node at the SLO (fleet average " << sim::strprintf("%.0f", e.input_tokens_per_s_per_prefill_node)
+                << " / " << sim::strprintf("%.0f", e.output_tokens_per_s_per_decode_node) << ", "
+                << config::enum_to_string(s.search.units) << " units), TPOT " << sim::strprintf("%.1f ms", e.decode.tpot / Milliseconds(1)) << " ("
                 << sim::strprintf("%.1f", e.decode.tokens_per_s_per_user) << " tokens/s per user), mean TTFT "
                 << sim::strprintf("%.2f s", e.ttft.seconds()) << "\n"
                 << "  " << sim::strprintf("$%.3f", e.usd_per_m_input) << " per million input tokens, "
                 << sim::strprintf("$%.3f", e.usd_per_m_output) << " per million output tokens"
-                << (s.search.integer_units ? "" : " (time-averaged fractional units)") << "\n";
+                << (s.search.units == UnitCount::kWhole ? "" : " (time-averaged units)") << "\n";
       if (!fleet.note.empty()) {
         text << "  fleet check";
         if (fleet_index > 0)

@@ -128,13 +128,13 @@ PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   PointResult r;
   if (!read_point(tree, s, r)) return r;
   if (!s.serving) return skipped("the scenario has no 'serving' section");
-  workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, s.serving->search.integer_units);
+  workloads::ServingEstimate e = workloads::estimate_serving(*s.serving, s.serving->search.units);
   if (!e.decode.feasible) return skipped("decode infeasible: " + e.decode.limited_by);
   // With `full`, the pools sized with units alone are replayed as one fleet
   // on the fabric and re-sized at the shared rates (as `codesim size`).
   workloads::ServingSpec spec = *s.serving;
   if (full && spec.hardware.fleet_replay && spec.hardware.fabric) {
-    const workloads::FleetEstimate fe = workloads::estimate_with_fleet(spec, e, spec.search.integer_units);
+    const workloads::FleetEstimate fe = workloads::estimate_with_fleet(spec, e, spec.search.units);
     if (fe.estimate) {
       e = *fe.estimate;
       spec = fe.spec;
@@ -158,14 +158,18 @@ PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   r.metrics["decode_batch_per_gpu"] = e.decode.batch_per_gpu;
   r.metrics["meets_slo"] = e.meets_slo ? 1 : 0;
   r.metrics["prefill_input_tokens_per_s_per_node"] = e.prefill.input_tokens_per_s_per_node;
+  // The load per node in use of the pools as counted (search.units): what a
+  // fleet's average per node measures.
+  r.metrics["decode_tokens_per_s_per_node_average"] = e.output_tokens_per_s_per_decode_node;
+  r.metrics["prefill_input_tokens_per_s_per_node_average"] = e.input_tokens_per_s_per_prefill_node;
   if (!e.meets_slo) r.text["why_not"] = e.why_not;
   if (full) {
     const workloads::SimResult sim = workloads::simulate_serving(spec, e);
     if (sim.completed == 0) return skipped("the request-level simulation completed no request");
     r.metrics["tpot_s"] = sim.tpot.mean;
     r.metrics["tokens_per_s_per_user"] = sim.tpot.mean > 0 ? 1.0 / sim.tpot.mean : 0;
-    r.metrics["decode_tokens_per_s_per_node"] = sim.output_tokens_per_s_per_decode_node;
-    r.metrics["prefill_input_tokens_per_s_per_node"] = sim.input_tokens_per_s_per_prefill_node;
+    r.metrics["decode_tokens_per_s_per_node_average"] = sim.output_tokens_per_s_per_decode_node;
+    r.metrics["prefill_input_tokens_per_s_per_node_average"] = sim.input_tokens_per_s_per_prefill_node;
     r.metrics["tpot_p99_s"] = sim.tpot.p99;
     r.metrics["ttft_p50_s"] = sim.ttft.p50;
     r.metrics["ttft_p99_s"] = sim.ttft.p99;

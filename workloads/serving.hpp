@@ -355,6 +355,23 @@ struct Slo {
   }
 };
 
+// How a pool's units are counted when sized from the traffic.
+//  whole: ceil(load / unit capacity), a steady load;
+//  following: a fleet of whole units that follows a load varying over the
+//    day across several unit boundaries: at each moment ceil(load / unit
+//    capacity) units, whose fractional part is then spread evenly, so on
+//    average half a unit per pool stands idle: load / capacity + 1/2 (at
+//    least 1). A lower bound on the idle capacity of a real fleet (no
+//    headroom, no hysteresis);
+//  fractional: load / capacity, a perfectly elastic fleet (an upper bound
+//    on utilisation).
+enum class UnitCount { kWhole, kFollowing, kFractional };
+constexpr auto enum_names(UnitCount) {
+  return std::array{std::pair{UnitCount::kWhole, std::string_view("whole")},
+                    std::pair{UnitCount::kFollowing, std::string_view("following")},
+                    std::pair{UnitCount::kFractional, std::string_view("fractional")}};
+}
+
 // The deployment search of `codesim size`.
 struct SizeSearch {
   std::vector<int> prefill_ep = {8, 16, 32, 64};
@@ -364,7 +381,7 @@ struct SizeSearch {
   std::vector<int> mtp_depth = {};
   // Decode KV-cache precisions to try (empty: decode.kv_precision only).
   std::vector<models::KvPrecision> kv_precision = {};
-  bool integer_units = true;  // whole units (true) or time-averaged fractions
+  UnitCount units = UnitCount::kWhole;  // how pool units are counted (above)
   int runners_up = 4;
   template <class V>
   void fields(V& v) {
@@ -373,7 +390,9 @@ struct SizeSearch {
     v.opt("decode_batch", decode_batch, "decode requests per GPU to try (empty: largest feasible)");
     v.opt("mtp_depth", mtp_depth, "MTP draft depths to try, each at mtp.acceptance (empty: mtp.depth)");
     v.opt("kv_precision", kv_precision, "decode KV-cache precisions to try (empty: decode.kv_precision)");
-    v.opt("integer_units", integer_units, "count whole units (false: average, fractional units)");
+    v.opt("units", units,
+          "how pool units are counted: whole (steady load), following (whole units over a varying load: half a unit "
+          "idle per pool on average) or fractional (perfectly elastic)");
     v.opt("runners_up", runners_up, "how many runners-up to print");
   }
   void validate(config::Reader& r) {

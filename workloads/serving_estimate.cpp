@@ -101,12 +101,12 @@ DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
   return e;
 }
 
-ServingEstimate estimate_serving(const ServingSpec& s, bool integer_units) {
-  return estimate_serving(s, estimate_prefill(s, s.prefill), estimate_decode(s, s.decode), integer_units);
+ServingEstimate estimate_serving(const ServingSpec& s, UnitCount units) {
+  return estimate_serving(s, estimate_prefill(s, s.prefill), estimate_decode(s, s.decode), units);
 }
 
 ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& prefill, const DecodeEstimate& decode,
-                                 bool integer_units) {
+                                 UnitCount units) {
   ServingEstimate r;
   r.shape = request_shape(s);
   r.prefill = prefill;
@@ -133,12 +133,21 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
       rho = 0.5;
     }
   }
-  auto count = [&](double units) { return integer_units ? std::ceil(units - 1e-9) : units; };
+  // Units sized from the traffic (UnitCount); at least one, but a
+  // fractional fleet may hold less.
+  auto count = [&](double x) {
+    switch (units) {
+      case UnitCount::kWhole: return std::max(1.0, std::ceil(x - 1e-9));
+      case UnitCount::kFollowing: return std::max(1.0, x + 0.5);
+      case UnitCount::kFractional: break;
+    }
+    return x;
+  };
   if (s.prefill.units > 0) {
     r.prefill_units = s.prefill.units;
     r.prefill_utilization = r.input_tokens_per_s / (unit_cap * r.prefill_units);
   } else {
-    r.prefill_units = std::max(integer_units ? 1.0 : 0.0, count(r.input_tokens_per_s / (unit_cap * rho)));
+    r.prefill_units = count(r.input_tokens_per_s / (unit_cap * rho));
     r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
   }
   const double u = std::min(r.prefill_utilization, 0.999);
@@ -149,11 +158,13 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
   if (s.decode.units > 0) {
     r.decode_units = s.decode.units;
   } else if (dec_unit_cap > 0) {
-    r.decode_units = std::max(integer_units ? 1.0 : 0.0, count(r.output_tokens_per_s / dec_unit_cap));
+    r.decode_units = count(r.output_tokens_per_s / dec_unit_cap);
   }
   r.prefill_nodes = r.prefill_units * s.prefill.nodes;
   r.decode_nodes = r.decode_units * s.decode.nodes;
   r.total_nodes = r.prefill_nodes + r.decode_nodes;
+  if (r.prefill_nodes > 0) r.input_tokens_per_s_per_prefill_node = r.input_tokens_per_s / r.prefill_nodes;
+  if (r.decode_nodes > 0) r.output_tokens_per_s_per_decode_node = r.output_tokens_per_s / r.decode_nodes;
   r.gpus = static_cast<int>(std::lround(r.total_nodes * gpn));
   const double node_day = gpn * 24.0 * s.hardware.usd_per_gpu_hour;
   r.cost_per_day_usd = r.total_nodes * node_day;

@@ -79,8 +79,12 @@ struct ServingEstimate {
   double input_tokens_per_s = 0;    // offered, incl. cache hits
   double output_tokens_per_s = 0;
   double prefill_utilization = 1;   // rho used for sizing
-  double prefill_units = 0, decode_units = 0;  // as counted (whole or fractional)
+  double prefill_units = 0, decode_units = 0;  // as counted (UnitCount)
   double prefill_nodes = 0, decode_nodes = 0, total_nodes = 0;
+  // The load per node of the pools as counted (at most the nodes' capacity
+  // at the SLO, PrefillEstimate / DecodeEstimate): what a fleet average per
+  // node in use measures.
+  double input_tokens_per_s_per_prefill_node = 0, output_tokens_per_s_per_decode_node = 0;
   int gpus = 0;
   Duration ttft;                    // mean, steady state
   double cost_per_day_usd = 0;
@@ -93,11 +97,11 @@ struct ServingEstimate {
 PrefillEstimate estimate_prefill(const ServingSpec& spec, const PoolPlan& plan);
 DecodeEstimate estimate_decode(const ServingSpec& spec, const PoolPlan& plan);
 // Pool sizes: plan.units when set, else sized from the traffic.
-ServingEstimate estimate_serving(const ServingSpec& spec, bool integer_units = true);
+ServingEstimate estimate_serving(const ServingSpec& spec, UnitCount units = UnitCount::kWhole);
 // The same from pool estimates already made for spec.prefill and
 // spec.decode (estimate_prefill / estimate_decode of this spec): the sizing
 // search reuses each pool's estimate across the other pool's choices.
 ServingEstimate estimate_serving(const ServingSpec& spec, const PrefillEstimate& prefill,
-                                 const DecodeEstimate& decode, bool integer_units = true);
+                                 const DecodeEstimate& decode, UnitCount units = UnitCount::kWhole);
 
 }  // namespace codesim::workloads

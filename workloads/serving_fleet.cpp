@@ -136,7 +136,7 @@ ServingSpec with_fleet(const ServingSpec& s, const ServingEstimate& e, const Fle
   return out;
 }
 
-FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, bool integer_units, int rounds) {
+FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, UnitCount units, int rounds) {
   FleetEstimate out;
   ServingEstimate at = e;
   for (int i = 0; i < rounds; ++i) {
@@ -152,7 +152,7 @@ FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e
     }
     out.fleet = std::move(f);
     out.spec = with_fleet(s, at, out.fleet, false);
-    at = estimate_serving(out.spec, integer_units);
+    at = estimate_serving(out.spec, units);
     out.estimate = at;
     out.settled = whole_units(at.prefill_units) == out.fleet.prefill_units &&
                   whole_units(at.decode_units) == out.fleet.decode_units;

@@ -67,7 +67,7 @@ FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e);
 int whole_units(double units);
 
 // replay_fleet, then estimate_serving at the shared rates with the pools
-// re-sized (fractional units when `integer_units` is false), repeated while
+// re-sized (units counted as `units` says), repeated while
 // the re-sized whole-unit counts differ from the replayed ones (at most
 // `rounds` replays). `e` is the deployment estimated with units alone.
 struct FleetEstimate {
@@ -78,7 +78,7 @@ struct FleetEstimate {
   bool settled = false;  // the last estimate's whole units are the replayed fleet's
   std::string stopped;   // why a later round's replay failed (the re-sized fleet), if it did
 };
-FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, bool integer_units,
+FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, UnitCount units,
                                   int rounds = 3);
 
 // The latency tail of a pool estimated at its units' mean slope: the

@@ -88,7 +88,7 @@ SizeResult size_deployment(const ServingSpec& spec) {
             if (dit == decodes.end()) dit = decodes.emplace(std::pair{dep, bi}, std::pair{d, estimate_decode(s, d)}).first;
             s.decode = d;
             ++r.evaluated;
-            ServingEstimate e = estimate_serving(s, pit->second.second, dit->second.second, spec.search.integer_units);
+            ServingEstimate e = estimate_serving(s, pit->second.second, dit->second.second, spec.search.units);
             if (!e.meets_slo) {
               ++r.infeasible;
               continue;

@@ -28,7 +28,7 @@ ServingSpec small_fleet() {
 // spreads the spine hops; 1e-6 is the replay's rounding).
 TEST(ServingFleet, NonBlockingFabricSharesNothing) {
   const ServingSpec s = small_fleet();
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   const FleetComm f = replay_fleet(s, e);
   ASSERT_TRUE(f.replayed) << f.note;
   EXPECT_EQ(f.prefill_units, 3);
@@ -53,7 +53,7 @@ TEST(ServingFleet, OversubscribedFabricSlowsTheUnits) {
   s.hardware.fabric->planes = 1;
   s.hardware.fabric->oversubscription = 2;
   s.hardware.fabric->radix = 64;
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   const FleetComm f = replay_fleet(s, e);
   ASSERT_TRUE(f.replayed) << f.note;
   std::printf("%s\n", f.note.c_str());
@@ -64,7 +64,7 @@ TEST(ServingFleet, OversubscribedFabricSlowsTheUnits) {
   const ServingSpec shared = with_fleet(s, e, f, true);
   EXPECT_EQ(shared.prefill.units, 3);
   EXPECT_EQ(shared.decode.units, 2);
-  const ServingEstimate es = estimate_serving(shared, true);
+  const ServingEstimate es = estimate_serving(shared, UnitCount::kWhole);
   EXPECT_NE(es.decode.comm_timing.find("fleet's shared ft2 fabric of 48 nodes"), std::string::npos)
       << es.decode.comm_timing;
   EXPECT_LE(es.prefill.input_tokens_per_s_per_node, e.prefill.input_tokens_per_s_per_node * (1 + 1e-9));
@@ -84,7 +84,7 @@ TEST(ServingFleet, Day6PoolsOnOversubscribedFatTreeMissTheLoad) {
   s.hardware.fabric->kind = topology::FabricKind::kFt2;
   s.hardware.fabric->planes = 1;
   s.hardware.fabric->oversubscription = 2;
-  const ServingEstimate alone = estimate_serving(s, true);
+  const ServingEstimate alone = estimate_serving(s, UnitCount::kWhole);
   ASSERT_TRUE(alone.meets_slo) << alone.why_not;
   const FleetComm f = replay_fleet(s, alone);
   ASSERT_TRUE(f.replayed) << f.note;
@@ -94,7 +94,7 @@ TEST(ServingFleet, Day6PoolsOnOversubscribedFatTreeMissTheLoad) {
                          static_cast<int>(alone.decode_units) * s.decode.nodes);
   EXPECT_GT(f.decode_shared_ps, f.decode_alone_ps * 1.05);
   EXPECT_GE(f.prefill_slowest_ps, f.prefill_shared_ps);
-  const ServingEstimate shared = estimate_serving(with_fleet(s, alone, f, true), true);
+  const ServingEstimate shared = estimate_serving(with_fleet(s, alone, f, true), UnitCount::kWhole);
   EXPECT_LT(shared.decode.batch_per_gpu, alone.decode.batch_per_gpu);
   EXPECT_FALSE(shared.meets_slo);
   EXPECT_NE(shared.why_not.find("decode pool overloaded"), std::string::npos) << shared.why_not;
@@ -105,8 +105,8 @@ TEST(ServingFleet, Day6PoolsOnOversubscribedFatTreeMissTheLoad) {
 // the slowest units' latency equals the pools' (no warning).
 TEST(ServingFleet, EstimateWithFleetSettlesAtOnceOnMpft) {
   const ServingSpec s = day6();
-  const ServingEstimate e = estimate_serving(s, true);
-  const FleetEstimate fe = estimate_with_fleet(s, e, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
+  const FleetEstimate fe = estimate_with_fleet(s, e, UnitCount::kWhole);
   ASSERT_TRUE(fe.estimate.has_value()) << fe.fleet.note;
   EXPECT_EQ(fe.replays, 1);
   EXPECT_TRUE(fe.settled);
@@ -149,7 +149,7 @@ TEST(ServingFleet, OneUnitAtAnOffsetIsTheUnitAlone) {
 TEST(ServingFleet, NoFabricNoReplay) {
   ServingSpec s = small_fleet();
   s.hardware.fabric.reset();
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   const FleetComm f = replay_fleet(s, e);
   EXPECT_FALSE(f.replayed);
   EXPECT_NE(f.note.find("no hardware.fabric"), std::string::npos) << f.note;

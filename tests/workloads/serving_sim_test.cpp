@@ -22,7 +22,7 @@ ServingSpec short_day6() {
 
 TEST(ServingSim, DeterministicForASeed) {
   ServingSpec s = short_day6();
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   const SimResult a = simulate_serving(s, e), b = simulate_serving(s, e);
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(a.completed, b.completed);
@@ -35,7 +35,7 @@ TEST(ServingSim, DeterministicForASeed) {
 
 TEST(ServingSim, AgreesWithTheSteadyStateEstimate) {
   ServingSpec s = short_day6();
-  const ServingEstimate e = estimate_serving(s, true);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
   const SimResult r = simulate_serving(s, e);
   // Arrivals: Poisson at traffic.arrival_rate() (~1,800/s): within 3 sigma.
   const double expected = s.traffic.arrival_rate() * 20;

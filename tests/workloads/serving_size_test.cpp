@@ -62,7 +62,7 @@ TEST(ServingSize, CandidatesEqualAFreshEstimate) {
   const SizeResult r = size_deployment(s);
   ASSERT_FALSE(r.ranked.empty());
   for (const SizeCandidate& c : r.ranked) {
-    const ServingEstimate e = estimate_serving(candidate_spec(s, c), s.search.integer_units);
+    const ServingEstimate e = estimate_serving(candidate_spec(s, c), s.search.units);
     EXPECT_DOUBLE_EQ(e.cost_per_day_usd, c.estimate.cost_per_day_usd);
     EXPECT_DOUBLE_EQ(e.decode.tokens_per_s_per_node, c.estimate.decode.tokens_per_s_per_node);
     EXPECT_DOUBLE_EQ(e.prefill.input_tokens_per_s_per_node, c.estimate.prefill.input_tokens_per_s_per_node);
