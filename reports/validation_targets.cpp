@@ -587,7 +587,7 @@ void add_training_and_serving_targets(ValidationRegistry& reg) {
   // MTP depth 1 (T27): decode tokens/s with / without, at the acceptances the
   // sources give. Neither gives batch or context; codesim checks where the
   // step is bound by weight reads (4 requests/GPU, 1K context) and says in
-  // README's gaps what it gives at the day-6 operating point (~1.26x).
+  // README's gaps what it gives at the day-6 operating point.
   for (double a : {0.80, 0.85, 0.90}) {
     reg.add({sim::strprintf("T27/a%.2f", a),
              sim::strprintf("MTP decode speed-up, acceptance %.2f (4 requests/GPU, 1K context)", a), "x", 1.8,

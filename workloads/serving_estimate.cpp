@@ -101,6 +101,13 @@ DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
   return e;
 }
 
+namespace {
+// A whole-unit fleet following a load that crosses several unit boundaries:
+// the fractional part of load / capacity is spread evenly over [0, 1), so
+// ceil() adds 1/2 a unit on average (serving.hpp, UnitCount::kFollowing).
+constexpr double kFollowingIdleUnits = 0.5;
+}  // namespace
+
 ServingEstimate estimate_serving(const ServingSpec& s, UnitCount units) {
   return estimate_serving(s, estimate_prefill(s, s.prefill), estimate_decode(s, s.decode), units);
 }
@@ -138,7 +145,7 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
   auto count = [&](double x) {
     switch (units) {
       case UnitCount::kWhole: return std::max(1.0, std::ceil(x - 1e-9));
-      case UnitCount::kFollowing: return std::max(1.0, x + 0.5);
+      case UnitCount::kFollowing: return std::max(1.0, x + kFollowingIdleUnits);
       case UnitCount::kFractional: break;
     }
     return x;

@@ -288,8 +288,8 @@ StepCost StepModel::prefill_kernels(double new_tokens, double requests, double p
   const double n = T / reqs;
   const double cached = std::max(0.0, (pairs / reqs - n * n / 2) / std::max(n, 1e-9));
   const double req_mb = reqs / mb, t_mb = T / mb;
-  c.attention = attention_kernel(req_mb, n, n + cached, cached) *
-                static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
+  const Duration core = attention_kernel(req_mb, n, n + cached, cached);  // one layer, one micro-batch
+  c.attention = core * static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
   Duration per_call;
   // The cached prefix's latents up-projected to keys and values (naive MLA),
   // per layer.
@@ -315,7 +315,7 @@ StepCost StepModel::prefill_kernels(double new_tokens, double requests, double p
   c.tp_comm = head_gather(T, requests, plan_.micro_batches);
   if (stage_overlap())
     return combine(c, n_moe_, plan_.micro_batches,
-                   stage_pipeline(t_mb, c.expert_imbalance, attention_kernel(req_mb, n, n + cached, cached) + cached_up));
+                   stage_pipeline(t_mb, c.expert_imbalance, core + cached_up));
   return combine(c, n_moe_, plan_.micro_batches);
 }
 
@@ -588,7 +588,7 @@ DeepEpLatency deepep_low_latency(const ServingSpec& spec, int ep, int64_t tokens
 
 bool StepModel::stage_overlap() const {
   return kernels_.enabled && plan_.overlap == OverlapModel::kStages && plan_.micro_batches == 2 && n_moe_ > 0 &&
-         spec_->model.moe && plan_.ep > 1;
+         plan_.ep > 1;
 }
 
 StageOverlap StepModel::stage_pipeline(double tokens_mb, double imb, Duration core) const {
@@ -659,7 +659,8 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
   if (kernels_.enabled) {
     // Every micro-batch runs the whole op list (and reads the weights).
     const double q_mb = P / mb;
-    c.attention = attention_kernel(requests / mb, 1 + mtp_depth, context, 0) *
+    const Duration core = attention_kernel(requests / mb, 1 + mtp_depth, context, 0);  // one layer, one micro-batch
+    c.attention = core *
                   static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
     c.dense = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.other_ps, q_mb) * mb));
     c.experts = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.experts_ps, q_mb) * mb));
@@ -682,7 +683,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     }
     if (stage_overlap())
       return combine(c, n_moe_, plan_.micro_batches,
-                     stage_pipeline(q_mb, c.expert_imbalance, attention_kernel(requests / mb, 1 + mtp_depth, context, 0)));
+                     stage_pipeline(q_mb, c.expert_imbalance, core));
     return combine(c, n_moe_, plan_.micro_batches);
   }
   // Attention core. MLA decode runs absorbed: keys [c_kv; k_rope], values c_kv.

@@ -32,7 +32,8 @@ assert "288 slots on 144 GPUs" in p["decode"] and "1.125" in p["decode"], p
 assert "hierarchical" in p["prefill"], p
 # The whole fleet on one MPFT (non-blocking): sharing changes nothing.
 f = j["fleet_comm"]
-assert f["replayed"] and f["nodes"] > 0, f
+# Every unit of both pools is on the fabric.
+assert f["replayed"] and f["nodes"] == j["prefill_nodes"] + j["decode_nodes"], (f, j["prefill_nodes"], j["decode_nodes"])
 assert abs(f["decode_shared_ps_per_token"] / f["decode_alone_ps_per_token"] - 1) < 1e-6, f
 assert abs(f["prefill_shared_ps_per_token"] / f["prefill_alone_ps_per_token"] - 1) < 1e-6, f
 assert "shared mpft fabric of %d nodes" % f["nodes"] in j["ep_comm_timing"]["decode"], j["ep_comm_timing"]

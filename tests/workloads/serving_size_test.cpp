@@ -74,7 +74,7 @@ TEST(ServingSize, CandidatesEqualAFreshEstimate) {
 // speed that allows only a few requests per GPU: 28 tokens/s, near the
 // ~32 tokens/s that EP144 reaches without MTP at one request per GPU), a
 // second verified position per request is almost free, so MTP must cut the
-// decode pool a lot; at the day-6 speed (20 tokens/s per user, ~120
+// decode pool a lot; at the day-6 speed (20 tokens/s per user, ~107
 // requests/GPU, attention and all-to-all per position dominate) it buys less.
 TEST(ServingSize, MtpPaysMostWhereTheStepIsLatencyBound) {
   auto decode_nodes = [](double user_speed, int depth) {
