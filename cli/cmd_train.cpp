@@ -78,12 +78,17 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
   j["optimizer_compute_ms"] = ms(r.optimizer_compute);
   j["grad_norm_compute_ms"] = ms(r.grad_norm_compute);
   j["grad_norm_wait_ms"] = ms(r.grad_norm_wait);
-  j["memory_bytes"] = {{"weights", r.memory.weights.count()},
-                       {"gradients", r.memory.gradients.count()},
-                       {"master_weights", r.memory.master_weights.count()},
-                       {"optimizer_moments", r.memory.optimizer_moments.count()},
-                       {"activations", r.memory.activations.count()},
-                       {"total", r.memory.total().count()}};
+  auto memory = [](const workloads::MemoryBreakdown& m) {
+    return json{{"weights", m.weights.count()},
+                          {"gradients", m.gradients.count()},
+                          {"master_weights", m.master_weights.count()},
+                          {"optimizer_moments", m.optimizer_moments.count()},
+                          {"activations", m.activations.count()},
+                          {"total", m.total().count()}};
+  };
+  j["memory_bytes"] = memory(r.memory);  // breakdown_rank
+  j["memory_peak_bytes"] = memory(r.memory_peak);
+  j["memory_peak_rank"] = r.memory_peak_rank;
   j["notes"] = r.notes;
   return j;
 }
@@ -147,6 +152,8 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
     ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.grad_norm_compute), ms(r.grad_norm_wait),
     ms(r.optimizer_compute), ms(r.dp_all_gather));
   P("  memory per GPU (rank %d): %s\n", r.report_rank, r.memory.str().c_str());
+  if (r.memory_peak_rank != r.report_rank)
+    P("  memory per GPU, the most on any rank (rank %d): %s\n", r.memory_peak_rank, r.memory_peak.str().c_str());
   for (const auto& n : r.notes) P("  note: %s\n", n.c_str());
   return P.text();
 }
@@ -246,6 +253,10 @@ reports::Report train_report(const TrainingResult& r, const scenarios::Scenario&
   rep.table(comm_table(r));
   rep.heading("Memory per GPU (rank " + std::to_string(r.report_rank) + ")");
   rep.paragraph(r.memory.str());
+  if (r.memory_peak_rank != r.report_rank) {
+    rep.heading("Memory per GPU, the most on any rank (rank " + std::to_string(r.memory_peak_rank) + ")");
+    rep.paragraph(r.memory_peak.str());
+  }
   if (!r.notes.empty()) {
     rep.heading("Notes");
     for (const auto& n : r.notes) rep.paragraph(n);

@@ -85,7 +85,8 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   if (const int64_t eps = s.cluster->num_endpoints(); eps > 0)
     r.metrics["fabric_cost_per_endpoint_usd"] = t.owned_fabric_usd / static_cast<double>(eps);
   r.metrics["gpus"] = t.gpus;
-  r.metrics["memory_GB"] = t.memory.total().as_double() / 1e9;
+  // The rank that needs the most HBM: what decides whether the plan fits.
+  r.metrics["memory_GB"] = t.memory_peak.total().as_double() / 1e9;
   r.metrics["mfu_noncausal"] = t.mfu_noncausal;
   // The overlapped F&B chunk pair of pipeline rank 4 (a stage of 4 MoE
   // layers, as in profile-data train.json).

@@ -711,6 +711,15 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   res.usd_per_trillion_owned = (capex_per_hour + power_per_hour) * hours_per_trillion;
 
   res.memory = plan_memory(spec, plan, split, kinds, res.report_rank);
+  res.memory_peak = res.memory;
+  res.memory_peak_rank = res.report_rank;
+  for (int r = 0; r < pp; ++r) {
+    const MemoryBreakdown m = plan_memory(spec, plan, split, kinds, r);
+    if (m.total() > res.memory_peak.total()) {
+      res.memory_peak = m;
+      res.memory_peak_rank = r;
+    }
+  }
 
   res.notes.push_back("folded by symmetry (exact for equal loads on a symmetric fabric; each MoE layer is "
                       "timed at its EP group's expected busiest GPU): the " +

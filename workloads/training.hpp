@@ -192,6 +192,11 @@ struct TrainingResult {
   // of balanced routing over the EP group; scales experts and all-to-alls).
   double expert_imbalance = 1;
   MemoryBreakdown memory;  // report_rank
+  // The pipeline rank that needs the most HBM, and its breakdown: what the
+  // plan's fit depends on (ranks differ: the first and last stages hold the
+  // embedding and head, 1F1B's early ranks hold more micro-batches).
+  MemoryBreakdown memory_peak;
+  int memory_peak_rank = 0;
   std::vector<std::string> notes;  // folding, approximations
   // The step's timeline, for Gantt charts and traces: the pipeline program
   // (per rank, its ops in order) and per rank, per op, start and end;
