@@ -104,6 +104,9 @@ struct ComputeCalibration {
   // while the other chunk computes (used by workloads/training.cpp).
   double deepep_dispatch_fraction = 0.687;
   double deepep_combine_fraction = 0.835;
+  // HBM a training GPU holds outside the model's tensors (CUDA context,
+  // DeepEP and NCCL buffers): counted in every rank's memory (plan.hpp).
+  Bytes training_memory_reserve = GB(4);
   // The file's `serving:` section (workloads/serving.hpp ServingCalibration),
   // kept raw here: serving scenarios include it by `calibration.yaml#serving`.
   config::Node serving;
@@ -128,6 +131,8 @@ struct ComputeCalibration {
           "fraction of the NIC's effective bandwidth reached by DeepEP dispatch in training");
     v.req("deepep_combine_fraction", deepep_combine_fraction,
           "fraction of the NIC's effective bandwidth reached by DeepEP combine in training");
+    v.opt("training_memory_reserve", training_memory_reserve,
+          "HBM a training GPU holds outside the model's tensors (context, communication buffers)");
     v.opt("serving", serving, "the serving step model's constants (read by serving scenarios)");
   }
   void validate(config::Reader& r);

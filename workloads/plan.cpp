@@ -251,7 +251,7 @@ std::string MemoryBreakdown::str() const {
   return "weights " + gb(weights) + ", gradients " + gb(gradients) + ", FP32 master " +
          gb(master_weights) + ", AdamW moments " + gb(optimizer_moments) + ", activations " +
          gb(activations) + " (" + std::to_string(peak_in_flight) + " micro-batch-stages x " +
-         gb(activation_per_micro_batch_stage) + "), total " + gb(total());
+         gb(activation_per_micro_batch_stage) + "), runtime " + gb(runtime) + ", total " + gb(total());
 }
 
 namespace {
@@ -322,7 +322,7 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
 
 MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
                             const std::vector<StageLayers>& stages,
-                            const std::vector<int>& layer_kind, int rank) {
+                            const std::vector<int>& layer_kind, int rank, Bytes runtime_reserve) {
   MemoryBreakdown m;
   const models::ParamCounts pc = models::count_params(spec);
   const int pp = plan.pipeline.degree;
@@ -374,6 +374,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     m.peak_in_flight = peak_in_flight(prog, rank);
   }
   m.activations = act_stage_max * static_cast<uint64_t>(m.peak_in_flight);
+  m.runtime = runtime_reserve;
   return m;
 }
 
@@ -438,7 +439,7 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   const auto stages =
       stage_split(plan, layer_costs(layers, gpu, cal, std::max(1, gpu.sms - plan.comm_sms)));
   for (int rank = 0; rank < plan.pipeline.degree; ++rank) {
-    const MemoryBreakdown m = plan_memory(spec, plan, stages, kinds, rank);
+    const MemoryBreakdown m = plan_memory(spec, plan, stages, kinds, rank, cal.training_memory_reserve);
     if (m.total() > hbm) {
       r.check(false, key("batch.micro_batch"),
               "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +

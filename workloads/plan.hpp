@@ -202,8 +202,12 @@ struct MemoryBreakdown {
   Bytes activations;          // peak in-flight micro-batch activations of the schedule
   int peak_in_flight = 0;     // micro-batch-stages of activations held at the peak
   Bytes activation_per_micro_batch_stage;
+  // Held outside the model's tensors: CUDA context, DeepEP and NCCL buffers
+  // (calibration.yaml training_memory_reserve; allocator fragmentation is
+  // not counted).
+  Bytes runtime;
   Bytes total() const {
-    return weights + gradients + master_weights + optimizer_moments + activations;
+    return weights + gradients + master_weights + optimizer_moments + activations + runtime;
   }
   // "weights 6.5GB, gradients ..., total ..." for error messages and reports.
   std::string str() const;
@@ -238,9 +242,10 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
 
 // Memory of one GPU of pipeline rank `rank`. `stages` is the layer split
 // (size PP); layer_kind[i] is the models::LayerKind (as int) of op-list layer i.
+// `runtime_reserve` is added as the breakdown's `runtime` part.
 MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
                             const std::vector<StageLayers>& stages,
-                            const std::vector<int>& layer_kind, int rank);
+                            const std::vector<int>& layer_kind, int rank, Bytes runtime_reserve = Bytes{});
 
 // Checks the plan against the cluster and the model. Errors go to `r` under
 // `key_prefix` ("plan"), so they name the file, line and key.

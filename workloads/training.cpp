@@ -710,11 +710,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
                                 in.options.electricity_usd_per_kwh;
   res.usd_per_trillion_owned = (capex_per_hour + power_per_hour) * hours_per_trillion;
 
-  res.memory = plan_memory(spec, plan, split, kinds, res.report_rank);
+  res.memory = plan_memory(spec, plan, split, kinds, res.report_rank, in.calibration.training_memory_reserve);
   res.memory_peak = res.memory;
   res.memory_peak_rank = res.report_rank;
   for (int r = 0; r < pp; ++r) {
-    const MemoryBreakdown m = plan_memory(spec, plan, split, kinds, r);
+    const MemoryBreakdown m = plan_memory(spec, plan, split, kinds, r, in.calibration.training_memory_reserve);
     if (m.total() > res.memory_peak.total()) {
       res.memory_peak = m;
       res.memory_peak_rank = r;

@@ -506,10 +506,10 @@ TEST(TrainingPlan, MemoryPeakIsTheFullestRank) {
   const auto kinds = layer_kinds(layers);
   Bytes most;
   for (int rank = 0; rank < in.plan.pipeline.degree; ++rank)
-    most = std::max(most, plan_memory(in.model, in.plan, split, kinds, rank).total());
+    most = std::max(most, plan_memory(in.model, in.plan, split, kinds, rank, in.calibration.training_memory_reserve).total());
   EXPECT_EQ(r.memory_peak.total(), most);
   EXPECT_EQ(r.memory_peak.total(),
-            plan_memory(in.model, in.plan, split, kinds, r.memory_peak_rank).total());
+            plan_memory(in.model, in.plan, split, kinds, r.memory_peak_rank, in.calibration.training_memory_reserve).total());
   EXPECT_GT(r.memory_peak.total(), r.memory.total());
   EXPECT_NE(r.memory_peak_rank, 0);
   EXPECT_LT(r.memory_peak.total(), GB(80));
