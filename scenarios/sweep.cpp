@@ -38,6 +38,29 @@ std::string number_text(double v) {
   return buf;
 }
 
+// A plain value, or a list of plain values (e.g. layers_per_stage).
+bool plain_or_list(const config::Node& n) {
+  if (n.is_scalar()) return true;
+  return n.is_seq() && !n.items.empty() &&
+         std::all_of(n.items.begin(), n.items.end(), [](const config::Node& i) { return i.is_scalar(); });
+}
+
+// The value as --set reads it: a list in YAML's flow form, "[4, 4, 2]".
+std::string value_text(const config::Node& n) {
+  if (n.is_scalar()) return n.scalar;
+  std::string s = "[";
+  for (size_t i = 0; i < n.items.size(); ++i) s += (i ? ", " : "") + n.items[i].scalar;
+  return s + "]";
+}
+
+// A value in a point's label: a list of one repeated value as "[4]x16".
+std::string value_label(const config::Node& n) {
+  if (n.is_seq() && n.items.size() > 1 &&
+      std::all_of(n.items.begin(), n.items.end(), [&](const config::Node& i) { return i.scalar == n.items[0].scalar; }))
+    return "[" + n.items[0].scalar + "]x" + std::to_string(n.items.size());
+  return value_text(n);
+}
+
 }  // namespace
 
 void SweepAxis::validate(config::Reader& r) {
@@ -50,9 +73,10 @@ void SweepAxis::validate(config::Reader& r) {
       if (key.empty()) {
         bool ok = item.is_map();
         if (ok)
-          for (const auto& [k, v] : item.entries) ok = ok && v.is_scalar();
+          for (const auto& [k, v] : item.entries) ok = ok && plain_or_list(v);
         r.check(ok, "values",
-                "an axis without 'key' needs values that are mappings {key.path: value, ...} of plain values");
+                "an axis without 'key' needs values that are mappings {key.path: value, ...} of plain values "
+                "or lists of them");
       } else {
         r.check(item.is_scalar(), "values", "each value must be a plain value (number, string, unit)");
       }
@@ -123,8 +147,18 @@ std::vector<SweepPoint> expand(const SweepSpec& spec) {
         } else {
           Choice c;
           for (const auto& [k, v] : item.entries) {
-            c.overrides.push_back(k + "=" + v.scalar);
-            c.label += (c.label.empty() ? "" : ",") + k.substr(k.rfind('.') + 1) + "=" + v.scalar;
+            c.overrides.push_back(k + "=" + value_text(v));
+            // The key's last name labels it, or its last two where another
+            // key of the choice ends the same (pipeline.degree, data.degree).
+            auto tail = [](const std::string& key, int parts) {
+              size_t at = key.size();
+              for (int i = 0; i < parts && at != std::string::npos && at > 0; ++i) at = key.rfind('.', at - 1);
+              return at == std::string::npos ? key : key.substr(at + 1);
+            };
+            const std::string last = tail(k, 1);
+            const bool shared = std::count_if(item.entries.begin(), item.entries.end(),
+                                              [&](const auto& e) { return tail(e.first, 1) == last; }) > 1;
+            c.label += (c.label.empty() ? "" : ",") + tail(k, shared ? 2 : 1) + "=" + value_label(v);
           }
           choices.push_back(std::move(c));
         }

@@ -70,6 +70,37 @@ TEST(Sweep, MultiplicativeRange) {
   EXPECT_EQ(points[3].overrides[0], "plan.ep=64");
 }
 
+// A linked axis may set a list (a stage split with its PP degree), in the
+// file's key order; the override is the list in flow form, the label names a colliding key by its
+// last two parts and shortens a repeated list.
+TEST(Sweep, LinkedAxisSetsListsAndLabelsThem) {
+  SweepFile f;
+  config::Diagnostics d;
+  ASSERT_TRUE(config::load_text(
+      "sweep: {name: r, base: b, mode: m, axes: [{name: pp, values: ["
+      "{plan.pipeline.degree: 2, plan.data.degree: 8, plan.pipeline.layers_per_stage: [3, 3]},"
+      "{plan.pipeline.degree: 3, plan.pipeline.layers_per_stage: [1, 2, 3]}]}]}\n",
+      "r.yaml", f, d)) << d.str();
+  auto points = expand(f.sweep);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].overrides, (std::vector<std::string>{"plan.pipeline.degree=2", "plan.data.degree=8",
+                                                           "plan.pipeline.layers_per_stage=[3, 3]"}));
+  EXPECT_EQ(points[0].labels[0].second, "pipeline.degree=2,data.degree=8,layers_per_stage=[3]x2");
+  EXPECT_EQ(points[1].labels[0].second, "degree=3,layers_per_stage=[1, 2, 3]");
+  // The override reads back as a list.
+  config::Node tree = config::Node::make_map({});
+  ASSERT_TRUE(config::apply_override(tree, points[1].overrides[1], d)) << d.str();
+  const config::Node* split = tree.find("plan")->find("pipeline")->find("layers_per_stage");
+  ASSERT_TRUE(split && split->is_seq());
+  EXPECT_EQ(split->items.size(), 3u);
+  // A list of mappings is not a plain value.
+  SweepFile bad;
+  config::Diagnostics e;
+  EXPECT_FALSE(config::load_text(
+      "sweep: {name: r, base: b, mode: m, axes: [{name: a, values: [{plan.x: [{y: 1}]}]}]}\n", "bad.yaml", bad, e));
+  EXPECT_NE(e.str().find("lists of them"), std::string::npos) << e.str();
+}
+
 TEST(Sweep, BadAxesAreErrorsWithLocations) {
   SweepFile f;
   config::Diagnostics d;
