@@ -30,7 +30,7 @@ TEST(SweepV3, MpftIsNotDominatedAtTheSameNicSpeed) {
   SweepSpec spec;
   auto sum = run_bundled("scenarios/sweeps/v3-fabrics.yaml", spec);
   ASSERT_EQ(sum.rows.size(), 20u);
-  for (const auto& nic : {std::string("port_bandwidth=400Gbps"), std::string("port_bandwidth=800Gbps")}) {
+  for (const auto& nic : {std::string("nic_spec.port_bandwidth=400Gbps"), std::string("nic_spec.port_bandwidth=800Gbps")}) {
     const SweepRow* mpft = nullptr;
     for (const auto& r : sum.rows)
       if (r.point.labels[0].second == "kind=mpft,planes=8" && r.point.labels[1].second.rfind(nic, 0) == 0) mpft = &r;

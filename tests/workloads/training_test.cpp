@@ -465,6 +465,23 @@ TEST(TrainingPlan, MemoryAboveHbmShowsTheBreakdown) {
   EXPECT_NE(s.find("activations"), std::string::npos) << s;
 }
 
+// The paper plan's inputs and its stage split, as training.cpp makes them.
+struct PaperSplit {
+  TrainingInputs in;
+  std::vector<StageLayers> split;
+  std::vector<int> kinds;
+  bool ok = false;
+  PaperSplit() {
+    config::Diagnostics d;
+    ok = load_inputs(kMpft, {}, in, d);
+    EXPECT_TRUE(ok) << d.str();
+    if (!ok) return;
+    const auto layers = plan_op_list(in.model, in.plan);
+    split = stage_split(in.plan, layer_costs(layers, in.gpu, in.calibration, 112));
+    kinds = layer_kinds(layers);
+  }
+};
+
 // Memory of the paper plan: fits in 80 GB; DualPipe keeps PP+1 micro-batch
 // activations on rank 0 (T25) and twice the parameters of a 1F1B rank.
 TEST(TrainingPlan, MemoryBreakdown) {
@@ -478,12 +495,9 @@ TEST(TrainingPlan, MemoryBreakdown) {
   EXPECT_EQ(one.memory.peak_in_flight, 16);  // PP
   // T25 "2x params": a middle rank holds one stage in 1F1B, two in DualPipe
   // (stages 4 and 11 both hold 4 MoE layers, so exactly twice).
-  TrainingInputs in;
-  config::Diagnostics d;
-  ASSERT_TRUE(load_inputs(kMpft, {}, in, d)) << d.str();
-  const auto layers = plan_op_list(in.model, in.plan);
-  const auto split = stage_split(in.plan, layer_costs(layers, in.gpu, in.calibration, 112));
-  const auto kinds = layer_kinds(layers);
+  const PaperSplit ps;
+  ASSERT_TRUE(ps.ok);
+  const auto& [in, split, kinds] = std::tie(ps.in, ps.split, ps.kinds);
   const RankParams dual = rank_params(in.model, in.plan, split, kinds, 4);
   Plan p1 = in.plan;
   p1.pipeline.schedule = PipelineSchedule::k1F1B;
@@ -498,12 +512,9 @@ TEST(TrainingPlan, MemoryBreakdown) {
 TEST(TrainingPlan, MemoryPeakIsTheFullestRank) {
   const auto& r = mpft();
   std::printf("peak rank %d memory: %s\n", r.memory_peak_rank, r.memory_peak.str().c_str());
-  TrainingInputs in;
-  config::Diagnostics d;
-  ASSERT_TRUE(load_inputs(kMpft, {}, in, d)) << d.str();
-  const auto layers = plan_op_list(in.model, in.plan);
-  const auto split = stage_split(in.plan, layer_costs(layers, in.gpu, in.calibration, 112));
-  const auto kinds = layer_kinds(layers);
+  const PaperSplit ps;
+  ASSERT_TRUE(ps.ok);
+  const auto& [in, split, kinds] = std::tie(ps.in, ps.split, ps.kinds);
   Bytes most;
   for (int rank = 0; rank < in.plan.pipeline.degree; ++rank)
     most = std::max(most, plan_memory(in.model, in.plan, split, kinds, rank, in.calibration.training_memory_reserve).total());
