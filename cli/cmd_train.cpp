@@ -80,11 +80,12 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
   j["grad_norm_wait_ms"] = ms(r.grad_norm_wait);
   auto memory = [](const workloads::MemoryBreakdown& m) {
     return json{{"weights", m.weights.count()},
-                          {"gradients", m.gradients.count()},
-                          {"master_weights", m.master_weights.count()},
-                          {"optimizer_moments", m.optimizer_moments.count()},
-                          {"activations", m.activations.count()},
-                          {"total", m.total().count()}};
+                {"gradients", m.gradients.count()},
+                {"master_weights", m.master_weights.count()},
+                {"optimizer_moments", m.optimizer_moments.count()},
+                {"activations", m.activations.count()},
+                {"runtime", m.runtime.count()},
+                {"total", m.total().count()}};
   };
   j["memory_bytes"] = memory(r.memory);  // breakdown_rank
   j["memory_peak_bytes"] = memory(r.memory_peak);

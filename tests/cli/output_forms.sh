@@ -101,6 +101,10 @@ kinds = {e["cat"] for e in x}
 assert {"F", "B", "DP+opt"} <= kinds, kinds
 end = max(e["ts"] + e["dur"] for e in x) / 1e6
 assert abs(end / r["step_time_s"] - 1) < 1e-6, (end, r["step_time_s"])   # the tail ends the step
+# The fullest rank's memory is at least the reported rank's, and its parts add up.
+m, p = r["memory_bytes"], r["memory_peak_bytes"]
+assert p["total"] >= m["total"] and 0 <= r["memory_peak_rank"] < len(r["breakdown_per_rank_s"]), (m, p)
+assert p["total"] == sum(v for k, v in p.items() if k != "total"), p
 PY
 
 # serve: the steady state and the decode speed limit
