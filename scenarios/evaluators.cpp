@@ -109,6 +109,9 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   r.metrics["table4_opt_s"] = t.breakdown.opt.seconds();
   r.text["fabric_kind"] = std::string(config::enum_to_string(s.cluster->fabric.kind));
   r.text["comm_timing"] = t.comm_timing;
+  // What the training model says it leaves out of this point's time.
+  for (const auto& n : t.notes)
+    if (n.rfind("WARNING", 0) == 0) r.text["warning"] += (r.text["warning"].empty() ? "" : " | ") + n;
   return r;
 }
 

@@ -288,14 +288,14 @@ int peak_in_flight(const PipelineProgram& p, int rank) {
   return peak;
 }
 
+}  // namespace
+
 std::vector<int> stages_of_rank(const Plan& plan, int rank) {
   const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
   std::vector<int> held = {rank};
   if (is_dual(plan.pipeline.schedule) && stages - 1 - rank != rank) held.push_back(stages - 1 - rank);
   return held;
 }
-
-}  // namespace
 
 ReplicaGroups replica_groups(const Plan& plan) {
   const int copies = stage_copies(plan.pipeline.schedule);

@@ -240,6 +240,10 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
                        const std::vector<StageLayers>& stages, const std::vector<int>& layer_kind,
                        int rank);
 
+// The stages pipeline rank `rank` holds: {rank}, and under DualPipe and
+// DualPipeV also its mirror (stages - 1 - rank).
+std::vector<int> stages_of_rank(const Plan& plan, int rank);
+
 // Memory of one GPU of pipeline rank `rank`. `stages` is the layer split
 // (size PP); layer_kind[i] is the models::LayerKind (as int) of op-list layer i.
 // `runtime_reserve` is added as the breakdown's `runtime` part.

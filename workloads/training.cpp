@@ -649,6 +649,33 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
   }
   res.step = Duration::from_ps(step_end);
+  if (plan.data.zero_stage >= 2 && replicas.dense > 1) {
+    // ZeRO-2 keeps only a shard of each gradient, so every weight-gradient
+    // pass (B, W, or the B of an F&B pair) must reduce-scatter its stage's
+    // gradients before the next one accumulates. Those collectives share
+    // the NIC with the EP all-to-all; they are not on the timeline.
+    size_t worst = 0;
+    Duration worst_t;
+    int worst_passes = 0;
+    for (int r = 0; r < pp; ++r) {
+      int passes = 0;
+      for (const PipeOp& op : program.ops[static_cast<size_t>(r)])
+        passes += op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kW || op.kind == PipeOpKind::kFB;
+      const int held = std::max<int>(1, static_cast<int>(stages_of_rank(plan, r).size()));
+      const Duration t = tails[static_cast<size_t>(r)].rs * (static_cast<double>(passes) / held);
+      if (t > worst_t) {
+        worst_t = t;
+        worst = static_cast<size_t>(r);
+        worst_passes = passes;
+      }
+    }
+    res.notes.push_back(sim::strprintf(
+        "WARNING: ZeRO-2 (data.zero_stage: 2) shards the gradients in memory, but the gradient reduce-scatter "
+        "it needs after every weight-gradient pass is not on the timeline: pipeline rank %zu runs %d such "
+        "passes, about %.2f s of reduce-scatter per step at the DP tail's rate, sharing the NIC with the EP "
+        "all-to-all. The step time is a lower bound",
+        worst, worst_passes, worst_t.seconds()));
+  }
   {
     // Which rank's tail ends the step (the DP sync of the last rank to finish).
     size_t last = 0;

@@ -526,5 +526,23 @@ TEST(TrainingPlan, MemoryPeakIsTheFullestRank) {
   EXPECT_LT(r.memory_peak.total(), GB(80));
 }
 
+// ZeRO-2 shards the gradients (memory), but the reduce-scatter after every
+// weight-gradient pass is not on the timeline: the output says so, with the
+// count of passes (DualPipe: 120 micro-batch-stages per rank) and their
+// time at the DP tail's rate, so that nobody takes its step for a result.
+TEST(TrainingPlan, ZeroTwoSaysItsStepIsALowerBound) {
+  const TrainingResult z2 = run(kMpft, {"plan.data.zero_stage=2"});
+  EXPECT_LT(z2.memory_peak.gradients, mpft().memory_peak.gradients);
+  bool warned = false;
+  for (const auto& n : z2.notes)
+    if (n.rfind("WARNING: ZeRO-2", 0) == 0) {
+      warned = true;
+      EXPECT_NE(n.find("runs 120 such passes"), std::string::npos) << n;
+      EXPECT_NE(n.find("lower bound"), std::string::npos) << n;
+    }
+  EXPECT_TRUE(warned);
+  for (const auto& n : mpft().notes) EXPECT_EQ(n.find("ZeRO-2"), std::string::npos) << n;
+}
+
 }  // namespace
 }  // namespace codesim::workloads
