@@ -53,6 +53,13 @@ std::string value_text(const config::Node& n) {
   return s + "]";
 }
 
+// The last `parts` dot-separated names of a key ("data.degree" for 2).
+std::string key_tail(const std::string& key, int parts) {
+  size_t at = key.size();
+  for (int i = 0; i < parts && at != std::string::npos && at > 0; ++i) at = key.rfind('.', at - 1);
+  return at == std::string::npos ? key : key.substr(at + 1);
+}
+
 // A value in a point's label: a list of one repeated value as "[4]x16".
 std::string value_label(const config::Node& n) {
   if (n.is_seq() && n.items.size() > 1 &&
@@ -150,15 +157,10 @@ std::vector<SweepPoint> expand(const SweepSpec& spec) {
             c.overrides.push_back(k + "=" + value_text(v));
             // The key's last name labels it, or its last two where another
             // key of the choice ends the same (pipeline.degree, data.degree).
-            auto tail = [](const std::string& key, int parts) {
-              size_t at = key.size();
-              for (int i = 0; i < parts && at != std::string::npos && at > 0; ++i) at = key.rfind('.', at - 1);
-              return at == std::string::npos ? key : key.substr(at + 1);
-            };
-            const std::string last = tail(k, 1);
+            const std::string last = key_tail(k, 1);
             const bool shared = std::count_if(item.entries.begin(), item.entries.end(),
-                                              [&](const auto& e) { return tail(e.first, 1) == last; }) > 1;
-            c.label += (c.label.empty() ? "" : ",") + tail(k, shared ? 2 : 1) + "=" + value_label(v);
+                                              [&](const auto& e) { return key_tail(e.first, 1) == last; }) > 1;
+            c.label += (c.label.empty() ? "" : ",") + key_tail(k, shared ? 2 : 1) + "=" + value_label(v);
           }
           choices.push_back(std::move(c));
         }

@@ -660,8 +660,7 @@ StepCost StepModel::decode(double requests, double context, int mtp_depth) const
     // Every micro-batch runs the whole op list (and reads the weights).
     const double q_mb = P / mb;
     const Duration core = attention_kernel(requests / mb, 1 + mtp_depth, context, 0);  // one layer, one micro-batch
-    c.attention = core *
-                  static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
+    c.attention = core * static_cast<int64_t>(kernels_.attention_layers * plan_.micro_batches);
     c.dense = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.other_ps, q_mb) * mb));
     c.experts = Duration::from_ps(std::llround(interpolate(kernels_.q, kernels_.experts_ps, q_mb) * mb));
     if (m.moe) {

@@ -539,6 +539,12 @@ TEST(TrainingPlan, ZeroTwoSaysItsStepIsALowerBound) {
       warned = true;
       EXPECT_NE(n.find("runs 120 such passes"), std::string::npos) << n;
       EXPECT_NE(n.find("lower bound"), std::string::npos) << n;
+      // 60 passes per stage, each a reduce-scatter of one stage's FP32
+      // gradients (the DP tail's, ~0.13 s for both stages of rank 1):
+      // seconds per step, a sizeable part of the 19.7 s step.
+      const double s = std::stod(n.substr(n.find("about ") + 6));
+      EXPECT_GT(s, 1.0) << n;
+      EXPECT_LT(s, z2.step.seconds()) << n;
     }
   EXPECT_TRUE(warned);
   for (const auto& n : mpft().notes) EXPECT_EQ(n.find("ZeRO-2"), std::string::npos) << n;
