@@ -256,23 +256,6 @@ std::string MemoryBreakdown::str() const {
 
 namespace {
 
-// Parameters of op-list layer i on one GPU: {replicated over DP, expert-sharded}.
-std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& s, const models::ParamCounts& pc,
-                                         int kind, int ep) {
-  using models::LayerKind;
-  const auto k = static_cast<LayerKind>(kind);
-  const int64_t routed = s.moe ? int64_t{s.moe->n_routed_experts} * pc.expert : 0;
-  const int64_t local_routed = ep > 0 ? routed / ep : routed;
-  switch (k) {
-    case LayerKind::kEmbedding: return {pc.embedding, 0};
-    case LayerKind::kDense: return {pc.dense_layer, 0};
-    case LayerKind::kMoe: return {pc.moe_layer - routed, local_routed};
-    case LayerKind::kHead: return {pc.output_head + pc.final_norm, 0};
-    case LayerKind::kMtp: return {pc.mtp_module - routed, local_routed};
-  }
-  return {0, 0};
-}
-
 // Peak number of (micro-batch, stage) activation sets a rank holds.
 int peak_in_flight(const PipelineProgram& p, int rank) {
   int now = 0, peak = 0;
@@ -289,6 +272,22 @@ int peak_in_flight(const PipelineProgram& p, int rank) {
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& s, const models::ParamCounts& pc,
+                                         int kind, int ep) {
+  using models::LayerKind;
+  const auto k = static_cast<LayerKind>(kind);
+  const int64_t routed = s.moe ? int64_t{s.moe->n_routed_experts} * pc.expert : 0;
+  const int64_t local_routed = ep > 0 ? routed / ep : routed;
+  switch (k) {
+    case LayerKind::kEmbedding: return {pc.embedding, 0};
+    case LayerKind::kDense: return {pc.dense_layer, 0};
+    case LayerKind::kMoe: return {pc.moe_layer - routed, local_routed};
+    case LayerKind::kHead: return {pc.output_head + pc.final_norm, 0};
+    case LayerKind::kMtp: return {pc.mtp_module - routed, local_routed};
+  }
+  return {0, 0};
+}
 
 std::vector<int> stages_of_rank(const Plan& plan, int rank) {
   const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
@@ -333,6 +332,14 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   const ReplicaGroups groups = replica_groups(plan);
   const int dp_dense = groups.dense;
   const int dp_expert = groups.expert;
+  // ZeRO-2 reduce-scatters every weight-gradient pass over the rank's own DP
+  // groups (one copy of the stage; DualPipe's two copies sum their shards
+  // once, in the step's tail: training.cpp), so a GPU keeps 1/dp of each
+  // gradient, plus the unreduced FP32 gradients of one layer: the bucket a
+  // pass fills before its reduce-scatter frees it.
+  const int grad_shard_dense = std::max(1, plan.data.degree);
+  const int grad_shard_expert = std::max(1, plan.data.degree * plan.tensor.degree / ep);
+  double grad_bucket = 0;
   double weights = 0, grads = 0, master = 0, moments = 0;
   int64_t params = 0;
   Bytes act_stage_max;
@@ -344,6 +351,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
       const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep);
       dense += d;
       expert += e;
+      grad_bucket = std::max(grad_bucket, 4.0 * static_cast<double>(d + e));
       const auto k = static_cast<models::LayerKind>(layer_kind[i]);
       if (k == models::LayerKind::kDense || k == models::LayerKind::kMoe ||
           k == models::LayerKind::kMtp)
@@ -358,11 +366,13 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
     master += 4.0 * (dense / shard_d + expert / shard_e);
     moments += 4.0 * (dense / shard_d + expert / shard_e);
-    grads += plan.data.zero_stage >= 2 ? 4.0 * (dense / dp_dense + expert / static_cast<double>(dp_expert))
-                                       : 4.0 * p;
+    grads += plan.data.zero_stage >= 2
+                 ? 4.0 * (static_cast<double>(dense) / grad_shard_dense + static_cast<double>(expert) / grad_shard_expert)
+                 : 4.0 * p;
     act_stage_max = std::max(act_stage_max,
                              Bytes::from_double(act * static_cast<double>(plan.tokens_per_micro_batch())));
   }
+  if (plan.data.zero_stage >= 2) grads += grad_bucket;
   m.params = params;
   m.weights = Bytes::from_double(weights);
   m.gradients = Bytes::from_double(grads);
@@ -441,9 +451,39 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   for (int rank = 0; rank < plan.pipeline.degree; ++rank) {
     const MemoryBreakdown m = plan_memory(spec, plan, stages, kinds, rank, cal.training_memory_reserve);
     if (m.total() > hbm) {
-      r.check(false, key("batch.micro_batch"),
+      // What one change would make this rank fit (the stage split kept).
+      std::string fixes;
+      auto shown = [&](const char* k) { return (prefix.empty() ? std::string("plan") : prefix) + "." + k; };
+      auto try_fix = [&](const std::string& what, const Plan& alt) {
+        const Bytes t = plan_memory(spec, alt, stages, kinds, rank, cal.training_memory_reserve).total();
+        if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
+      };
+      if (plan.data.zero_stage < 2) {
+        Plan alt = plan;
+        alt.data.zero_stage = 2;
+        try_fix(shown("data.zero_stage") + ": 2", alt);
+      }
+      if (spec.moe && stage_gpus % (2 * plan.expert.degree) == 0 &&
+          spec.moe->n_routed_experts % (2 * plan.expert.degree) == 0) {
+        Plan alt = plan;
+        alt.expert.degree *= 2;
+        alt.expert.nodes_per_group *= 2;
+        alt.expert.max_nodes_per_token = std::min(alt.expert.max_nodes_per_token, alt.expert.nodes_per_group);
+        try_fix(shown("expert.degree") + ": " + std::to_string(alt.expert.degree), alt);
+      }
+      if (plan.batch.micro_batch % 2 == 0) {
+        Plan alt = plan;
+        alt.batch.micro_batch /= 2;
+        try_fix(shown("batch.micro_batch") + ": " + std::to_string(alt.batch.micro_batch), alt);
+      }
+      // The key of the largest part one knob shrinks: activations (the
+      // micro-batch) or the model state (its expert share, by EP).
+      const Bytes state = m.weights + m.gradients + m.master_weights + m.optimizer_moments;
+      r.check(false, key(m.activations >= state ? "batch.micro_batch" : "expert.degree"),
               "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +
-                  gb(hbm) + ": " + m.str());
+                  gb(hbm) + ": " + m.str() +
+                  (fixes.empty() ? "; no single change of ZeRO stage, EP size or micro-batch makes it fit"
+                                 : "; it fits with " + fixes));
       return;
     }
   }

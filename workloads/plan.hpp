@@ -196,7 +196,7 @@ std::vector<StageLayers> stage_split(const Plan& plan, const std::vector<double>
 struct MemoryBreakdown {
   int64_t params = 0;         // parameters held (all stages of this rank)
   Bytes weights;              // BF16 working weights (2 B/param)
-  Bytes gradients;            // FP32 gradient accumulators (4 B/param; /replicas under ZeRO-2)
+  Bytes gradients;            // FP32 gradient accumulators (4 B/param; ZeRO-2: /DP of one stage copy, + one layer's bucket)
   Bytes master_weights;       // FP32 master copy (4 B/param; /replicas under ZeRO >= 1; replicas = DP x stage copies)
   Bytes optimizer_moments;    // AdamW m and v in BF16 (2 x 2 B/param; /replicas under ZeRO >= 1)
   Bytes activations;          // peak in-flight micro-batch activations of the schedule
@@ -239,6 +239,11 @@ ReplicaGroups replica_groups(const Plan& plan);
 RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
                        const std::vector<StageLayers>& stages, const std::vector<int>& layer_kind,
                        int rank);
+
+// Parameters one GPU holds of a layer of kind `kind` (models::LayerKind,
+// as layer_kinds() gives them): {replicated over DP, expert-sharded over ep}.
+std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& spec, const models::ParamCounts& pc,
+                                         int kind, int ep);
 
 // The stages pipeline rank `rank` holds: {rank}, and under DualPipe and
 // DualPipeV also its mirror (stages - 1 - rank).

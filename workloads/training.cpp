@@ -1,6 +1,7 @@
 #include "workloads/training.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -12,6 +13,7 @@
 #include "models/routing.hpp"
 #include "models/trace.hpp"
 #include "sim/strings.hpp"
+#include "workloads/streams.hpp"
 
 namespace codesim::workloads {
 
@@ -130,6 +132,10 @@ struct LayerWork {
   Duration combine_b, dispatch_b;      // gradient all-to-alls: combine(B) is a dispatch kernel
   Duration cast_b;                     // the FP8 cast before combine(B), on the communication stream
   Duration w_mlp, w_attn;
+  // ZeRO-2: the reduce-scatter of this layer's weight gradients over the
+  // DP group, on the background stream after its last weight-gradient
+  // kernel (zero otherwise).
+  Duration grad_rs;
 };
 
 bool is_shared_expert(const std::string& name) { return name.find("shared") != std::string::npos; }
@@ -306,31 +312,8 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
   return w;
 }
 
-// Two in-order streams (compute, communication) with dependencies.
-class TwoStreams {
- public:
-  int add(bool comm, Duration d, std::initializer_list<int> deps) {
-    int64_t start = free_[comm ? 1 : 0];
-    for (int dep : deps)
-      if (dep >= 0) start = std::max(start, end_[dep]);
-    const int64_t end = start + d.ps();
-    free_[comm ? 1 : 0] = end;
-    end_.push_back(end);
-    return static_cast<int>(end_.size()) - 1;
-  }
-  Duration makespan() const {
-    int64_t m = 0;
-    for (int64_t e : end_) m = std::max(m, e);
-    return Duration::from_ps(m);
-  }
-
- private:
-  int64_t free_[2] = {0, 0};
-  std::vector<int64_t> end_;
-};
-
 // Forward of layer l after `prev`; returns the task the next layer waits on.
-int forward_layer(TwoStreams& s, const LayerWork& w, int prev, Duration carry) {
+int forward_layer(Streams& s, const LayerWork& w, int prev, Duration carry) {
   const int pre = s.add(false, carry + w.f_pre, {prev});
   if (!w.has_comm) return pre;
   const int d = s.add(true, w.dispatch_f, {pre});
@@ -338,10 +321,16 @@ int forward_layer(TwoStreams& s, const LayerWork& w, int prev, Duration carry) {
   return s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
 }
 
-int backward_layer(TwoStreams& s, const LayerWork& w, int prev, bool with_weight) {
+// ZeRO-2: the layer's gradient reduce-scatter once its last weight-gradient
+// kernel (`last_w`) is done.
+void reduce_grads(Streams& s, const LayerWork& w, int last_w) {
+  if (w.grad_rs > Duration::zero()) s.add(Streams::kBackground, w.grad_rs, {last_w});
+}
+
+int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight) {
   if (!w.has_comm) {
     const int b = s.add(false, w.b_attn, {prev});
-    if (with_weight) s.add(false, w.w_mlp + w.w_attn, {b});
+    if (with_weight) reduce_grads(s, w, s.add(false, w.w_mlp + w.w_attn, {b}));
     return b;
   }
   const int cb = s.add(true, w.cast_b + w.combine_b, {prev});
@@ -349,12 +338,12 @@ int backward_layer(TwoStreams& s, const LayerWork& w, int prev, bool with_weight
   const int db = s.add(true, w.dispatch_b, {mlp});
   if (with_weight) s.add(false, w.w_mlp, {mlp});
   const int attn = s.add(false, w.b_attn, {db});
-  if (with_weight) s.add(false, w.w_attn, {attn});
+  if (with_weight) reduce_grads(s, w, s.add(false, w.w_attn, {attn}));
   return attn;
 }
 
 Duration forward_chunk(const std::vector<LayerWork>& layers) {
-  TwoStreams s;
+  Streams s;
   int prev = -1;
   Duration carry;
   for (const auto& w : layers) {
@@ -366,22 +355,26 @@ Duration forward_chunk(const std::vector<LayerWork>& layers) {
 }
 
 Duration backward_chunk(const std::vector<LayerWork>& layers, bool with_weight) {
-  TwoStreams s;
+  Streams s;
   int prev = -1;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) prev = backward_layer(s, *it, prev, with_weight);
   return s.makespan();
 }
 
 Duration weight_chunk(const std::vector<LayerWork>& layers) {
-  Duration d;
-  for (const auto& w : layers) d += w.w_mlp + w.w_attn;
-  return d;
+  Streams s;
+  int prev = -1;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    prev = s.add(false, it->w_mlp + it->w_attn, {prev});
+    reduce_grads(s, *it, prev);
+  }
+  return s.makespan();
 }
 
 // DualPipe's overlapped pair: forward of `fl` and full backward of `bl`,
 // interleaved layer by layer in train.json's order.
 Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>& bl) {
-  TwoStreams s;
+  Streams s;
   const size_t n = std::max(fl.size(), bl.size());
   int f_prev = -1, b_prev = -1;
   Duration carry;
@@ -400,7 +393,7 @@ Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     if (f) mlp_f = s.add(false, f->f_mlp, {disp_f});                       // mlp(F)
     if (b) {
       b_prev = s.add(false, b->b_attn, {disp_b});                          // attn(B)
-      s.add(false, b->w_attn, {b_prev});                                   // attn(W)
+      reduce_grads(s, *b, s.add(false, b->w_attn, {b_prev}));              // attn(W) [, ZeRO-2 RS]
     }
     if (f) {
       f_prev = s.add(true, f->combine_f, {mlp_f});                         // combine(F)
@@ -477,9 +470,68 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
   }
 
+  // DP groups. DualPipe holds every stage on two ranks (r and PP-1-r):
+  // each parameter's gradient is reduced over both copies' DP replicas, and
+  // ZeRO shards its optimizer state over them all.
+  const int copies = stage_copies(plan.pipeline.schedule);
+  const ReplicaGroups replicas = replica_groups(plan);
+  const int stage_gpus = plan.data.degree * plan.tensor.degree;
+  const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
+  const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
+  // A rank's nodes are contiguous; DualPipe's mirror rank PP-1-r holds other
+  // nodes, for most ranks far away, so a two-copy group is taken to cross
+  // leaves whenever the cluster has more than one (conservative for the
+  // middle pair, whose ranks are adjacent). The expert replicas of a
+  // mirrored group cross with it.
+  const bool mirrored_crosses = copies > 1 && in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
+  const bool dp_crosses_leaf =
+      (in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf) || mirrored_crosses;
+  auto bytes = [](int64_t n, uint64_t per) { return B(static_cast<uint64_t>(n) * per); };
+  // Expert replicas sit one per EP group, on different nodes: their ring is
+  // one GPU per node (no NVLink leg).
+  CommModel per_rail = in.net;
+  per_rail.gpus_per_node = 1;
+
   // 3. Chunk times per stage.
   std::vector<LayerWork> work;
   for (const auto& l : layers) work.push_back(layer_work(c, l));
+  // ZeRO-2 keeps a 1/dp shard of each gradient, so every weight-gradient
+  // pass reduce-scatters what it produced, layer by layer, over the DP
+  // group of its own stage copy (data.degree GPUs, the expert slot's
+  // replicas), before the next pass accumulates (DeepSpeed's stage 2 syncs
+  // its reductions at the end of each backward); DualPipe's two copies sum
+  // their shards once, in the tail.
+  const bool zero2 = plan.data.zero_stage >= 2 && (plan.data.degree > 1 || dp_expert > 1);
+  if (zero2) {
+    const models::ParamCounts pc = models::count_params(spec);
+    const int ep = std::max(1, plan.expert.degree);
+    const bool own_crosses = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
+    std::map<std::pair<int64_t, int64_t>, Duration> by_size;  // (dense, expert) params -> time
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::pair<int64_t, int64_t> de = layer_params(spec, pc, kinds[i], ep);
+      auto it = by_size.find(de);
+      if (it == by_size.end()) {
+        const Bytes dg = bytes(de.first, kGradBytesPerParam), eg = bytes(de.second, kGradBytesPerParam);
+        Duration t = ring_collective_time(in.net, dg, plan.data.degree, own_crosses) +
+                     ring_collective_time(per_rail, eg, dp_expert, false);
+        if (c.flow) {
+          try {  // every rank's rings at once; the slowest rank's time
+            CommReplay tr;
+            const std::vector<Duration> per =
+                replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, std::vector<Bytes>(pp, dg),
+                          std::vector<Bytes>(pp, eg), tr, {});
+            c.count(tr);
+            t = *std::max_element(per.begin(), per.end());
+          } catch (const std::exception& e) {
+            error = e.what();
+            return res;
+          }
+        }
+        it = by_size.emplace(de, t).first;
+      }
+      work[i].grad_rs = it->second;
+    }
+  }
   std::vector<std::vector<LayerWork>> stage_work(stages);
   PipelineTiming timing;
   for (int st = 0; st < stages; ++st) {
@@ -489,6 +541,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     for (int i = t.first_layer; i < t.first_layer + t.layers; ++i) {
       stage_work[st].push_back(work[i]);
       t.layer_names.push_back(layers[i].name);
+      t.grad_reduce += work[i].grad_rs;
     }
     t.chunk.f = forward_chunk(stage_work[st]);
     t.chunk.b_input = backward_chunk(stage_work[st], false);
@@ -533,31 +586,23 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   res.program = program;
   res.op_times = pr.op_times;
 
-  // 5. DP gradient reduce-scatter, AdamW on the shard, parameter all-gather.
-  // DualPipe holds every stage on two ranks (r and PP-1-r): each parameter's
-  // gradient is reduced over both copies' DP replicas, and ZeRO shards its
-  // optimizer state over them all.
-  const int copies = stage_copies(plan.pipeline.schedule);
-  const ReplicaGroups replicas = replica_groups(plan);
-  const int stage_gpus = plan.data.degree * plan.tensor.degree;
-  const int dp_expert = std::max(1, stage_gpus / std::max(1, plan.expert.degree));
-  const int dense_nodes = std::max(1, stage_gpus / std::max(1, in.net.gpus_per_node));
-  // A rank's nodes are contiguous; DualPipe's mirror rank PP-1-r holds other
-  // nodes, for most ranks far away, so a two-copy group is taken to cross
-  // leaves whenever the cluster has more than one (conservative for the
-  // middle pair, whose ranks are adjacent). The expert replicas of a
-  // mirrored group cross with it.
-  const bool mirrored_crosses = copies > 1 && in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
-  const bool dp_crosses_leaf =
-      (in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf) || mirrored_crosses;
+  // 5. DP gradient reduce-scatter, AdamW on the shard, parameter all-gather
+  // (over the DP groups above). Under ZeRO-2 the passes have reduced the
+  // gradients already: what is left is DualPipe's sum of the two copies'
+  // shards, a swap of half the shard between each GPU and its mirror.
   int64_t step_end = 0;
   res.per_rank.resize(pp);
   std::vector<RankParams> params;
   for (int r = 0; r < pp; ++r) params.push_back(rank_params(spec, plan, split, kinds, r));
-  auto bytes = [](int64_t n, uint64_t per) { return B(static_cast<uint64_t>(n) * per); };
   // Flow timing: the DP rings of every rank at once (reduce-scatter of the
   // gradients, all-gather of the weights; ZeRO-0 all-reduces the gradients,
   // i.e. reduce-scatter then all-gather of the same bytes).
+  // The bytes of a GPU's ZeRO-2 gradient shard (one stage copy's DP groups).
+  auto zero2_shard = [&](const RankParams& rp) {
+    return Bytes::from_double(static_cast<double>(kGradBytesPerParam) *
+                              (static_cast<double>(rp.dense) / std::max(1, plan.data.degree) +
+                               static_cast<double>(rp.expert) / dp_expert));
+  };
   std::vector<Duration> flow_rs, flow_ag;
   if (c.flow && replicas.dense > 1) {
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
@@ -571,8 +616,17 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       CommReplay tr;
       std::vector<int> mirror;
       for (int r = 0; r < pp; ++r) mirror.push_back(mirror_rank(plan.pipeline.schedule, pp, r));
-      flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr, mirror);
-      c.count(tr);
+      if (!zero2) {
+        flow_rs = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_g, expert_g, tr, mirror);
+        c.count(tr);
+      } else if (copies > 1) {  // the mirror pairs' swap: rings of 2 (DP 1 per copy)
+        std::vector<Bytes> shard, none(static_cast<size_t>(pp));
+        for (const RankParams& rp : params) shard.push_back(zero2_shard(rp));
+        flow_rs = replay_dp(in.fabric_comm, c.layout, 1, 1, shard, none, tr, mirror);
+        c.count(tr);
+      } else {
+        flow_rs.assign(static_cast<size_t>(pp), Duration::zero());
+      }
       if (plan.data.zero_stage >= 1) {
         flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr, mirror);
         c.count(tr);
@@ -584,10 +638,6 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       return res;
     }
   }
-  // Expert replicas sit one per EP group, on different nodes: their ring is
-  // one GPU per node (no NVLink leg).
-  CommModel per_rail = in.net;
-  per_rail.gpus_per_node = 1;
   // Per rank: start of its tail, then reduce-scatter, [norm pass], AdamW,
   // all-gather. With clipping, AdamW starts on every rank at the same time:
   // when the last norm pass is done and its scalar all-reduce (a tree over
@@ -602,7 +652,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     Duration rs, ag;
     double shard = static_cast<double>(rp.dense + rp.expert);
     const int dp_all = replicas.dense, dp_expert_all = replicas.expert;
-    if (dp_all > 1 && plan.data.zero_stage >= 1) {
+    if (zero2) {
+      rs = copies > 1 ? ring_collective_time(per_rail, zero2_shard(rp), 2, mirrored_crosses) : Duration::zero();
+      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
+           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
+      shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
+    } else if (dp_all > 1 && plan.data.zero_stage >= 1) {
       rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses);
       ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
@@ -649,20 +704,20 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
   }
   res.step = Duration::from_ps(step_end);
-  if (plan.data.zero_stage >= 2 && replicas.dense > 1) {
-    // ZeRO-2 keeps only a shard of each gradient, so every weight-gradient
-    // pass (B, W, or the B of an F&B pair) must reduce-scatter its stage's
-    // gradients before the next one accumulates. Those collectives share
-    // the NIC with the EP all-to-all; they are not on the timeline.
+  if (zero2) {
+    // What the per-pass reduce-scatters cost: the busiest rank's passes and
+    // their standalone collective time, against the pipeline they slowed.
     size_t worst = 0;
     Duration worst_t;
     int worst_passes = 0;
     for (int r = 0; r < pp; ++r) {
       int passes = 0;
-      for (const PipeOp& op : program.ops[static_cast<size_t>(r)])
-        passes += op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kW || op.kind == PipeOpKind::kFB;
-      const int held = std::max<int>(1, static_cast<int>(stages_of_rank(plan, r).size()));
-      const Duration t = tails[static_cast<size_t>(r)].rs * (static_cast<double>(passes) / held);
+      Duration t;
+      for (const PipeOp& op : program.ops[static_cast<size_t>(r)]) {
+        if (op.kind != PipeOpKind::kB && op.kind != PipeOpKind::kW && op.kind != PipeOpKind::kFB) continue;
+        ++passes;
+        for (const LayerWork& w : stage_work[static_cast<size_t>(program.stage_of(r, op.bwd_dir))]) t += w.grad_rs;
+      }
       if (t > worst_t) {
         worst_t = t;
         worst = static_cast<size_t>(r);
@@ -670,11 +725,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       }
     }
     res.notes.push_back(sim::strprintf(
-        "WARNING: ZeRO-2 (data.zero_stage: 2) shards the gradients in memory, but the gradient reduce-scatter "
-        "it needs after every weight-gradient pass is not on the timeline: pipeline rank %zu runs %d such "
-        "passes, about %.2f s of reduce-scatter per step at the DP tail's rate, sharing the NIC with the EP "
-        "all-to-all. The step time is a lower bound",
-        worst, worst_passes, worst_t.seconds()));
+        "ZeRO-2: every weight-gradient pass reduce-scatters its layers' FP32 gradients over its stage copy's DP "
+        "group on a third stream, sharing the network fairly with the EP all-to-all, and the pass ends when "
+        "they are done; pipeline rank %zu runs %d such passes, %.2f s of reduce-scatter per step standalone%s",
+        worst, worst_passes, worst_t.seconds(),
+        copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
   }
   {
     // Which rank's tail ends the step (the DP sync of the last rank to finish).

@@ -14,8 +14,8 @@
 //  2. Layers are split into PP contiguous stages, minimising the largest
 //     stage's FLOPs (plan.hpp partition_layers).
 //  3. Each layer's ops are split at its dispatch/combine into compute
-//     segments; segments and all-to-alls are scheduled on two streams
-//     (compute, communication) per chunk: a forward chunk, an input-gradient
+//     segments; segments and all-to-alls are scheduled on in-order streams
+//     (compute, communication; streams.hpp) per chunk: a forward chunk, an input-gradient
 //     chunk, a weight chunk, a full backward, and DualPipe's F&B pair, in
 //     which one chunk's compute runs while the other chunk's all-to-all is
 //     in flight (the per-layer order of profile-data train.json:
@@ -25,7 +25,10 @@
 //     stages (schedule.hpp simulate_pipeline).
 //  5. Each rank then reduce-scatters its gradients over its DP group, runs
 //     AdamW on its shard and all-gathers the parameters (ZeRO-1); the step
-//     ends when the last rank is done. Under DualPipe the group spans both
+//     ends when the last rank is done. ZeRO-2 instead reduce-scatters each
+//     layer's gradients after every weight-gradient pass, on a third
+//     (background) stream of the chunk that shares the network with the
+//     all-to-all, and its tail only sums DualPipe's two copies' shards. Under DualPipe the group spans both
 //     copies of the rank's stages (ranks r and PP-1-r, schedule.hpp
 //     stage_copies), as DualPipe's example sums the mirror ranks' gradients.
 //
@@ -155,6 +158,9 @@ struct StageTimes {
   int first_layer = 0, layers = 0;
   std::vector<std::string> layer_names;
   ChunkTimes chunk;
+  // ZeRO-2: the standalone time of the reduce-scatters one weight-gradient
+  // pass of the stage issues (its layers' gradients); zero otherwise.
+  Duration grad_reduce;
 };
 
 struct TrainingResult {
