@@ -1,14 +1,18 @@
 // codesim sweep FILE: evaluate every point of a design-space sweep on all
 // cores (or over MPI ranks under mpirun/srun), resume after interruption,
 // and print the Pareto front over the sweep's objectives.
+#include <elf.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,10 +24,86 @@
 #include "scenarios/evaluators.hpp"
 #include "scenarios/sweep.hpp"
 #include "scenarios/sweep_runner.hpp"
+#include "workloads/compute_model.hpp"
 
 namespace codesim::cli {
 
 namespace {
+
+// The GNU build ID of this executable (all of codesim is linked statically
+// into it, so any code change gives a new one); "" when the linker wrote none.
+std::string build_id() {
+  std::string id;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        // The first object is the executable itself.
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const auto* p = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+          const unsigned char* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const unsigned char* name = p + sizeof(ElfW(Nhdr));
+            const unsigned char* desc = name + ((n->n_namesz + 3) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+              static const char* hex = "0123456789abcdef";
+              auto& s = *static_cast<std::string*>(out);
+              for (unsigned k = 0; k < n->n_descsz; ++k) {
+                s += hex[desc[k] >> 4];
+                s += hex[desc[k] & 15];
+              }
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &id);
+  return id;
+}
+
+// FNV-1a of a file's bytes ("-" when it cannot be read).
+std::string file_hash(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "-";
+  uint64_t h = 1469598103934665603ull;
+  for (char ch; in.get(ch);) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// Every string scalar of the tree that names an existing file next to
+// `dir` (the model spec, a calibration file, a trace).
+void named_files(const config::Node& n, const std::filesystem::path& dir, std::set<std::string>& out) {
+  if (n.is_scalar()) {
+    if (n.scalar.empty() || n.scalar.size() > 1000) return;
+    std::error_code ec;
+    const std::filesystem::path p = dir / n.scalar;
+    if (std::filesystem::is_regular_file(p, ec)) out.insert(std::filesystem::weakly_canonical(p, ec).string());
+    return;
+  }
+  for (const auto& item : n.items) named_files(item, dir, out);
+  for (const auto& [k, v] : n.entries) named_files(v, dir, out);
+}
+
+// The identity of a sweep run: its evaluator mode, this build, the sweep's
+// --set overrides and the bytes of the sweep file, its base scenario, the
+// files the base names, and the default calibration. Resumed rows must
+// match it.
+std::string sweep_context(const std::string& mode, const std::string& sweep_file,
+                          const std::vector<std::string>& overrides, const std::string& base_path,
+                          const config::Node& base) {
+  std::string c = mode + " build " + build_id() + " sweep " + file_hash(sweep_file) + " base " + file_hash(base_path);
+  for (const auto& o : overrides) c += " set " + o;
+  std::set<std::string> files;
+  named_files(base, std::filesystem::path(base_path).parent_path(), files);
+  files.insert(workloads::default_calibration_path());
+  for (const auto& f : files) c += " " + std::filesystem::path(f).filename().string() + " " + file_hash(f);
+  return c;
+}
 
 struct SweepArgs {
   std::string file;
@@ -177,6 +257,7 @@ int run(const SweepArgs& a, const GlobalOptions& global) {
   opt.threads = a.threads > 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency());
   opt.jsonl_path = jsonl;
   opt.resume = true;
+  opt.context = sweep_context(mode, a.file, a.overrides, base_path, base);
   if (tty) {
     opt.progress = [t0](size_t done, size_t total) {
       double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -51,21 +51,11 @@ scenarios::SweepRunSummary run_sweep_mpi(const scenarios::SweepSpec& spec, const
   // they agree on the todo list without shipping scenarios around.
   std::vector<scenarios::SweepPoint> points = scenarios::expand(spec);
   std::vector<scenarios::SweepRow> done;
-  if (options.resume && !options.jsonl_path.empty()) {
-    std::set<std::pair<size_t, std::string>> valid;
-    for (const auto& p : points) {
-      scenarios::SweepRow probe;
-      probe.point = p;
-      valid.emplace(p.index, probe.fingerprint());
-    }
-    if (rank == 0)
-      for (auto& r : scenarios::read_rows(options.jsonl_path))
-        if (valid.count({r.point.index, r.fingerprint()})) done.push_back(std::move(r));
-  }
+  if (rank == 0) done = scenarios::resumable_rows(points, options);
   // Rank 0 decides what is left and broadcasts the indices.
   std::vector<long long> todo_idx;
   if (rank == 0)
-    for (const auto& p : scenarios::remaining_points(points, done))
+    for (const auto& p : scenarios::remaining_points(points, done, options.context))
       todo_idx.push_back(static_cast<long long>(p.index));
   long long n_todo = static_cast<long long>(todo_idx.size());
   MPI_Bcast(&n_todo, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
@@ -98,6 +88,7 @@ scenarios::SweepRunSummary run_sweep_mpi(const scenarios::SweepSpec& spec, const
   std::atomic<long long> next{0};
   std::atomic<size_t> finished{0};
   auto record = [&](scenarios::SweepRow row) {
+    row.context = options.context;
     sink.append(row);
     size_t n = finished.fetch_add(1) + 1;
     std::lock_guard<std::mutex> lock(rows_mutex);

@@ -193,7 +193,7 @@ std::vector<SweepPoint> expand(const SweepSpec& spec) {
 }
 
 std::string SweepRow::fingerprint() const {
-  std::string s;
+  std::string s = context + "|";
   for (const auto& o : point.overrides) s += o + ";";
   return s;
 }
@@ -232,6 +232,7 @@ std::string row_to_json(const SweepRow& row) {
   nlohmann::ordered_json j;
   j["index"] = row.point.index;
   j["overrides"] = row.point.overrides;
+  if (!row.context.empty()) j["context"] = row.context;
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();
   for (const auto& [k, v] : row.point.labels) labels[k] = v;
   j["inputs"] = labels;
@@ -253,6 +254,7 @@ bool row_from_json(const std::string& line, SweepRow& row) {
   try {
     row.point.index = j["index"].get<size_t>();
     row.point.overrides = j["overrides"].get<std::vector<std::string>>();
+    row.context = j.value("context", "");
     row.point.labels.clear();
     if (j.contains("inputs"))
       for (auto& [k, v] : j["inputs"].items()) row.point.labels.emplace_back(k, v.get<std::string>());

@@ -174,7 +174,10 @@ struct SweepRow {
   SweepPoint point;
   PointResult result;
   bool feasible = true;  // passes the constraints
-  std::string fingerprint() const;  // stable id of the point's overrides
+  // What the row was computed under (SweepRunOptions::context): rows of
+  // another context are not resumed.
+  std::string context;
+  std::string fingerprint() const;  // stable id of the context and the point's overrides
 };
 
 // Evaluates `point` on top of the resolved base tree.

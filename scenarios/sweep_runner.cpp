@@ -32,16 +32,34 @@ void RowSink::append(const SweepRow& row) {
   ok_ = ok_ && static_cast<bool>(out);
 }
 
+namespace {
+std::pair<size_t, std::string> key_of(const SweepPoint& p, const std::string& context) {
+  SweepRow probe;
+  probe.point = p;
+  probe.context = context;
+  return {p.index, probe.fingerprint()};
+}
+}  // namespace
+
+std::vector<SweepRow> resumable_rows(const std::vector<SweepPoint>& points, const SweepRunOptions& options) {
+  std::vector<SweepRow> done;
+  if (!options.resume || options.jsonl_path.empty()) return done;
+  std::set<std::pair<size_t, std::string>> valid;
+  for (const auto& p : points) valid.insert(key_of(p, options.context));
+  std::set<size_t> seen;  // a point appended twice (two runs racing) counts once
+  for (auto& r : read_rows(options.jsonl_path))
+    if (valid.count({r.point.index, r.fingerprint()}) && seen.insert(r.point.index).second)
+      done.push_back(std::move(r));
+  return done;
+}
+
 std::vector<SweepPoint> remaining_points(const std::vector<SweepPoint>& points,
-                                         const std::vector<SweepRow>& done) {
+                                         const std::vector<SweepRow>& done, const std::string& context) {
   std::set<std::pair<size_t, std::string>> have;
   for (const auto& r : done) have.emplace(r.point.index, r.fingerprint());
   std::vector<SweepPoint> left;
-  for (const auto& p : points) {
-    SweepRow probe;
-    probe.point = p;
-    if (!have.count({p.index, probe.fingerprint()})) left.push_back(p);
-  }
+  for (const auto& p : points)
+    if (!have.count(key_of(p, context))) left.push_back(p);
   return left;
 }
 
@@ -53,18 +71,8 @@ SweepRunSummary run_sweep_threads(const SweepSpec& spec, const config::Node& bas
   summary.total = points.size();
 
   // Rows already on disk for points of this sweep count as done.
-  std::vector<SweepRow> done;
-  if (options.resume && !options.jsonl_path.empty()) {
-    std::set<std::pair<size_t, std::string>> valid;
-    for (const auto& p : points) {
-      SweepRow probe;
-      probe.point = p;
-      valid.emplace(p.index, probe.fingerprint());
-    }
-    for (auto& r : read_rows(options.jsonl_path))
-      if (valid.count({r.point.index, r.fingerprint()})) done.push_back(std::move(r));
-  }
-  std::vector<SweepPoint> todo = remaining_points(points, done);
+  std::vector<SweepRow> done = resumable_rows(points, options);
+  std::vector<SweepPoint> todo = remaining_points(points, done, options.context);
   summary.resumed = done.size();
 
   RowSink sink(options.jsonl_path);
@@ -75,6 +83,7 @@ SweepRunSummary run_sweep_threads(const SweepSpec& spec, const config::Node& bas
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
       fresh[i] = evaluate_point(base, base_path, spec, todo[i], eval);
+      fresh[i].context = options.context;
       sink.append(fresh[i]);
       size_t n = finished.fetch_add(1) + 1;
       if (options.progress) {

@@ -19,6 +19,11 @@ struct SweepRunOptions {
   int threads = 1;
   std::string jsonl_path;  // rows are appended here ("" = keep in memory only)
   bool resume = true;      // skip points already in jsonl_path
+  // Identity of the run (evaluator mode, build, input files: cmd_sweep):
+  // stamped on every row, and only rows with the same stamp are resumed, so
+  // that a --full run never reuses fast rows and an edited scenario or a
+  // rebuilt codesim recomputes.
+  std::string context;
   // Called after each finished point (from any thread, serialised).
   std::function<void(size_t done, size_t total)> progress;
 };
@@ -43,8 +48,13 @@ class RowSink {
 };
 
 // The points of `points` not already present (by index and overrides) in `done`.
+// The rows of options.jsonl_path that belong to `points` under
+// options.context (empty unless options.resume).
+std::vector<SweepRow> resumable_rows(const std::vector<SweepPoint>& points, const SweepRunOptions& options);
+
+// The points that have no row in `done` under `context`.
 std::vector<SweepPoint> remaining_points(const std::vector<SweepPoint>& points,
-                                         const std::vector<SweepRow>& done);
+                                         const std::vector<SweepRow>& done, const std::string& context = "");
 
 SweepRunSummary run_sweep_threads(const SweepSpec& spec, const config::Node& base,
                                   const std::string& base_path, const Evaluator& eval,

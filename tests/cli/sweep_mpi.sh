@@ -15,6 +15,17 @@ cmp -s "$tmp/one/rows.csv" "$tmp/two/rows.csv" || fail "threads differ from sing
 "$bin" sweep "$sweep" --out "$tmp/one" -j1 >"$tmp/again.txt" 2>&1 || fail "resume run"
 grep -q "(0 evaluated" "$tmp/again.txt" || fail "resume did not skip done points: $(cat "$tmp/again.txt")"
 
+# Rows are resumed only under the same context: an edited sweep file (or
+# base scenario, or a rebuilt codesim, or --full after the fast model)
+# recomputes every point.
+sed "s|base: |base: $root/scenarios/sweeps/|" "$sweep" >"$tmp/copy.yaml"
+"$bin" sweep "$tmp/copy.yaml" --out "$tmp/ctx" -j1 >"$tmp/ctx1.txt" 2>&1 || fail "copy run: $(cat "$tmp/ctx1.txt")"
+grep -q '"context":"topology build ' "$tmp/ctx/rows.jsonl" || fail "rows carry no context: $(head -c 300 "$tmp/ctx/rows.jsonl")"
+echo "# edited" >>"$tmp/copy.yaml"
+"$bin" sweep "$tmp/copy.yaml" --out "$tmp/ctx" -j1 >"$tmp/ctx2.txt" 2>&1 || fail "edited run: $(cat "$tmp/ctx2.txt")"
+grep -q "evaluated, 0 resumed" "$tmp/ctx2.txt" || fail "an edited sweep resumed old rows: $(cat "$tmp/ctx2.txt")"
+cmp -s "$tmp/one/rows.csv" "$tmp/ctx/rows.csv" || fail "the recomputed rows differ"
+
 if command -v mpirun >/dev/null; then
   flags="--oversubscribe"
   [ "$(id -u)" = 0 ] && flags="$flags --allow-run-as-root"

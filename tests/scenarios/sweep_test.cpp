@@ -170,6 +170,33 @@ TEST(Sweep, ResumesFromTheJsonLinesFileAndIgnoresATornLine) {
   EXPECT_EQ(rows_to_csv(second.rows), rows_to_csv(first.rows));
 }
 
+// Rows carry the context of their run (mode, build, input files: cmd_sweep
+// sweep_context); a run under another context recomputes every point (a
+// --full run must not reuse the fast model's rows, nor a rebuilt codesim
+// the old one's), and its rows then resume under their own context.
+TEST(Sweep, ResumesOnlyRowsOfTheSameContext) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "codesim_sweep_context";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SweepSpec spec = toy_spec();
+  config::Node base = config::Node::make_map();
+  SweepRunOptions opt;
+  opt.jsonl_path = (dir / "rows.jsonl").string();
+  opt.context = "train build A";
+  EXPECT_EQ(run_sweep_threads(spec, base, "b", toy, opt).evaluated, 8u);
+  opt.context = "train-full build A";
+  const auto other = run_sweep_threads(spec, base, "b", toy, opt);
+  EXPECT_EQ(other.resumed, 0u);
+  EXPECT_EQ(other.evaluated, 8u);
+  for (const auto& r : other.rows) EXPECT_EQ(r.context, "train-full build A");
+  const auto again = run_sweep_threads(spec, base, "b", toy, opt);
+  EXPECT_EQ(again.resumed, 8u);
+  EXPECT_EQ(again.evaluated, 0u);
+  ASSERT_EQ(again.rows.size(), 8u);
+  EXPECT_EQ(again.rows[3].context, "train-full build A");
+}
+
 TEST(Sweep, RowsRoundTripThroughJson) {
   SweepRow r;
   r.point.index = 7;
