@@ -13,10 +13,19 @@ class LayerBuilder {
  public:
   // `q_len`: query positions per sequence (training and prefill: seq_len).
   LayerBuilder(const ModelSpec& s, const OpListOptions& o, int64_t tokens, int64_t q_len)
-      : s_(s), o_(o), t_(tokens), q_len_(q_len) {}
+      : s_(s), o_(o), t_(tokens), q_len_(q_len), tp_(std::max(1, o.tensor_parallel)),
+        rows_(tokens / tp_) {}
+
+  // Rows the current region runs on: all tokens inside a TP region, the
+  // GPU's 1/tp share (sequence parallelism) outside; all without TP.
+  int64_t rows() const { return rows_; }
+  int64_t tp() const { return tp_; }
+  // Enter / leave a TP region (no-ops without TP).
+  void tp_gather(const std::string& name) { tp_comm(name + ".tp_gather", t_); }
+  void tp_scatter(const std::string& name) { tp_comm(name + ".tp_scatter", t_ / tp_); }
 
   void gemm(std::string name, int64_t n, int64_t k, Precision p) {
-    fwd_.push_back(gemm_op(std::move(name), Pass::kForward, p, GemmShape{t_, n, k, 1}));
+    fwd_.push_back(gemm_op(std::move(name), Pass::kForward, p, GemmShape{rows_, n, k, 1}));
   }
   void gemm_rows(std::string name, int64_t m, int64_t n, int64_t k, int64_t groups,
                  Precision p) {
@@ -29,7 +38,7 @@ class LayerBuilder {
   }
   void norm(std::string name, int64_t cols) {
     // x * rsqrt(mean(x^2)) * w: square, sum, scale, multiply = 4 FLOPs/element.
-    pointwise(std::move(name), OpType::kNorm, t_, cols, 4.0, 1, 1);
+    pointwise(std::move(name), OpType::kNorm, rows_, cols, 4.0, 1, 1);
   }
   void op(Op o) { fwd_.push_back(std::move(o)); }
 
@@ -81,6 +90,14 @@ class LayerBuilder {
           l.ops.push_back(comm_op(f.name + ".bwd", OpType::kDispatch, Pass::kBackwardInput,
                                   Precision::kFp8E4M3, std::get<CommShape>(f.shape)));
           break;
+        case OpType::kTpComm: {  // an all-gather's gradient is reduce-scattered, and back
+          Op b = f;
+          b.name += ".bwd";
+          b.pass = Pass::kBackwardInput;
+          std::swap(b.bytes_read, b.bytes_written);
+          l.ops.push_back(b);
+          break;
+        }
         case OpType::kTopK:  // indices carry no gradient; moe.route's backward
           break;             // scatters the selected weights' gradients
         case OpType::kEmbedding: {
@@ -108,21 +125,39 @@ class LayerBuilder {
   int64_t tokens() const { return t_; }
 
  private:
+  void tp_comm(std::string name, int64_t rows_after) {
+    if (tp_ == 1) return;
+    Op o;
+    o.name = std::move(name);
+    o.kind = OpType::kTpComm;
+    o.precision = Precision::kBf16;
+    o.shape = CommShape{t_, tp_, s_.dim};
+    // What one GPU holds before and after: its share and the whole tensor.
+    const uint64_t share = static_cast<uint64_t>(t_ / tp_ * s_.dim) * 2, whole = share * static_cast<uint64_t>(tp_);
+    o.bytes_read = B(rows_after == t_ ? share : whole);
+    o.bytes_written = B(rows_after == t_ ? whole : share);
+    fwd_.push_back(std::move(o));
+    rows_ = rows_after;
+  }
+
   const ModelSpec& s_;
   const OpListOptions& o_;
   int64_t t_;
   int64_t q_len_;
+  int64_t tp_;
+  int64_t rows_;
   std::vector<Op> fwd_;
 };
 
 void LayerBuilder::attention() {
   const Precision lp = o_.linear_precision;
-  const int64_t d = s_.dim, h = s_.n_heads;
+  const int64_t d = s_.dim, h = s_.n_heads / tp_;  // this GPU's heads
   const bool decode = o_.workload == Workload::kDecode;
   const int64_t q_len = q_len_;
   const int64_t batch = t_ / std::max<int64_t>(1, q_len);
   const int64_t prefix = o_.workload == Workload::kPrefill ? std::max<int64_t>(0, o_.prefix_len) : 0;
   norm("attn_norm", d);
+  tp_gather("attn");
   if (s_.attention == AttentionKind::kMla) {
     const MlaSpec& m = *s_.mla;
     const int64_t qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
@@ -136,45 +171,49 @@ void LayerBuilder::attention() {
     }
     gemm("attn.wkv_a", m.kv_lora_rank + m.qk_rope_head_dim, d, lp);
     norm("attn.kv_norm", m.kv_lora_rank);
-    pointwise("attn.rope", OpType::kRope, t_, (h + 1) * int64_t{m.qk_rope_head_dim}, 3.0, 1, 1);
+    pointwise("attn.rope", OpType::kRope, rows_, (h + 1) * int64_t{m.qk_rope_head_dim}, 3.0, 1, 1);
     if (!absorbed) {
       gemm("attn.wkv_b", h * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, lp);
       // The cached prefix's latents, up-projected to keys and values too.
       if (prefix > 0)
         gemm_rows("attn.wkv_b_cached", batch * prefix, h * (m.qk_nope_head_dim + m.v_head_dim),
                   m.kv_lora_rank, 1, lp);
-      op(attention_core(s_, o_, batch, q_len));
+      op(attention_core(s_, o_, batch, q_len, tp_));
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     } else {
       // q_nope W_UK per head -> latent queries; attention over the cached
       // latent (MQA: one KV head of kv_lora + rope, values = the latent);
       // then W_UV per head and wo.
-      gemm_rows("attn.absorb_q", t_ * h, m.kv_lora_rank, m.qk_nope_head_dim, h,
+      gemm_rows("attn.absorb_q", rows_ * h, m.kv_lora_rank, m.qk_nope_head_dim, h,
                 Precision::kBf16);
-      op(attention_core(s_, o_, batch, q_len));
-      gemm_rows("attn.absorb_o", t_ * h, m.v_head_dim, m.kv_lora_rank, h, Precision::kBf16);
+      op(attention_core(s_, o_, batch, q_len, tp_));
+      gemm_rows("attn.absorb_o", rows_ * h, m.v_head_dim, m.kv_lora_rank, h, Precision::kBf16);
       gemm("attn.wo", d, h * m.v_head_dim, lp);
     }
   } else {
     const GqaSpec& g = *s_.gqa;
-    gemm("attn.wqkv", (h + 2 * int64_t{g.n_kv_heads}) * g.head_dim, d, lp);
-    pointwise("attn.rope", OpType::kRope, t_, (h + g.n_kv_heads) * int64_t{g.head_dim}, 3.0, 1,
-              1);
-    op(attention_core(s_, o_, batch, q_len));
+    const int64_t kv = gqa_local_kv_heads(g.n_kv_heads, tp_);
+    gemm("attn.wqkv", (h + 2 * kv) * g.head_dim, d, lp);
+    pointwise("attn.rope", OpType::kRope, rows_, (h + kv) * int64_t{g.head_dim}, 3.0, 1, 1);
+    op(attention_core(s_, o_, batch, q_len, tp_));
     gemm("attn.wo", d, h * int64_t{g.head_dim}, lp);
   }
-  pointwise("attn.residual", OpType::kElementwise, t_, d, 1.0, 2, 1);
+  tp_scatter("attn");
+  pointwise("attn.residual", OpType::kElementwise, rows_, d, 1.0, 2, 1);
 }
 
-void LayerBuilder::ffn_dense(int64_t inter, const std::string& prefix) {
+void LayerBuilder::ffn_dense(int64_t inter_all, const std::string& prefix) {
+  const int64_t inter = inter_all / tp_;
+  tp_gather(prefix);
   gemm(prefix + ".w13", 2 * inter, s_.dim, o_.linear_precision);
-  pointwise(prefix + ".swiglu", OpType::kActivation, t_, inter, 5.0, 2, 1);
+  pointwise(prefix + ".swiglu", OpType::kActivation, rows_, inter, 5.0, 2, 1);
   gemm(prefix + ".w2", s_.dim, inter, o_.linear_precision);
+  tp_scatter(prefix);
 }
 
 void LayerBuilder::moe() {
   const MoeSpec& m = *s_.moe;
-  const int64_t d = s_.dim, k = m.n_activated_experts, rows = t_ * k;
+  const int64_t d = s_.dim, k = m.n_activated_experts, t = rows_, rows = t * k;  // this GPU's tokens
   // Router: the scores GEMM stays out of FP8 (TR Sec. 3.3: the gating
   // module keeps its original precision). It runs on the BF16 tensor cores
   // with FP32 accumulation and output: train.json's three router GEMMs per
@@ -183,7 +222,7 @@ void LayerBuilder::moe() {
   // each. Then sigmoid/softmax, bias and the group scores (about 4 FLOPs
   // per score, the selections' compares included).
   gemm("moe.gate", m.n_routed_experts, d, Precision::kBf16);
-  pointwise("moe.route", OpType::kRouter, t_, m.n_routed_experts, 4.0, 1, 1);
+  pointwise("moe.route", OpType::kRouter, t, m.n_routed_experts, 4.0, 1, 1);
   // The selections: with group-limited routing (TR 2.1.2: M of the
   // n_expert_groups groups, then the top-k experts within them) two top-k
   // per token, else one. train.json's gate runs two PyTorch top-k kernels
@@ -191,35 +230,41 @@ void LayerBuilder::moe() {
   // per layer. Read: the FP32 scores; written: k values and int64 indices.
   auto topk = [&](std::string name, int64_t candidates, int64_t selected) {
     Op o = elementwise_op(std::move(name), OpType::kTopK, Pass::kForward, Precision::kFp32,
-                          ElementwiseShape{t_, candidates}, 0.0, 1, 0);
-    o.bytes_written = B(static_cast<uint64_t>(t_ * selected) * 12);
+                          ElementwiseShape{t, candidates}, 0.0, 1, 0);
+    o.bytes_written = B(static_cast<uint64_t>(t * selected) * 12);
     op(std::move(o));
   };
   if (m.n_expert_groups > 1) topk("moe.topk_groups", m.n_expert_groups, m.n_limited_groups);
   topk("moe.topk", m.n_routed_experts, k);
   op(comm_op("moe.dispatch", OpType::kDispatch, Pass::kForward, Precision::kFp8E4M3,
-             CommShape{t_, rows, d}));
+             CommShape{t, rows, d}));
   gemm_rows("moe.up", rows, 2 * int64_t{m.moe_inter_dim}, d, m.n_routed_experts,
             o_.linear_precision);
   pointwise("moe.swiglu", OpType::kActivation, rows, m.moe_inter_dim, 5.0, 2, 1);
   gemm_rows("moe.down", rows, d, m.moe_inter_dim, m.n_routed_experts, o_.linear_precision);
   op(comm_op("moe.combine", OpType::kCombine, Pass::kForward, Precision::kBf16,
-             CommShape{t_, rows, d}));
+             CommShape{t, rows, d}));
   if (m.n_shared_experts > 0)
     ffn_dense(int64_t{m.n_shared_experts} * m.moe_inter_dim, "moe.shared");
 }
 
 }  // namespace
 
-Op attention_core(const ModelSpec& s, const OpListOptions& o, int64_t batch, int64_t q_len) {
-  const int64_t h = s.n_heads;
+int64_t gqa_local_kv_heads(int64_t kv_heads, int64_t tp) {
+  // Fewer KV heads than TP ranks: each rank keeps a replica of one.
+  return std::max<int64_t>(1, kv_heads / std::max<int64_t>(1, tp));
+}
+
+Op attention_core(const ModelSpec& s, const OpListOptions& o, int64_t batch, int64_t q_len, int64_t tp) {
+  const int64_t h = s.n_heads / std::max<int64_t>(1, tp);
   const bool decode = o.workload == Workload::kDecode;
   const int64_t prefix = o.workload == Workload::kPrefill ? std::max<int64_t>(0, o.prefix_len) : 0;
   const int64_t kv_len = o.seq_len + prefix;
   if (s.attention != AttentionKind::kMla) {
     const GqaSpec& g = *s.gqa;
     return attention_op("attn.core", Pass::kForward, o.attention_precision,
-                        AttentionShape{batch, q_len, kv_len, h, g.n_kv_heads, g.head_dim, g.head_dim, o.causal});
+                        AttentionShape{batch, q_len, kv_len, h, gqa_local_kv_heads(g.n_kv_heads, tp), g.head_dim,
+                                       g.head_dim, o.causal});
   }
   const MlaSpec& m = *s.mla;
   if (!o.mla_absorbed.value_or(decode))
@@ -244,9 +289,12 @@ std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) 
   std::vector<LayerOps> out;
 
   {
+    // Vocabulary-parallel under TP: every GPU looks up all tokens in its
+    // rows of the table, then the partial rows are reduce-scattered.
     LayerBuilder b(s, o, t, q_len);
     b.op(elementwise_op("embed", OpType::kEmbedding, Pass::kForward, Precision::kBf16,
                         ElementwiseShape{t, s.dim}, 0.0, 1, 1));
+    b.tp_scatter("embed");
     out.push_back(b.finish("embed", LayerKind::kEmbedding));
   }
   auto block = [&](LayerBuilder& b, bool is_moe) {
@@ -256,13 +304,14 @@ std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) 
       b.moe();
     else
       b.ffn_dense(s.inter_dim, "ffn");
-    b.pointwise("ffn.residual", OpType::kElementwise, b.tokens(), s.dim, 1.0, 2, 1);
+    b.pointwise("ffn.residual", OpType::kElementwise, b.rows(), s.dim, 1.0, 2, 1);
   };
   auto head = [&](LayerBuilder& b, const std::string& prefix) {
     b.norm(prefix + "norm", s.dim);
-    b.gemm(prefix + "head", s.vocab_size, s.dim, Precision::kBf16);  // BF16 (TR Sec. 3.3)
+    b.tp_gather(prefix + "head");  // vocabulary-parallel head and loss under TP
+    b.gemm(prefix + "head", s.vocab_size / b.tp(), s.dim, Precision::kBf16);  // BF16 (TR Sec. 3.3)
     if (o.workload == Workload::kTraining)
-      b.pointwise(prefix + "loss", OpType::kLoss, b.tokens(), s.vocab_size, 5.0, 1, 1);
+      b.pointwise(prefix + "loss", OpType::kLoss, b.rows(), s.vocab_size / b.tp(), 5.0, 1, 1);
   };
   const int n_dense = s.moe ? s.moe->n_dense_layers : s.n_layers;
   for (int i = 0; i < s.n_layers; ++i) {

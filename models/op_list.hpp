@@ -6,8 +6,9 @@
 // reference implementation emits the same Op records (plus the measured
 // routing) into traces.
 //
-// The list covers the whole micro-batch as if on one device (no tensor or
-// expert parallel split). MoE layers assume balanced routing: the routed
+// The list covers the whole micro-batch as if on one device (no expert
+// parallel split; with OpListOptions::tensor_parallel, one GPU of the TP
+// group). MoE layers assume balanced routing: the routed
 // grouped GEMMs have tokens * top_k rows in total; a trace with a measured
 // routing (models/trace.hpp) carries the per-expert loads and the EP byte
 // matrices that split them over GPUs.
@@ -72,6 +73,16 @@ struct OpListOptions {
   // hits) before its seq_len new ones: attention reads their keys and
   // values, and MLA's naive path first up-projects their cached latents.
   int64_t prefix_len = 0;
+  // Training: Megatron-style tensor parallelism over this many GPUs, with
+  // sequence parallelism. Per GPU: the attention heads, the dense FFN's and
+  // shared experts' intermediate width, and the vocabulary (embedding, head,
+  // loss) split tp ways; norms, residuals, the MoE router and the routed
+  // experts' tokens run on the GPU's 1/tp of the tokens; MLA's down-
+  // projections (wq_a, wkv_a) and MTP's eh_proj stay replicated (as in
+  // Megatron-Core). Each TP region is entered with an all-gather of the
+  // tokens and left with a reduce-scatter (kTpComm ops; their backward
+  // swaps the two). 1: no TP, the ops of the whole micro-batch.
+  int tensor_parallel = 1;
 };
 
 struct LayerOps {
@@ -87,7 +98,11 @@ std::vector<LayerOps> build_op_list(const ModelSpec& spec, const OpListOptions& 
 // for `batch` sequences of `q_len` query positions over options.seq_len
 // keys (plus options.prefix_len cached ones in prefill): MHA form for GQA
 // and naive MLA, latent MQA form for absorbed MLA (decode by default).
-Op attention_core(const ModelSpec& spec, const OpListOptions& options, int64_t batch, int64_t q_len);
+Op attention_core(const ModelSpec& spec, const OpListOptions& options, int64_t batch, int64_t q_len,
+                  int64_t tp = 1);
+// GQA under TP: the KV heads a GPU holds (a replica of one when there are
+// fewer KV heads than TP ranks).
+int64_t gqa_local_kv_heads(int64_t kv_heads, int64_t tp);
 
 // Sum of FLOPs (or bytes) over a list, optionally restricted to one pass and
 // to GEMM/attention ops only (the "model FLOPs" of the 6N convention).

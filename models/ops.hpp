@@ -58,6 +58,8 @@ enum class OpType {
   kDispatch,     // EP all-to-all towards the experts
   kCombine,      // EP all-to-all back, weighted sum
   kLoss,         // softmax cross-entropy over the vocabulary
+  kTpComm,       // tensor parallelism: all-gather or reduce-scatter of a BF16
+                 // tokens x hidden activation over `copies` GPUs (CommShape)
 };
 constexpr auto enum_names(OpType) {
   return std::array{std::pair{OpType::kEmbedding, std::string_view("embedding")},
@@ -72,7 +74,8 @@ constexpr auto enum_names(OpType) {
                     std::pair{OpType::kTopK, std::string_view("topk")},
                     std::pair{OpType::kDispatch, std::string_view("dispatch")},
                     std::pair{OpType::kCombine, std::string_view("combine")},
-                    std::pair{OpType::kLoss, std::string_view("loss")}};
+                    std::pair{OpType::kLoss, std::string_view("loss")},
+                    std::pair{OpType::kTpComm, std::string_view("tp_comm")}};
 }
 
 // Forward, backward for the input gradient ("B" in DualPipe's F/B/W), or
@@ -105,7 +108,8 @@ struct ElementwiseShape {
   bool operator==(const ElementwiseShape&) const = default;
 };
 // An all-to-all: `tokens` tokens, `copies` token-expert copies in total,
-// each `hidden` wide.
+// each `hidden` wide. A TP collective (kTpComm): the full tensor's `tokens`
+// rows of `hidden`, over `copies` = TP GPUs.
 struct CommShape {
   int64_t tokens = 0, copies = 0, hidden = 0;
   bool operator==(const CommShape&) const = default;

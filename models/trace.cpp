@@ -207,7 +207,8 @@ bool read_shape(Checker& c, const OrderedJson& j, const std::string& p, OpType k
       return ok;
     }
     case OpType::kDispatch:
-    case OpType::kCombine: {
+    case OpType::kCombine:
+    case OpType::kTpComm: {
       if (!c.object(j, p, {"tokens", "copies", "hidden"})) return false;
       CommShape s;
       const bool ok = i("tokens", s.tokens) & i("copies", s.copies) & i("hidden", s.hidden);

@@ -57,7 +57,9 @@ ComputeCalibration default_calibration(config::Diagnostics* diags) {
 OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibration& cal,
                int sms_available) {
   OpTime t;
-  if (op.kind == models::OpType::kDispatch || op.kind == models::OpType::kCombine) return t;
+  if (op.kind == models::OpType::kDispatch || op.kind == models::OpType::kCombine ||
+      op.kind == models::OpType::kTpComm)
+    return t;
   const double sm_share =
       gpu.sms > 0 ? std::clamp(static_cast<double>(sms_available) / gpu.sms, 0.0, 1.0) : 1.0;
   const Bytes bytes = op.bytes_read + op.bytes_written;

@@ -155,8 +155,8 @@ struct OpTime {
 };
 
 // Time of one op on one GPU with `sms_available` SMs for compute kernels.
-// Communication ops (dispatch/combine) are not timed here: the result is zero
-// (they run on the network model).
+// Communication ops (dispatch/combine, TP collectives) are not timed here:
+// the result is zero (they run on the network model).
 OpTime time_op(const models::Op& op, const GpuCompute& gpu, const ComputeCalibration& cal,
                int sms_available);
 

@@ -19,9 +19,7 @@ std::string gb(Bytes b) {
 void Plan::validate(config::Reader& r) {
   r.check(pipeline.degree >= 1, "pipeline.degree", "must be >= 1");
   r.check(data.degree >= 1, "data.degree", "must be >= 1");
-  r.check(tensor.degree == 1, "tensor.degree",
-          "only TP = 1 is simulated (DeepSeek-V3 trains without TP), got " +
-              std::to_string(tensor.degree));
+  r.check(tensor.degree >= 1, "tensor.degree", "must be >= 1");
   r.check(expert.degree >= 1, "expert.degree", "must be >= 1");
   r.check(data.zero_stage >= 0 && data.zero_stage <= 2, "data.zero_stage",
           "must be 0, 1 or 2, got " + std::to_string(data.zero_stage));
@@ -172,6 +170,7 @@ std::vector<models::LayerOps> plan_op_list(const models::ModelSpec& spec, const 
   o.causal = true;
   o.linear_precision = plan.precision.gemm == GemmPrecision::kFp8 ? models::Precision::kFp8E4M3
                                                                    : models::Precision::kBf16;
+  o.tensor_parallel = std::max(1, plan.tensor.degree);
   std::vector<models::LayerOps> layers = models::build_op_list(spec, o);
   const int local_experts =
       spec.moe ? std::max(1, spec.moe->n_routed_experts / std::max(1, plan.expert.degree)) : 1;
@@ -273,20 +272,48 @@ int peak_in_flight(const PipelineProgram& p, int rank) {
 
 }  // namespace
 
+namespace {
+// The parameters of a layer that TP keeps whole on every GPU of the group.
+int64_t tp_replicated(const models::ModelSpec& s, const models::ParamCounts& pc, models::LayerKind k) {
+  using models::LayerKind;
+  int64_t block = pc.layer_norms;
+  if (s.attention == models::AttentionKind::kMla && s.mla) {
+    const auto& m = *s.mla;
+    const int64_t d = s.dim;
+    if (m.q_lora_rank > 0) block += d * m.q_lora_rank + m.q_lora_rank;  // wq_a, q_norm
+    block += d * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank;  // wkv_a, kv_norm
+  }
+  switch (k) {
+    case LayerKind::kEmbedding: return 0;
+    case LayerKind::kDense: return block;
+    case LayerKind::kMoe: return block + pc.moe_gate;
+    case LayerKind::kHead: return pc.final_norm;
+    case LayerKind::kMtp:  // eh_proj and the two input norms, then a block and the shared head's norm
+      return 2 * int64_t{s.dim} * s.dim + 2 * int64_t{s.dim} + block + (s.moe ? pc.moe_gate : 0) + pc.final_norm;
+  }
+  return 0;
+}
+}  // namespace
+
 std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& s, const models::ParamCounts& pc,
-                                         int kind, int ep) {
+                                         int kind, int ep, int tp) {
   using models::LayerKind;
   const auto k = static_cast<LayerKind>(kind);
   const int64_t routed = s.moe ? int64_t{s.moe->n_routed_experts} * pc.expert : 0;
   const int64_t local_routed = ep > 0 ? routed / ep : routed;
+  int64_t dense = 0, expert = 0;
   switch (k) {
-    case LayerKind::kEmbedding: return {pc.embedding, 0};
-    case LayerKind::kDense: return {pc.dense_layer, 0};
-    case LayerKind::kMoe: return {pc.moe_layer - routed, local_routed};
-    case LayerKind::kHead: return {pc.output_head + pc.final_norm, 0};
-    case LayerKind::kMtp: return {pc.mtp_module - routed, local_routed};
+    case LayerKind::kEmbedding: dense = pc.embedding; break;
+    case LayerKind::kDense: dense = pc.dense_layer; break;
+    case LayerKind::kMoe: dense = pc.moe_layer - routed, expert = local_routed; break;
+    case LayerKind::kHead: dense = pc.output_head + pc.final_norm; break;
+    case LayerKind::kMtp: dense = pc.mtp_module - routed, expert = local_routed; break;
   }
-  return {0, 0};
+  if (tp > 1) {
+    const int64_t whole = std::min(dense, tp_replicated(s, pc, k));
+    dense = whole + (dense - whole) / tp;
+  }
+  return {dense, expert};
 }
 
 std::vector<int> stages_of_rank(const Plan& plan, int rank) {
@@ -311,7 +338,7 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
   for (int st : stages_of_rank(plan, rank)) {
     const auto& sl = stages[st];
     for (int i = sl.first; i < sl.first + sl.count; ++i) {
-      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep);
+      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep, plan.tensor.degree);
       rp.dense += d;
       rp.expert += e;
     }
@@ -348,7 +375,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     double act = 0;
     const auto& sl = stages[st];
     for (int i = sl.first; i < sl.first + sl.count; ++i) {
-      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep);
+      const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep, plan.tensor.degree);
       dense += d;
       expert += e;
       grad_bucket = std::max(grad_bucket, 4.0 * static_cast<double>(d + e));
@@ -369,8 +396,11 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     grads += plan.data.zero_stage >= 2
                  ? 4.0 * (static_cast<double>(dense) / grad_shard_dense + static_cast<double>(expert) / grad_shard_expert)
                  : 4.0 * p;
+    // Under TP with sequence parallelism a GPU keeps 1/tp of every cached
+    // activation (Korthikanti et al. 2022: each term of the per-layer
+    // activation memory divides by t).
     act_stage_max = std::max(act_stage_max,
-                             Bytes::from_double(act * static_cast<double>(plan.tokens_per_micro_batch())));
+                             Bytes::from_double(act * static_cast<double>(plan.tokens_per_gpu_micro_batch())));
   }
   if (plan.data.zero_stage >= 2) grads += grad_bucket;
   m.params = params;
@@ -399,6 +429,29 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
                 " = " + std::to_string(plan.gpus()) + " GPUs, but the cluster has " +
                 std::to_string(cluster_gpus));
     return;
+  }
+  if (const int tp = plan.tensor.degree; tp > 1) {
+    // TP splits heads, FFN widths and the vocabulary evenly, and its
+    // collectives run on every layer: the group stays inside one node's
+    // NVLink.
+    auto bad = [&](const std::string& why) {
+      r.check(false, key("tensor.degree"), "TP = " + std::to_string(tp) + ": " + why);
+    };
+    auto splits = [&](int64_t n) { return n % tp == 0; };
+    if (gpus_per_node > 0 && gpus_per_node % tp != 0)
+      return bad("the TP group must fit in one node's NVLink domain: it must divide the node's " +
+                 std::to_string(gpus_per_node) + " GPUs");
+    if (!splits(spec.n_heads)) return bad(std::to_string(spec.n_heads) + " attention heads do not split evenly");
+    if (spec.gqa && !splits(spec.gqa->n_kv_heads))
+      return bad(std::to_string(spec.gqa->n_kv_heads) + " KV heads do not split evenly");
+    if ((!spec.moe || spec.moe->n_dense_layers > 0) && !splits(spec.inter_dim))
+      return bad("the FFN width " + std::to_string(spec.inter_dim) + " does not split evenly");
+    if (spec.moe && !splits(int64_t{spec.moe->n_shared_experts} * spec.moe->moe_inter_dim))
+      return bad("the shared experts' width does not split evenly");
+    if (!splits(spec.vocab_size)) return bad("the vocabulary of " + std::to_string(spec.vocab_size) + " does not split evenly");
+    if (!splits(plan.tokens_per_micro_batch()))
+      return bad("sequence parallelism splits a micro-batch's " + std::to_string(plan.tokens_per_micro_batch()) +
+                 " tokens evenly, and they do not");
   }
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   if (stage_gpus % plan.expert.degree != 0) {

@@ -81,7 +81,7 @@ struct TensorPlan {
   int degree = 1;
   template <class V>
   void fields(V& v) {
-    v.opt("degree", degree, "tensor-parallel degree (TP); only 1 is simulated");
+    v.opt("degree", degree, "tensor-parallel degree (TP, with sequence parallelism, inside one node)");
   }
 };
 
@@ -160,6 +160,9 @@ struct Plan {
   int64_t tokens_per_step() const {
     return static_cast<int64_t>(batch.global_batch) * batch.sequence_length;
   }
+  // One GPU's share of a micro-batch's tokens outside TP regions (sequence
+  // parallelism): what it dispatches, sends down the pipeline and caches.
+  int64_t tokens_per_gpu_micro_batch() const { return tokens_per_micro_batch() / std::max(1, tensor.degree); }
   int64_t tokens_per_micro_batch() const {
     return static_cast<int64_t>(batch.micro_batch) * batch.sequence_length;
   }
@@ -242,8 +245,11 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
 
 // Parameters one GPU holds of a layer of kind `kind` (models::LayerKind,
 // as layer_kinds() gives them): {replicated over DP, expert-sharded over ep}.
+// Under TP the first part is split tp ways except what TP replicates (the
+// norms, MLA's down-projections, the MoE gate, MTP's eh_proj:
+// models/op_list.hpp OpListOptions::tensor_parallel).
 std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& spec, const models::ParamCounts& pc,
-                                         int kind, int ep);
+                                         int kind, int ep, int tp = 1);
 
 // The stages pipeline rank `rank` holds: {rank}, and under DualPipe and
 // DualPipeV also its mirror (stages - 1 - rank).

@@ -219,7 +219,21 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
 // pass, as wall time on the compute stream; `other` gets the helper kernels
 // that run in the input-gradient pass instead (a weight-gradient GEMM's
 // casts of BF16 operands: compute_model.hpp auxiliary_kernels).
+// A TP all-gather or reduce-scatter: a ring over the TP group's NVLink,
+// each GPU moving (tp-1)/tp of the whole tensor (BF16), one NVLink latency
+// per ring step. It runs on the compute stream, as Megatron issues it (no
+// TP communication overlap).
+Duration tp_comm_time(const Context& c, const models::Op& op) {
+  const auto& s = std::get<models::CommShape>(op.shape);
+  const int64_t tp = std::max<int64_t>(1, s.copies);
+  if (tp == 1) return Duration::zero();
+  const Bytes whole = B(static_cast<uint64_t>(s.tokens * s.hidden) * 2);
+  return whole * (static_cast<double>(tp - 1) / static_cast<double>(tp)) / c.in->net.nvlink +
+         c.in->net.nvlink_latency * (tp - 1);
+}
+
 Duration compute_time(const Context& c, const models::Op& op, Duration* other = nullptr) {
+  if (op.kind == models::OpType::kTpComm) return tp_comm_time(c, op);
   Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
   Duration elsewhere;
   for (const auto& q : auxiliary_kernels(op))
@@ -431,7 +445,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // EP group expects its own tokens x top-k rows; one micro-batch's rows are
   // still a finite sample, and the busiest GPU sets the pace.
   if (spec.moe && plan.expert.degree > 1) {
-    const double rows = static_cast<double>(plan.tokens_per_micro_batch()) * k;
+    const double rows = static_cast<double>(plan.tokens_per_gpu_micro_batch()) * k;
     const std::vector<double> even(static_cast<size_t>(plan.expert.degree), 1.0);
     c.expert_imbalance = models::expected_max_load(even, rows);
   }
@@ -508,7 +522,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const bool own_crosses = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
     std::map<std::pair<int64_t, int64_t>, Duration> by_size;  // (dense, expert) params -> time
     for (size_t i = 0; i < layers.size(); ++i) {
-      const std::pair<int64_t, int64_t> de = layer_params(spec, pc, kinds[i], ep);
+      const std::pair<int64_t, int64_t> de = layer_params(spec, pc, kinds[i], ep, plan.tensor.degree);
       auto it = by_size.find(de);
       if (it == by_size.end()) {
         const Bytes dg = bytes(de.first, kGradBytesPerParam), eg = bytes(de.second, kGradBytesPerParam);
@@ -561,8 +575,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   }
   res.fb = timing.fb;
 
-  // PP: one micro-batch's hidden states (BF16) between adjacent stages, cross-node.
-  const Bytes pp_bytes = B(static_cast<uint64_t>(plan.tokens_per_micro_batch()) *
+  // PP: one micro-batch's hidden states (BF16) between adjacent stages, cross-node
+  // (under TP each GPU sends its sequence-parallel share).
+  const Bytes pp_bytes = B(static_cast<uint64_t>(plan.tokens_per_gpu_micro_batch()) *
                            static_cast<uint64_t>(spec.dim) * 2);
   const bool pp_crosses_leaf = in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
   Bandwidth pp_bw = in.net.nic_effective;
@@ -757,6 +772,13 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   res.report_rank = std::min(in.options.report_rank, pp - 1);
   res.breakdown = res.per_rank[res.report_rank];
 
+  // One block's TP collectives (forward), for the record.
+  for (const auto& l : layers)
+    if (l.kind == (spec.moe ? models::LayerKind::kMoe : models::LayerKind::kDense)) {
+      for (const auto& op : l.ops)
+        if (op.kind == models::OpType::kTpComm && op.pass == models::Pass::kForward) res.tp_comm_f += tp_comm_time(c, op);
+      break;
+    }
   // First MoE layer's all-to-alls, for the record.
   for (const auto& w : work)
     if (w.has_comm) {
@@ -803,11 +825,21 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     }
   }
 
-  res.notes.push_back("folded by symmetry (exact for equal loads on a symmetric fabric; each MoE layer is "
-                      "timed at its EP group's expected busiest GPU): the " +
-                      std::to_string(plan.data.degree) + " DP replicas and the EP ranks of a stage run "
-                      "identical ops; 1 GPU per pipeline stage simulated, " + std::to_string(pp) +
+  res.notes.push_back(std::string("folded by symmetry (exact for equal loads on a symmetric fabric") +
+                      (spec.moe ? "; each MoE layer is timed at its EP group's expected busiest GPU" : "") +
+                      "): the " + std::to_string(plan.data.degree) + " DP replicas" +
+                      (plan.tensor.degree > 1 ? ", the " + std::to_string(plan.tensor.degree) +
+                                                    " TP ranks (equal shares of every op)"
+                                              : std::string()) +
+                      (spec.moe ? " and the EP ranks" : "") +
+                      " of a stage run identical ops; 1 GPU per pipeline stage simulated, " + std::to_string(pp) +
                       " PP ranks in full detail (" + std::to_string(res.gpus) + " GPUs represented)");
+  if (plan.tensor.degree > 1)
+    res.notes.push_back(sim::strprintf(
+        "TP %d with sequence parallelism: each block enters its attention and FFN with an all-gather and "
+        "leaves with a reduce-scatter over NVLink (ring, on the compute stream, no TP overlap): %.2f ms per "
+        "block and micro-batch forward, as much again backward",
+        plan.tensor.degree, res.tp_comm_f / Milliseconds(1)));
   res.comm_timing = c.flow ? "flow" : "analytic";
   res.comm_flows = c.flows;
   res.comm_wall_s = c.wall_s;
@@ -824,8 +856,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
                         "fabric oversubscription; training.comm: analytic), not replayed on the fabric");
   }
-  res.notes.push_back(sim::strprintf("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
-                      sim::strprintf(", %.2f GPUs", c.fanout.gpus));
+  if (spec.moe)
+    res.notes.push_back(sim::strprintf("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
+                        sim::strprintf(", %.2f GPUs", c.fanout.gpus));
   res.expert_imbalance = c.expert_imbalance;
   if (c.expert_imbalance > 1)
     res.notes.push_back(sim::strprintf(

@@ -114,6 +114,7 @@ struct TrainingOptions {
 struct CommModel {
   Bandwidth nic_effective;   // per GPU, one direction, what all-to-all reaches (all ports)
   Bandwidth nvlink;          // per GPU, one direction, achievable
+  Duration nvlink_latency;   // per message inside the node (GPU -> NVSwitch -> GPU)
   Duration latency;          // per message, cross-node
   int gpus_per_node = 8;
   int nodes_per_leaf = 0;    // nodes under one leaf (per plane/rail); 0 = all
@@ -177,6 +178,10 @@ struct TrainingResult {
   // recomputation included, before the stream occupancy): forward, input
   // gradient, weight gradient.
   Duration moe_compute_f, moe_compute_b, moe_compute_w;
+  // Under TP: one block's TP all-gathers and reduce-scatters per micro-batch,
+  // forward (the first MoE block, or the first block of a dense model);
+  // the backward runs as many. Included in the compute-kernel times above.
+  Duration tp_comm_f;
   Duration dp_reduce_scatter, dp_all_gather, optimizer_compute;
   // Gradient clipping: the report rank's pass over its gradient shard, and
   // its wait from the end of that pass to the global norm (the scalar

@@ -19,6 +19,7 @@ CommModel comm_model_of(const topology::ClusterSpec& c) {
   n.nvlink = node.gpu_spec.nvlink_achievable.bytes_per_second() > 0 ? node.gpu_spec.nvlink_achievable
                                                                       : node.gpu_spec.nvlink_per_direction;
   n.latency = c.fabric.switch_spec.cross_leaf_latency;
+  n.nvlink_latency = node.nvlink_latency;
   n.gpus_per_node = std::max(1, node.gpus);
   n.oversubscription = std::max(1.0, c.fabric.oversubscription);
   n.kind = std::string(config::enum_to_string(c.fabric.kind));

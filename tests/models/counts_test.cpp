@@ -172,6 +172,65 @@ TEST(OpList, ForwardMatmulsTimesThreeMatchTrainFlops) {
   }
 }
 
+// Tensor parallelism (Megatron-style, with sequence parallelism): a GPU's
+// op list is its 1/tp share. For a GQA model nothing is replicated, so tp
+// GPUs together run exactly the FLOPs of the unsplit list; MLA's down-
+// projections (wq_a, wkv_a), their norms and the shared RoPE key run on
+// all tokens on every TP rank, the only FLOPs TP duplicates. Each block enters attention and its
+// FFN with an all-gather and leaves with a reduce-scatter (4 per block, +1
+// embedding, +1 head), mirrored in the backward.
+TEST(OpList, TensorParallelSplitsTheWorkExactly) {
+  auto count = [](const std::vector<LayerOps>& ls, OpType k, Pass p) {
+    int n = 0;
+    for (const auto& l : ls)
+      for (const auto& op : l.ops) n += op.kind == k && op.pass == p;
+    return n;
+  };
+  {
+    const ModelSpec s = load("llama-3.1-405b.yaml");
+    OpListOptions o;
+    o.seq_len = 8192;
+    const auto one = build_op_list(s, o);
+    o.tensor_parallel = 8;
+    const auto eight = build_op_list(s, o);
+    for (Pass p : {Pass::kForward, Pass::kBackwardInput, Pass::kBackwardWeight})
+      EXPECT_NEAR(8.0 * total_flops(eight, p, false).count() / total_flops(one, p, false).count(), 1.0, 1e-12);
+    EXPECT_EQ(count(one, OpType::kTpComm, Pass::kForward), 0);
+    EXPECT_EQ(count(eight, OpType::kTpComm, Pass::kForward), 4 * 126 + 2);
+    EXPECT_EQ(count(eight, OpType::kTpComm, Pass::kBackwardInput), 4 * 126 + 2);
+    // The attention core of one GPU: 128 / 8 = 16 query heads, 8 / 8 = 1 KV head.
+    for (const auto& op : eight[1].ops)
+      if (op.name == "attn.core") {
+        EXPECT_EQ(std::get<AttentionShape>(op.shape).n_heads, 16);
+        EXPECT_EQ(std::get<AttentionShape>(op.shape).n_kv_heads, 1);
+      }
+    // The all-gather before attention: the whole 8,192 x 16,384 BF16 tensor
+    // arrives, the GPU's 1/8 leaves.
+    const Op& ag = eight[1].ops[1];
+    EXPECT_EQ(ag.name, "attn.tp_gather");
+    EXPECT_EQ(ag.bytes_written.count(), uint64_t{8192} * 16384 * 2);
+    EXPECT_EQ(ag.bytes_read.count(), uint64_t{8192} * 16384 * 2 / 8);
+  }
+  {
+    const ModelSpec s = load("deepseek-v3.yaml");
+    OpListOptions o;
+    o.seq_len = 4096;
+    o.include_mtp = false;
+    const auto one = build_op_list(s, o);
+    o.tensor_parallel = 4;
+    const auto four = build_op_list(s, o);
+    // Duplicated per layer and token: 2 (1536 + 576) x 7168 GEMM FLOPs, the
+    // two norms (4 FLOPs per element, 1536 + 512) and RoPE on the shared
+    // key (3 FLOPs per element, 64).
+    const double dup = 61.0 * 4096 * (2.0 * (1536 + 576) * 7168 + 4.0 * (1536 + 512) + 3.0 * 64);
+    EXPECT_NEAR(4.0 * total_flops(four, Pass::kForward, false).count() - 3.0 * dup,
+                total_flops(one, Pass::kForward, false).count(), 1e-9 * total_flops(one, Pass::kForward, false).count());
+    // The routed experts see the GPU's 1/4 of the tokens: 1024 x 8 rows.
+    for (const auto& op : four[4].ops)
+      if (op.name == "moe.up") EXPECT_EQ(std::get<GemmShape>(op.shape).m, 1024 * 8);
+  }
+}
+
 TEST(OpList, LayerStructureOfV3) {
   OpListOptions o;
   o.seq_len = 4096;

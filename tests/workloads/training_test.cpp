@@ -586,5 +586,68 @@ TEST(TrainingPlan, ZeroTwoReducesEveryPassOnTheTimeline) {
   for (const auto& n : z1.notes) EXPECT_EQ(n.find("ZeRO-2"), std::string::npos) << n;
 }
 
+// Tensor parallelism (plan.tensor.degree, Megatron-style with sequence
+// parallelism, models/op_list.hpp). Its collectives are rings over the
+// node's NVLink on the compute stream: per block, 4 of the whole 4,096 x
+// 7,168 BF16 tensor (attention and shared expert, each an all-gather in
+// and a reduce-scatter out), each moving (tp-1)/tp of it at NVLink's
+// achievable rate plus tp-1 NVLink latencies. Sequence parallelism leaves
+// every GPU 1/tp of the cached activations.
+TEST(TrainingTp, PaperPlanWithTp2) {
+  TrainingInputs in;
+  config::Diagnostics d;
+  ASSERT_TRUE(load_inputs(kMpft, {"plan.tensor.degree=2", "plan.data.degree=64"}, in, d)) << d.str();
+  std::string err;
+  const TrainingResult tp2 = simulate_training(in, err);
+  ASSERT_TRUE(err.empty()) << err;
+  const double bytes = 4096.0 * 7168 * 2;
+  const Duration one = Bytes::from_double(bytes / 2) / in.net.nvlink + in.net.nvlink_latency;
+  EXPECT_NEAR(tp2.tp_comm_f / Milliseconds(1), 4 * (one / Milliseconds(1)), 1e-6);
+  EXPECT_GT(tp2.tp_comm_f, Milliseconds(0.5));
+  const TrainingResult& tp1 = mpft();
+  EXPECT_EQ(tp1.tp_comm_f, Duration::zero());
+  EXPECT_EQ(tp2.tokens_per_step, tp1.tokens_per_step);
+  EXPECT_EQ(tp2.memory_peak.activation_per_micro_batch_stage * uint64_t{2},
+            tp1.memory_peak.activation_per_micro_batch_stage);
+  EXPECT_LT(tp2.memory_peak.weights, tp1.memory_peak.weights);  // dense weights split, experts not
+  // The routed experts of a GPU see half the tokens: the all-to-all halves.
+  EXPECT_NEAR(tp2.dispatch_f / tp1.dispatch_f, 0.5, 0.05);
+  bool noted = false;
+  for (const auto& n : tp2.notes) noted |= n.rfind("TP 2 with sequence parallelism", 0) == 0;
+  EXPECT_TRUE(noted);
+}
+
+// A TP group must sit inside one node's NVLink (and split the model evenly).
+TEST(TrainingTp, GroupLargerThanANodeIsAnError) {
+  TrainingInputs in;
+  config::Diagnostics d;
+  EXPECT_FALSE(load_inputs(kMpft, {"plan.tensor.degree=16", "plan.data.degree=8"}, in, d));
+  const std::string s = d.str();
+  EXPECT_NE(s.find("key 'plan.tensor.degree'"), std::string::npos) << s;
+  EXPECT_NE(s.find("it must divide the node's 8 GPUs"), std::string::npos) << s;
+}
+
+// A dense model with TP (scenarios/examples, LLaMA-3.1-405B, TP8 PP16
+// DP16): it fits in 80 GB (75.6 GB on rank 1), and halving TP (TP4, DP32)
+// doubles a GPU's cached activations and dense weights: it no longer fits,
+// the memory side of the TP trade in the direction the split says.
+TEST(TrainingTp, DenseModelTp8FitsAndTp4DoesNot) {
+  const std::string llama = kRoot + "/scenarios/examples/llama-405b-2048-h800-tp8.yaml";
+  const TrainingResult tp8 = run(llama);
+  EXPECT_LT(tp8.memory_peak.total(), GB(80));
+  // 4 collectives of the whole 8,192 x 16,384 BF16 tensor per block.
+  TrainingInputs in;
+  config::Diagnostics d;
+  ASSERT_TRUE(load_inputs(llama, {}, in, d)) << d.str();
+  const Duration one = Bytes::from_double(8192.0 * 16384 * 2 * 7 / 8) / in.net.nvlink + in.net.nvlink_latency * int64_t{7};
+  EXPECT_NEAR(tp8.tp_comm_f / Milliseconds(1), 4 * (one / Milliseconds(1)), 1e-6);
+  config::Diagnostics d4;
+  TrainingInputs in4;
+  EXPECT_FALSE(load_inputs(llama, {"plan.tensor.degree=4", "plan.data.degree=32"}, in4, d4));
+  EXPECT_NE(d4.str().find("of HBM but the GPU has 80.0GB"), std::string::npos) << d4.str();
+  std::printf("LLaMA-405B TP8: step %.2f s, MFU %.1f%% causal, peak %.1f GB (rank %d)\n", tp8.step.seconds(),
+              100 * tp8.mfu_causal, tp8.memory_peak.total().as_double() / 1e9, tp8.memory_peak_rank);
+}
+
 }  // namespace
 }  // namespace codesim::workloads
