@@ -215,10 +215,6 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
     }
 }
 
-// An op with those of its FP8 quantisation kernels that run in its own
-// pass, as wall time on the compute stream; `other` gets the helper kernels
-// that run in the input-gradient pass instead (a weight-gradient GEMM's
-// casts of BF16 operands: compute_model.hpp auxiliary_kernels).
 // A TP all-gather or reduce-scatter: a ring over the TP group's NVLink,
 // each GPU moving (tp-1)/tp of the whole tensor (BF16), one NVLink latency
 // per ring step. It runs on the compute stream, as Megatron issues it (no
@@ -232,6 +228,11 @@ Duration tp_comm_time(const Context& c, const models::Op& op) {
          c.in->net.nvlink_latency * (tp - 1);
 }
 
+// An op with those of its FP8 quantisation kernels that run in its own
+// pass, as wall time on the compute stream (a TP collective: its ring);
+// `other` gets the helper kernels that run in the input-gradient pass
+// instead (a weight-gradient GEMM's casts of BF16 operands:
+// compute_model.hpp auxiliary_kernels).
 Duration compute_time(const Context& c, const models::Op& op, Duration* other = nullptr) {
   if (op.kind == models::OpType::kTpComm) return tp_comm_time(c, op);
   Duration t = time_op(op, c.in->gpu, c.in->calibration, c.sms).time;
