@@ -506,15 +506,17 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
     if (m.total() > hbm) {
       // What one change would make this rank fit (the stage split kept).
       std::string fixes;
+      std::vector<std::string> tried;
       auto shown = [&](const char* k) { return (prefix.empty() ? std::string("plan") : prefix) + "." + k; };
-      auto try_fix = [&](const std::string& what, const Plan& alt) {
+      auto try_fix = [&](const char* knob, const std::string& what, const Plan& alt) {
+        tried.emplace_back(knob);
         const Bytes t = plan_memory(spec, alt, stages, kinds, rank, cal.training_memory_reserve).total();
         if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
       };
       if (plan.data.zero_stage < 2) {
         Plan alt = plan;
         alt.data.zero_stage = 2;
-        try_fix(shown("data.zero_stage") + ": 2", alt);
+        try_fix("ZeRO stage", shown("data.zero_stage") + ": 2", alt);
       }
       if (spec.moe && stage_gpus % (2 * plan.expert.degree) == 0 &&
           spec.moe->n_routed_experts % (2 * plan.expert.degree) == 0) {
@@ -522,21 +524,39 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
         alt.expert.degree *= 2;
         alt.expert.nodes_per_group *= 2;
         alt.expert.max_nodes_per_token = std::min(alt.expert.max_nodes_per_token, alt.expert.nodes_per_group);
-        try_fix(shown("expert.degree") + ": " + std::to_string(alt.expert.degree), alt);
+        try_fix("EP size", shown("expert.degree") + ": " + std::to_string(alt.expert.degree), alt);
+      }
+      // Twice the TP over half the DP (the same GPUs), where the node and
+      // the model's widths allow it.
+      if (const int tp2 = 2 * plan.tensor.degree;
+          plan.data.degree % 2 == 0 && (gpus_per_node <= 0 || gpus_per_node % tp2 == 0) &&
+          spec.n_heads % tp2 == 0 && (!spec.gqa || spec.gqa->n_kv_heads % tp2 == 0) && spec.vocab_size % tp2 == 0 &&
+          ((spec.moe && spec.moe->n_dense_layers == 0) || spec.inter_dim % tp2 == 0) &&
+          (!spec.moe || (int64_t{spec.moe->n_shared_experts} * spec.moe->moe_inter_dim) % tp2 == 0) &&
+          plan.tokens_per_micro_batch() % tp2 == 0) {
+        Plan alt = plan;
+        alt.tensor.degree = tp2;
+        alt.data.degree /= 2;
+        try_fix("TP", shown("tensor.degree") + ": " + std::to_string(tp2) + " with " + shown("data.degree") + ": " +
+                          std::to_string(alt.data.degree), alt);
       }
       if (plan.batch.micro_batch % 2 == 0) {
         Plan alt = plan;
         alt.batch.micro_batch /= 2;
-        try_fix(shown("batch.micro_batch") + ": " + std::to_string(alt.batch.micro_batch), alt);
+        try_fix("micro-batch", shown("batch.micro_batch") + ": " + std::to_string(alt.batch.micro_batch), alt);
       }
+      std::string knobs;
+      for (size_t i = 0; i < tried.size(); ++i)
+        knobs += (i == 0 ? "" : i + 1 == tried.size() ? " or " : ", ") + tried[i];
       // The key of the largest part one knob shrinks: activations (the
       // micro-batch) or the model state (its expert share, by EP).
       const Bytes state = m.weights + m.gradients + m.master_weights + m.optimizer_moments;
       r.check(false, key(m.activations >= state ? "batch.micro_batch" : "expert.degree"),
               "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +
                   gb(hbm) + ": " + m.str() +
-                  (fixes.empty() ? "; no single change of ZeRO stage, EP size or micro-batch makes it fit"
-                                 : "; it fits with " + fixes));
+                  (!fixes.empty()   ? "; it fits with " + fixes
+                   : knobs.empty() ? std::string()
+                                   : "; no single change of " + knobs + " makes it fit"));
       return;
     }
   }

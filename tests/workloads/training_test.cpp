@@ -465,14 +465,16 @@ TEST(TrainingPlan, MemoryAboveHbmShowsTheBreakdown) {
   EXPECT_NE(s.find("activations"), std::string::npos) << s;
   // The error says which single change makes the rank fit.
   EXPECT_NE(s.find("key 'plan.batch.micro_batch'"), std::string::npos) << s;
-  EXPECT_NE(s.find("it fits with plan.batch.micro_batch: 1 (70.6GB)"), std::string::npos) << s;
-  // EP32: rank 1 holds twice the experts; ZeRO-2 (sharded gradients) or
-  // EP64 fits, the same micro-batch halved cannot (it is 1 already).
+  EXPECT_NE(s.find("it fits with plan.tensor.degree: 2 with plan.data.degree: 64 (58.0GB), plan.batch.micro_batch: 1 (70.6GB)"),
+            std::string::npos) << s;
+  // EP32: rank 1 holds twice the experts; ZeRO-2 (sharded gradients), EP64
+  // or TP2 fits, the same micro-batch halved cannot (it is 1 already).
   config::Diagnostics d2;
   EXPECT_FALSE(load_inputs(kMpft, {"plan.expert.degree=32", "plan.expert.nodes_per_group=4"}, in, d2));
   const std::string s2 = d2.str();
   EXPECT_NE(s2.find("pipeline rank 1 needs 82.7GB"), std::string::npos) << s2;
-  EXPECT_NE(s2.find("it fits with plan.data.zero_stage: 2 (69.2GB), plan.expert.degree: 64 (74.3GB)"),
+  EXPECT_NE(s2.find("it fits with plan.data.zero_stage: 2 (69.2GB), plan.expert.degree: 64 (74.3GB), "
+                    "plan.tensor.degree: 2 with plan.data.degree: 64 (53.7GB)"),
             std::string::npos) << s2;
 }
 
@@ -645,6 +647,8 @@ TEST(TrainingTp, DenseModelTp8FitsAndTp4DoesNot) {
   TrainingInputs in4;
   EXPECT_FALSE(load_inputs(llama, {"plan.tensor.degree=4", "plan.data.degree=32"}, in4, d4));
   EXPECT_NE(d4.str().find("of HBM but the GPU has 80.0GB"), std::string::npos) << d4.str();
+  EXPECT_NE(d4.str().find("it fits with plan.tensor.degree: 8 with plan.data.degree: 16"), std::string::npos)
+      << d4.str();
   std::printf("LLaMA-405B TP8: step %.2f s, MFU %.1f%% causal, peak %.1f GB (rank %d)\n", tp8.step.seconds(),
               100 * tp8.mfu_causal, tp8.memory_peak.total().as_double() / 1e9, tp8.memory_peak_rank);
 }
