@@ -39,7 +39,7 @@ void Plan::validate(config::Reader& r) {
             "micro-batches of " + std::to_string(batch.micro_batch));
     return;
   }
-  const std::string why = check_pipeline(pipeline.schedule, pipeline.degree, micro_batches());
+  const std::string why = check_pipeline(pipeline.schedule, pipeline.degree, micro_batches(), pipeline.virtual_stages);
   r.check(why.empty(), "pipeline.schedule",
           why + " (" + std::to_string(micro_batches()) + " micro-batches = global_batch / (DP x micro_batch))");
 }
@@ -191,7 +191,7 @@ std::vector<StageLayers> stage_split(const Plan& plan, const std::vector<double>
     }
     return out;
   }
-  return partition_layers(cost, pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree),
+  return partition_layers(cost, plan.pipeline.stages(),
                           is_dual(plan.pipeline.schedule));
 }
 
@@ -317,9 +317,12 @@ std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& s, const model
 }
 
 std::vector<int> stages_of_rank(const Plan& plan, int rank) {
-  const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
+  const int stages = plan.pipeline.stages();
   std::vector<int> held = {rank};
-  if (is_dual(plan.pipeline.schedule) && stages - 1 - rank != rank) held.push_back(stages - 1 - rank);
+  if (plan.pipeline.schedule == PipelineSchedule::kInterleaved)
+    for (int s = rank + plan.pipeline.degree; s < stages; s += plan.pipeline.degree) held.push_back(s);
+  else if (is_dual(plan.pipeline.schedule) && stages - 1 - rank != rank)
+    held.push_back(stages - 1 - rank);
   return held;
 }
 
@@ -409,8 +412,8 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   m.master_weights = Bytes::from_double(master);
   m.optimizer_moments = Bytes::from_double(moments);
   m.activation_per_micro_batch_stage = act_stage_max;
-  if (check_pipeline(plan.pipeline.schedule, pp, plan.micro_batches()).empty()) {
-    const PipelineProgram prog = build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches());
+  if (check_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages).empty()) {
+    const PipelineProgram prog = build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages);
     m.peak_in_flight = peak_in_flight(prog, rank);
   }
   m.activations = act_stage_max * static_cast<uint64_t>(m.peak_in_flight);
@@ -485,12 +488,12 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   if (!plan.pipeline.layers_per_stage.empty()) {
     int sum = 0;
     for (int c : plan.pipeline.layers_per_stage) sum += c;
-    const int stages = pipeline_stages(plan.pipeline.schedule, plan.pipeline.degree);
+    const int stages = plan.pipeline.stages();
     if (static_cast<int>(plan.pipeline.layers_per_stage.size()) != stages ||
         sum != static_cast<int>(layers.size())) {
       r.check(false, key("pipeline.layers_per_stage"),
               "needs " + std::to_string(stages) + " entries (one per stage" +
-                  (stages != plan.pipeline.degree ? ", 2 per rank for DualPipeV" : "") +
+                  (stages != plan.pipeline.degree ? ", " + std::to_string(stages / plan.pipeline.degree) + " per rank" : "") +
                   ") summing to the model's " +
                   std::to_string(layers.size()) + " op-list layers (embed + " +
                   std::to_string(spec.n_layers) + " layers + head + " + std::to_string(spec.mtp_depth) +

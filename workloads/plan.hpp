@@ -45,10 +45,16 @@ struct PipelinePlan {
   // Op-list layers (embed, each transformer layer, head, each MTP module) per
   // stage; empty = automatic balancing (partition_layers).
   std::vector<int> layers_per_stage;
+  int virtual_stages = 2;  // 1f1b-interleaved: model chunks per rank
+  // Model stages: PP, 2 x PP (dualpipev) or virtual_stages x PP (interleaved).
+  int stages() const { return pipeline_stages(schedule, degree, virtual_stages); }
   template <class V>
   void fields(V& v) {
-    v.req("degree", degree, "pipeline ranks (PP); stages = PP, or 2 x PP for dualpipev");
-    v.opt("schedule", schedule, "1f1b, zb1p, dualpipe or dualpipev (PP ranks of 2 stages each)");
+    v.req("degree", degree, "pipeline ranks (PP); stages = PP, 2 x PP for dualpipev, virtual_stages x PP for 1f1b-interleaved");
+    v.opt("schedule", schedule,
+          "1f1b, zb1p, dualpipe, dualpipev (PP ranks of 2 stages each) or 1f1b-interleaved (Megatron's "
+          "virtual pipeline: virtual_stages stages per rank)");
+    v.opt("virtual_stages", virtual_stages, "1f1b-interleaved: model chunks (virtual stages) per rank, >= 2");
     v.opt("layers_per_stage", layers_per_stage,
           "op-list layers per stage (embed, layers, head, MTP modules count one each); "
           "empty = balanced automatically");
@@ -252,7 +258,8 @@ std::pair<int64_t, int64_t> layer_params(const models::ModelSpec& spec, const mo
                                          int kind, int ep, int tp = 1);
 
 // The stages pipeline rank `rank` holds: {rank}, and under DualPipe and
-// DualPipeV also its mirror (stages - 1 - rank).
+// DualPipeV also its mirror (stages - 1 - rank); interleaved 1F1B: rank +
+// c x PP for each of its chunks c.
 std::vector<int> stages_of_rank(const Plan& plan, int rank);
 
 // Memory of one GPU of pipeline rank `rank`. `stages` is the layer split

@@ -143,6 +143,35 @@ std::vector<PipeOp> dualpipev_rank(int rank, int ranks, int chunks) {
   return b.take();
 }
 
+// Megatron-LM's interleaved order for rank r of p with v chunks and m
+// micro-batches (m a multiple of p): virtual micro-batch k runs on chunk
+// (k mod p v) / p, and each chunk takes its micro-batches in order.
+std::vector<PipeOp> interleaved_rank(int r, int p, int v, int m) {
+  const int total = m * v;
+  const int warmup = m == p ? total : std::min(total, (p - r - 1) * 2 + (v - 1) * p);
+  std::vector<int> next_f(static_cast<size_t>(v), 0), next_b(static_cast<size_t>(v), 0);
+  std::vector<PipeOp> ops;
+  auto chunk = [&](int k, bool forward) {
+    const int c = (k % (p * v)) / p;
+    return forward ? c : v - 1 - c;
+  };
+  auto F = [&](int k) {
+    const int c = chunk(k, true);
+    ops.push_back(PipeOp{PipeOpKind::kF, c, next_f[static_cast<size_t>(c)]++, 0, -1, true});
+  };
+  auto B = [&](int k) {
+    const int c = chunk(k, false);
+    ops.push_back(PipeOp{PipeOpKind::kB, 0, -1, c, next_b[static_cast<size_t>(c)]++, true});
+  };
+  for (int k = 0; k < warmup; ++k) F(k);
+  for (int i = 0; i < total - warmup; ++i) {
+    F(warmup + i);
+    B(i);
+  }
+  for (int k = total - warmup; k < total; ++k) B(k);
+  return ops;
+}
+
 std::vector<PipeOp> one_f_one_b_rank(int s, int ranks, int m) {
   std::vector<PipeOp> ops;
   const int warmup = std::min(ranks - 1 - s, m);
@@ -195,9 +224,17 @@ std::vector<std::vector<PipeOp>> zb1p_program(int ranks, int m) {
 
 }  // namespace
 
-std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batches) {
+std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batches, int chunks) {
   if (ranks < 1) return "pipeline degree must be >= 1, got " + std::to_string(ranks);
   if (micro_batches < 1) return "micro-batches per step must be >= 1, got " + std::to_string(micro_batches);
+  if (schedule == PipelineSchedule::kInterleaved) {
+    if (chunks < 2)
+      return "interleaved 1F1B needs at least 2 virtual stages per rank (pipeline.virtual_stages), got " +
+             std::to_string(chunks);
+    if (micro_batches % ranks != 0)
+      return "interleaved 1F1B needs the micro-batches per step (" + std::to_string(micro_batches) +
+             ") to be a multiple of PP = " + std::to_string(ranks);
+  }
   if (schedule == PipelineSchedule::kDualPipe) {
     if (ranks % 2 != 0) return "DualPipe needs an even number of pipeline ranks, got " + std::to_string(ranks);
     if (micro_batches % 2 != 0)
@@ -212,12 +249,16 @@ std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batch
   return "";
 }
 
-PipelineProgram build_pipeline(PipelineSchedule schedule, int ranks, int micro_batches) {
+PipelineProgram build_pipeline(PipelineSchedule schedule, int ranks, int micro_batches, int chunks) {
   PipelineProgram p;
   p.schedule = schedule;
   p.ranks = ranks;
   p.micro_batches = micro_batches;
+  p.chunks = chunks;
   switch (schedule) {
+    case PipelineSchedule::kInterleaved:
+      for (int r = 0; r < ranks; ++r) p.ops.push_back(interleaved_rank(r, ranks, chunks, micro_batches));
+      break;
     case PipelineSchedule::k1F1B:
       for (int s = 0; s < ranks; ++s) p.ops.push_back(one_f_one_b_rank(s, ranks, micro_batches));
       break;
@@ -251,9 +292,10 @@ ScheduleCounts count_ops(const std::vector<PipeOp>& rank_ops) {
 PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming& timing) {
   PipelineResult res;
   const int R = p.ranks, M = p.micro_batches_per_direction(), S = p.stages();
-  const bool v = p.schedule == PipelineSchedule::kDualPipeV;
+  const bool v = is_single_path_multi_stage(p.schedule);
   // DualPipe's two directions are separate micro-batches on separate stage
-  // paths; DualPipeV's phases are one path of 2 PP stages.
+  // paths; DualPipeV's phases are one path of 2 PP stages, interleaved
+  // 1F1B's chunks one path of chunks x PP stages.
   const int D = v ? 1 : p.directions();
   if (static_cast<int>(timing.stage.size()) != S) {
     res.error = "timing has " + std::to_string(timing.stage.size()) + " stages, schedule has " +
@@ -397,6 +439,8 @@ Duration bubble_closed_form(PipelineSchedule schedule, int ranks, const ChunkTim
       return (fb + c.b - c.w * int64_t{3}) * static_cast<int64_t>(ranks / 2 - 1);
     case PipelineSchedule::kDualPipeV:  // PP stages = 2 x ranks: (PP/2 - 1) = ranks - 1
       return (fb + c.b - c.w * int64_t{3}) * static_cast<int64_t>(ranks - 1);
+    case PipelineSchedule::kInterleaved:  // per virtual stage: (PP-1)(F+B), 1/chunks of 1F1B's for a rank's layers
+      return (c.f + c.b) * static_cast<int64_t>(ranks - 1);
   }
   return Duration::zero();
 }

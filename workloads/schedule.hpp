@@ -17,6 +17,13 @@
 //    order is produced once by a greedy unit-time list schedule with
 //    priority B_in > F > W (W fills the time a rank would wait), which yields
 //    the ZB-H1 order for F = B_in = W.
+//  * Interleaved 1F1B (Narayanan et al. 2021; Megatron-LM
+//    forward_backward_pipelining_with_interleaving): each rank holds
+//    `chunks` model chunks, stage c x PP + r on rank r; (PP - r - 1) x 2 +
+//    (chunks - 1) x PP warm-up forwards, then F,B pairs, then the
+//    cool-down; the k-th virtual micro-batch runs on chunk (k mod (PP x
+//    chunks)) / PP (backwards from the last chunk). Micro-batches must be a
+//    multiple of PP.
 //  * DualPipe: the order of deepseek-ai/DualPipe dualpipe.py step() (steps
 //    1-8, including zero-bubble B/W splits and the middle rank's
 //    non-overlapped first pair), re-derived, not copied. Rank r holds stage r
@@ -48,20 +55,27 @@ namespace codesim::workloads {
 // a V, rank r holding stages r and 2 PP - 1 - r; every micro-batch runs the
 // V down and back up (F of stage r, ..., stage PP-1 then PP on the last
 // rank, ..., stage 2 PP - 1 on rank 0, whose output meets the loss).
-enum class PipelineSchedule { k1F1B, kZb1p, kDualPipe, kDualPipeV };
+enum class PipelineSchedule { k1F1B, kZb1p, kDualPipe, kDualPipeV, kInterleaved };
 constexpr auto enum_names(PipelineSchedule) {
   return std::array{std::pair{PipelineSchedule::k1F1B, std::string_view("1f1b")},
                     std::pair{PipelineSchedule::kZb1p, std::string_view("zb1p")},
                     std::pair{PipelineSchedule::kDualPipe, std::string_view("dualpipe")},
-                    std::pair{PipelineSchedule::kDualPipeV, std::string_view("dualpipev")}};
+                    std::pair{PipelineSchedule::kDualPipeV, std::string_view("dualpipev")},
+                    std::pair{PipelineSchedule::kInterleaved, std::string_view("1f1b-interleaved")}};
 }
 // Schedules whose ranks hold two stages and overlap F&B pairs.
 constexpr bool is_dual(PipelineSchedule s) {
   return s == PipelineSchedule::kDualPipe || s == PipelineSchedule::kDualPipeV;
 }
-// Model stages of a plan with `ranks` pipeline ranks (2 x ranks for DualPipeV).
-constexpr int pipeline_stages(PipelineSchedule s, int ranks) {
-  return s == PipelineSchedule::kDualPipeV ? 2 * ranks : ranks;
+// Model stages of a plan with `ranks` pipeline ranks: 2 x ranks for
+// DualPipeV, `chunks` (virtual stages per rank) x ranks for interleaved 1F1B.
+constexpr int pipeline_stages(PipelineSchedule s, int ranks, int chunks = 2) {
+  return s == PipelineSchedule::kDualPipeV ? 2 * ranks : s == PipelineSchedule::kInterleaved ? chunks * ranks : ranks;
+}
+// Schedules that run every micro-batch down one path of more stages than
+// ranks (a rank holds several stages of it).
+constexpr bool is_single_path_multi_stage(PipelineSchedule s) {
+  return s == PipelineSchedule::kDualPipeV || s == PipelineSchedule::kInterleaved;
 }
 
 // Pipeline ranks that hold each model stage: DualPipe runs both directions
@@ -97,22 +111,26 @@ struct PipelineProgram {
   PipelineSchedule schedule = PipelineSchedule::k1F1B;
   int ranks = 0;
   int micro_batches = 0;  // in total (DualPipe: half per direction)
+  int chunks = 2;         // interleaved 1F1B: virtual stages (model chunks) per rank
   std::vector<std::vector<PipeOp>> ops;  // ops[rank], in execution order
 
   // DualPipe: two directions, half the micro-batches each. DualPipeV: the
   // two "directions" are the two phases of the V, every micro-batch runs both.
   int directions() const { return is_dual(schedule) ? 2 : 1; }
   int micro_batches_per_direction() const {
-    return schedule == PipelineSchedule::kDualPipeV ? micro_batches : micro_batches / directions();
+    return is_single_path_multi_stage(schedule) ? micro_batches : micro_batches / directions();
   }
-  int stages() const { return pipeline_stages(schedule, ranks); }
-  // The model stage that rank `rank` holds for direction (phase) `dir`.
+  int stages() const { return pipeline_stages(schedule, ranks, chunks); }
+  // The model stage that rank `rank` holds for direction (phase) `dir`;
+  // interleaved 1F1B: `dir` is the model chunk, stage dir x PP + rank.
   int stage_of(int rank, int dir) const {
     if (schedule == PipelineSchedule::kDualPipeV) return dir == 0 ? rank : 2 * ranks - 1 - rank;
+    if (schedule == PipelineSchedule::kInterleaved) return dir * ranks + rank;
     return dir == 0 ? rank : ranks - 1 - rank;
   }
   int rank_of_stage(int stage) const {
     if (schedule == PipelineSchedule::kDualPipeV) return stage < ranks ? stage : 2 * ranks - 1 - stage;
+    if (schedule == PipelineSchedule::kInterleaved) return stage % ranks;
     return stage;  // per direction; the stage index of a direction is its position on that path
   }
 };
@@ -120,10 +138,12 @@ struct PipelineProgram {
 // "" when the schedule accepts (ranks, micro_batches); else why not, e.g.
 // DualPipe needs an even number of ranks, an even number of micro-batches
 // and at least 2 x ranks of them (dualpipe.py's asserts).
-std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batches);
+// Interleaved 1F1B needs `chunks` >= 2 and a micro-batch count that is a
+// multiple of the ranks (Megatron-LM's assertion).
+std::string check_pipeline(PipelineSchedule schedule, int ranks, int micro_batches, int chunks = 2);
 
 // The exact op order of every rank. Precondition: check_pipeline() == "".
-PipelineProgram build_pipeline(PipelineSchedule schedule, int ranks, int micro_batches);
+PipelineProgram build_pipeline(PipelineSchedule schedule, int ranks, int micro_batches, int chunks = 2);
 
 struct ScheduleCounts {
   int f = 0;        // standalone forwards
@@ -177,7 +197,9 @@ PipelineResult simulate_pipeline(const PipelineProgram& program, const PipelineT
 
 // Closed forms of the bubble (DualPipe README, T25), for equal stages:
 //   1F1B (PP-1)(F+B); ZB1P (PP-1)(F+B-2W); DualPipe (PP/2-1)(F&B+B-3W);
-//   DualPipeV the same as DualPipe with PP = 2 x ranks stages,
+//   DualPipeV the same as DualPipe with PP = 2 x ranks stages; interleaved
+//   1F1B (PP-1)(F+B) per virtual stage (Narayanan et al. 2021: the 1F1B
+//   bubble over the number of chunks, for a rank's layers);
 // with B the full backward.
 Duration bubble_closed_form(PipelineSchedule schedule, int ranks, const ChunkTimes& c,
                             Duration fb);

@@ -426,9 +426,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const Plan& plan = in.plan;
   const models::ModelSpec& spec = in.model;
   const int pp = plan.pipeline.degree;
-  const int stages = pipeline_stages(plan.pipeline.schedule, pp);
+  const int stages = plan.pipeline.stages();
   const int mbs = plan.micro_batches();
-  if (std::string why = check_pipeline(plan.pipeline.schedule, pp, mbs); !why.empty()) {
+  if (std::string why = check_pipeline(plan.pipeline.schedule, pp, mbs, plan.pipeline.virtual_stages); !why.empty()) {
     error = why;
     return res;
   }
@@ -565,7 +565,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.stages.push_back(t);
     timing.stage.push_back(t.chunk);
   }
-  const PipelineProgram program = build_pipeline(plan.pipeline.schedule, pp, mbs);
+  const PipelineProgram program = build_pipeline(plan.pipeline.schedule, pp, mbs, plan.pipeline.virtual_stages);
   if (is_dual(plan.pipeline.schedule)) {
     for (int r = 0; r < pp; ++r) {
       std::array<Duration, 2> fb;

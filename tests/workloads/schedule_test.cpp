@@ -132,6 +132,48 @@ TEST(DualPipeVSchedule, EveryRankRunsBothPhasesOfEveryMicroBatch) {
   EXPECT_TRUE(res.ok) << res.error;
 }
 
+// Interleaved 1F1B (Narayanan et al. 2021, Megatron-LM's virtual
+// pipeline): with v chunks per rank the bubble is (PP-1)(F+B) in units of
+// one virtual stage, i.e. 1F1B's bubble over v for the same layers per
+// rank; exact for any F, B and micro-batch counts that are multiples of PP.
+TEST(PipelineBubble, InterleavedClosedForm) {
+  for (int pp : {2, 4, 8}) {
+    for (int v : {2, 3, 4}) {
+      for (int mbs : {pp, 2 * pp, 4 * pp}) {
+        const ChunkTimes c = chunk(10, 14, 6);
+        const auto p = build_pipeline(PipelineSchedule::kInterleaved, pp, mbs, v);
+        ASSERT_EQ(p.stages(), v * pp);
+        const auto r = simulate_pipeline(p, uniform(pp, c, {}, p.stages()));
+        ASSERT_TRUE(r.ok) << r.error << " PP " << pp << " v " << v << " m " << mbs;
+        EXPECT_EQ(r.bubble(0), bubble_closed_form(PipelineSchedule::kInterleaved, pp, c, {}))
+            << "PP " << pp << ", chunks " << v << ", micro-batches " << mbs;
+      }
+    }
+  }
+}
+
+// Its program: every rank runs each of its chunks' forward and backward once
+// per micro-batch (stage c x PP + r), Megatron's warm-up count, and the
+// micro-batch count must be a multiple of PP.
+TEST(InterleavedSchedule, EveryChunkRunsEveryMicroBatch) {
+  const int pp = 4, v = 2, mbs = 8;
+  EXPECT_EQ(check_pipeline(PipelineSchedule::kInterleaved, pp, mbs, v), "");
+  EXPECT_NE(check_pipeline(PipelineSchedule::kInterleaved, pp, 10, v), "");
+  EXPECT_NE(check_pipeline(PipelineSchedule::kInterleaved, pp, mbs, 1), "");
+  const auto p = build_pipeline(PipelineSchedule::kInterleaved, pp, mbs, v);
+  for (int r = 0; r < pp; ++r) {
+    EXPECT_EQ(p.stage_of(r, 1), pp + r);
+    EXPECT_EQ(p.rank_of_stage(pp + r), r);
+    const ScheduleCounts k = count_ops(p.ops[static_cast<size_t>(r)]);
+    EXPECT_EQ(k.f, v * mbs);
+    EXPECT_EQ(k.b, v * mbs);
+    // Warm-up: (PP - r - 1) x 2 + (v - 1) x PP forwards before the first B.
+    int warm = 0;
+    while (p.ops[static_cast<size_t>(r)][static_cast<size_t>(warm)].kind == PipeOpKind::kF) ++warm;
+    EXPECT_EQ(warm, (pp - r - 1) * 2 + (v - 1) * pp + 1) << "rank " << r;  // + the steady state's first F
+  }
+}
+
 TEST(PipelineBubble, PrintsDualPipeForUnequalChunks) {
   // Informational: how the simulated bubble compares with the closed form
   // when F, B_in, W and F&B differ (the formula is exact only for the
