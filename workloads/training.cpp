@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <tuple>
 
 #include "models/counts.hpp"
@@ -61,6 +62,19 @@ RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_no
   RoutingFanout f;
   if (!spec.moe || ep < 1 || tokens < 1) return f;
   const int gpn = std::max(1, std::min(gpus_per_node, ep));
+  // Memoised: the draw depends only on the gate's shape, the placement, the
+  // node limit, the token count and the seed, and sweeps ask for the same
+  // few over and over (it is most of a fast training point's time).
+  const auto& m = *spec.moe;
+  using Key = std::tuple<int, int, int, int, int, double, int, int, int, int, uint64_t>;
+  const Key key{m.n_routed_experts, m.n_activated_experts, m.n_expert_groups, m.n_limited_groups,
+                static_cast<int>(m.score_func), m.route_scale, ep, gpn, max_nodes, tokens, seed};
+  static std::mutex memo_mutex;
+  static std::map<Key, RoutingFanout> memo;
+  {
+    std::lock_guard<std::mutex> lock(memo_mutex);
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+  }
   const models::ExpertPlacement placement =
       models::ExpertPlacement::contiguous(spec.moe->n_routed_experts, ep, gpn);
   models::ModelSpec one = spec;  // one MoE layer is enough: the gate is the same in every layer
@@ -89,6 +103,8 @@ RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_no
   // (distinct nodes) / nodes, the contents being symmetric over nodes.
   f.remote_nodes = node_sum / n_tok * (1.0 - 1.0 / nodes);
   f.gpus = gpu_sum / n_tok;
+  std::lock_guard<std::mutex> lock(memo_mutex);
+  memo.emplace(key, f);
   return f;
 }
 
