@@ -64,15 +64,22 @@ std::string build_id() {
   return id;
 }
 
+// FNV-1a of bytes, as 16 hex digits.
+std::string fnv_hex(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (char ch : bytes) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 // FNV-1a of a file's bytes ("-" when it cannot be read).
 std::string file_hash(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "-";
-  uint64_t h = 1469598103934665603ull;
-  for (char ch; in.get(ch);) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  std::ostringstream all;
+  all << in.rdbuf();
+  return fnv_hex(all.str());
 }
 
 // Every string scalar of the tree that names an existing file next to
@@ -89,14 +96,17 @@ void named_files(const config::Node& n, const std::filesystem::path& dir, std::s
   for (const auto& [k, v] : n.entries) named_files(v, dir, out);
 }
 
-// The identity of a sweep run: its evaluator mode, this build, the sweep's
-// --set overrides and the bytes of the sweep file, its base scenario, the
-// files the base names, and the default calibration. Resumed rows must
+// The identity of a sweep run: its evaluator mode, this build (its build
+// ID, else the executable's bytes), the sweep's --set overrides, the bytes
+// of the sweep file, the base scenario as resolved (its includes merged in),
+// the files the base names, and the default calibration. Resumed rows must
 // match it.
 std::string sweep_context(const std::string& mode, const std::string& sweep_file,
                           const std::vector<std::string>& overrides, const std::string& base_path,
                           const config::Node& base) {
-  std::string c = mode + " build " + build_id() + " sweep " + file_hash(sweep_file) + " base " + file_hash(base_path);
+  std::string build = build_id();
+  if (build.empty()) build = file_hash("/proc/self/exe");
+  std::string c = mode + " build " + build + " sweep " + file_hash(sweep_file) + " base " + fnv_hex(config::emit(base));
   for (const auto& o : overrides) c += " set " + o;
   std::set<std::string> files;
   named_files(base, std::filesystem::path(base_path).parent_path(), files);

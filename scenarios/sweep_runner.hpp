@@ -19,7 +19,8 @@ struct SweepRunOptions {
   int threads = 1;
   std::string jsonl_path;  // rows are appended here ("" = keep in memory only)
   bool resume = true;      // skip points already in jsonl_path
-  // Identity of the run (evaluator mode, build, input files: cmd_sweep):
+  // Identity of the run (evaluator mode, build, inputs: cmd_sweep.cpp
+  // sweep_context):
   // stamped on every row, and only rows with the same stamp are resumed, so
   // that a --full run never reuses fast rows and an edited scenario or a
   // rebuilt codesim recomputes.

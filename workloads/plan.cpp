@@ -513,6 +513,11 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       auto shown = [&](const char* k) { return (prefix.empty() ? std::string("plan") : prefix) + "." + k; };
       auto try_fix = [&](const char* knob, const std::string& what, const Plan& alt) {
         tried.emplace_back(knob);
+        // (A change the schedule cannot take is no fix; plan_memory would
+        // count no activations for it.)
+        if (!check_pipeline(alt.pipeline.schedule, alt.pipeline.degree, alt.micro_batches(),
+                            alt.pipeline.virtual_stages).empty())
+          return;
         const Bytes t = plan_memory(spec, alt, stages, kinds, rank, cal.training_memory_reserve).total();
         if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
       };
