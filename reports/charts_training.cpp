@@ -10,12 +10,14 @@ using workloads::TrainingResult;
 
 namespace {
 
-std::string mb(int index, int dir, bool dualpipe) {
-  return std::to_string(index) + (dualpipe && dir == 1 ? "'" : "");
+// A micro-batch's label: one prime per direction or chunk past the first
+// (DualPipe's second direction: 3'; interleaved 1F1B's chunk 2: 3'').
+std::string mb(int index, int dir, bool marked) {
+  return std::to_string(index) + (marked && dir > 0 ? std::string(static_cast<size_t>(dir), '\'') : "");
 }
 
 bool is_dualpipe(const TrainingResult& r) {
-  return workloads::is_dual(r.program.schedule);
+  return workloads::is_dual(r.program.schedule) || r.program.schedule == workloads::PipelineSchedule::kInterleaved;
 }
 
 }  // namespace

@@ -18,7 +18,8 @@
 //                             DP tail; times in microseconds
 //
 // Op names: F<m>, B<m>, W<m>, F<m>B<n>; with DualPipe, micro-batches of the
-// reverse direction carry a prime (F3', F3'B1). The same names label the
+// reverse direction carry a prime (F3', F3'B1); with interleaved 1F1B, one
+// prime per chunk past the first (F3'' is chunk 2). The same names label the
 // Gantt bars and the trace slices (whose args carry the ids and directions).
 //
 // All functions are pure. When the result carries no timeline (op_times
@@ -37,6 +38,7 @@ namespace codesim::reports {
 // Legend name of an op kind: "F", "B" (full or input-gradient), "W", "FB".
 std::string pipe_op_category(workloads::PipeOpKind k);
 // "F3", "B3" (input-only: also "B3"), "W3", "F3'B1" (see above).
+// `dualpipe`: mark directions or chunks (DualPipe, DualPipeV, interleaved).
 std::string pipe_op_name(const workloads::PipeOp& op, bool dualpipe);
 
 svg::GanttChart training_timeline_chart(const workloads::TrainingResult& r);
