@@ -73,6 +73,7 @@ json result_json(const TrainingResult& r, const scenarios::Scenario& sc) {
                        {"compute_w", ms(r.moe_compute_w)}};
   j["pp_transfer_ms"] = ms(r.pp_transfer);
   j["tp_comm_f_ms"] = ms(r.tp_comm_f);
+  j["tp_comm_b_ms"] = ms(r.tp_comm_b);
   j["expert_imbalance"] = r.expert_imbalance;
   j["dp_reduce_scatter_ms"] = ms(r.dp_reduce_scatter);
   j["dp_all_gather_ms"] = ms(r.dp_all_gather);
@@ -153,7 +154,7 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
   }
   if (r.tp_comm_f > Duration::zero())
     P("  TP all-gathers and reduce-scatters per block and micro-batch: %.2f ms forward, %.2f ms backward\n",
-      ms(r.tp_comm_f), ms(r.tp_comm_f));
+      ms(r.tp_comm_f), ms(r.tp_comm_b));
   P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, gradient norm %.1f ms + %.1f ms wait, "
     "AdamW %.1f ms, all-gather %.1f ms\n",
     ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.grad_norm_compute), ms(r.grad_norm_wait),
@@ -234,6 +235,7 @@ reports::ResultTable comm_table(const TrainingResult& r) {
   t.add_row({"MoE layer compute kernels, input gradient", ms(r.moe_compute_b)});
   t.add_row({"MoE layer compute kernels, weight gradient", ms(r.moe_compute_w)});
   t.add_row({"TP collectives per block and micro-batch, forward", ms(r.tp_comm_f)});
+  t.add_row({"TP collectives per block and micro-batch, backward", ms(r.tp_comm_b)});
   t.add_row({"PP transfer (per micro-batch)", ms(r.pp_transfer)});
   t.add_row({"DP reduce-scatter", ms(r.dp_reduce_scatter)});
   t.add_row({"Gradient norm on the shard (clipping)", ms(r.grad_norm_compute)});

@@ -96,6 +96,16 @@ class LayerBuilder {
           b.pass = Pass::kBackwardInput;
           std::swap(b.bytes_read, b.bytes_written);
           l.ops.push_back(b);
+          // Sequence parallelism keeps only the GPU's share of a TP
+          // region's input (what lets activations divide by tp), so the
+          // weight gradients of the region's first GEMMs all-gather it again
+          // (Megatron-LM's sequence-parallel linear backward).
+          if (f.bytes_written > f.bytes_read) {
+            Op g = f;
+            g.name += ".regather";
+            g.pass = Pass::kBackwardWeight;
+            weight.push_back(g);
+          }
           break;
         }
         case OpType::kTopK:  // indices carry no gradient; moe.route's backward

@@ -81,7 +81,9 @@ struct OpListOptions {
   // projections (wq_a, wkv_a) and MTP's eh_proj stay replicated (as in
   // Megatron-Core). Each TP region is entered with an all-gather of the
   // tokens and left with a reduce-scatter (kTpComm ops; their backward
-  // swaps the two). 1: no TP, the ops of the whole micro-batch.
+  // swaps the two, and the weight gradients of a region all-gather its
+  // input again, as only the GPU's share of it is kept). 1: no TP, the ops
+  // of the whole micro-batch.
   int tensor_parallel = 1;
 };
 

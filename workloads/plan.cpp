@@ -209,7 +209,11 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
   // recomputed), router scores in FP32.
   // Not counted: the per-copy expert outputs (assumed not kept: the
   // gate-weight gradient is taken inside the combine).
+  // Under TP the caller divides by tp (sequence parallelism, every GPU
+  // keeps its share of the tokens); MLA's latents come out of the replicated
+  // down-projections on all tokens of every TP GPU, so they count tp times.
   const double d = s.dim;
+  const double tp = std::max(1, plan.tensor.degree);
   const bool fp8 = plan.precision.gemm == GemmPrecision::kFp8;
   auto cached = [&](double elems) { return fp8 ? elems * (1.0 + 4.0 / 128) : elems * 2.0; };
   double b = 2 * 2 * d;  // residual inputs of attention and FFN blocks
@@ -218,10 +222,10 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
     const auto& m = *s.mla;
     const double qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
     b += cached(d);                                                    // wq_a / wkv_a input
-    b += 2.0 * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim);  // latents (wq_b/wkv_b inputs)
+    b += 2.0 * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim) * tp;  // latents (wq_b/wkv_b inputs)
     if (!plan.recompute.mla_up_projection) b += 2.0 * h * (2 * qk + m.v_head_dim);
     b += (fp8 ? models::kE5m6BytesPerElement : 2.0) * h * m.v_head_dim + 4.0 * h;  // attention output + LSE
-    if (!plan.recompute.norms) b += 2.0 * (d + m.q_lora_rank + m.kv_lora_rank);
+    if (!plan.recompute.norms) b += 2.0 * (d + (m.q_lora_rank + m.kv_lora_rank) * tp);
   } else if (s.gqa) {
     const auto& g = *s.gqa;
     b += cached(d);
@@ -344,6 +348,8 @@ RankParams rank_params(const models::ModelSpec& spec, const Plan& plan,
       const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep, plan.tensor.degree);
       rp.dense += d;
       rp.expert += e;
+      if (plan.tensor.degree > 1)
+        rp.tp_replicated += std::min(d, tp_replicated(spec, pc, static_cast<models::LayerKind>(layer_kind[i])));
     }
   }
   return rp;
@@ -365,8 +371,9 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   // ZeRO-2 reduce-scatters every weight-gradient pass over the rank's own DP
   // groups (one copy of the stage; DualPipe's two copies sum their shards
   // once, in the step's tail: training.cpp), so a GPU keeps 1/dp of each
-  // gradient, plus the unreduced FP32 gradients of one layer: the bucket a
-  // pass fills before its reduce-scatter frees it.
+  // gradient, plus the unreduced FP32 gradients of two layers: the double
+  // buffer a pass fills while the previous layer's reduce-scatter runs
+  // (training.cpp GradBuffers).
   const int grad_shard_dense = std::max(1, plan.data.degree);
   const int grad_shard_expert = std::max(1, plan.data.degree * plan.tensor.degree / ep);
   double grad_bucket = 0;
@@ -405,7 +412,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     act_stage_max = std::max(act_stage_max,
                              Bytes::from_double(act * static_cast<double>(plan.tokens_per_gpu_micro_batch())));
   }
-  if (plan.data.zero_stage >= 2) grads += grad_bucket;
+  if (plan.data.zero_stage >= 2) grads += 2 * grad_bucket;
   m.params = params;
   m.weights = Bytes::from_double(weights);
   m.gradients = Bytes::from_double(grads);
@@ -507,7 +514,7 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   for (int rank = 0; rank < plan.pipeline.degree; ++rank) {
     const MemoryBreakdown m = plan_memory(spec, plan, stages, kinds, rank, cal.training_memory_reserve);
     if (m.total() > hbm) {
-      // What one change would make this rank fit (the stage split kept).
+      // What one change would make every rank fit (the stage split kept).
       std::string fixes;
       std::vector<std::string> tried;
       auto shown = [&](const char* k) { return (prefix.empty() ? std::string("plan") : prefix) + "." + k; };
@@ -518,7 +525,9 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
         if (!check_pipeline(alt.pipeline.schedule, alt.pipeline.degree, alt.micro_batches(),
                             alt.pipeline.virtual_stages).empty())
           return;
-        const Bytes t = plan_memory(spec, alt, stages, kinds, rank, cal.training_memory_reserve).total();
+        Bytes t;  // the fullest rank under the change
+        for (int q = 0; q < alt.pipeline.degree; ++q)
+          t = std::max(t, plan_memory(spec, alt, stages, kinds, q, cal.training_memory_reserve).total());
         if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
       };
       if (plan.data.zero_stage < 2) {
@@ -532,7 +541,10 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
         alt.expert.degree *= 2;
         alt.expert.nodes_per_group *= 2;
         alt.expert.max_nodes_per_token = std::min(alt.expert.max_nodes_per_token, alt.expert.nodes_per_group);
-        try_fix("EP size", shown("expert.degree") + ": " + std::to_string(alt.expert.degree), alt);
+        try_fix("EP size",
+                shown("expert.degree") + ": " + std::to_string(alt.expert.degree) + " with " +
+                    shown("expert.nodes_per_group") + ": " + std::to_string(alt.expert.nodes_per_group),
+                alt);
       }
       // Twice the TP over half the DP (the same GPUs), where the node and
       // the model's widths allow it.
@@ -559,7 +571,7 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       // The key of the largest part one knob shrinks: activations (the
       // micro-batch) or the model state (its expert share, by EP).
       const Bytes state = m.weights + m.gradients + m.master_weights + m.optimizer_moments;
-      r.check(false, key(m.activations >= state ? "batch.micro_batch" : "expert.degree"),
+      r.check(false, key(m.activations >= state ? "batch.micro_batch" : spec.moe ? "expert.degree" : "tensor.degree"),
               "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +
                   gb(hbm) + ": " + m.str() +
                   (!fixes.empty()   ? "; it fits with " + fixes

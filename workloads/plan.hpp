@@ -233,6 +233,10 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& spec, const Plan
 struct RankParams {
   int64_t dense = 0;
   int64_t expert = 0;
+  // Under TP: those of `dense` that every TP GPU holds whole (norms, MLA's
+  // down-projections, the gate, eh_proj). Sequence parallelism leaves each
+  // GPU a partial gradient of them, summed over the TP group once a step.
+  int64_t tp_replicated = 0;
 };
 // Replicas of one parameter across the cluster: its DP group. Dense
 // parameters sit on every DP replica of the stage, a routed expert's slot

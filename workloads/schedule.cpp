@@ -364,6 +364,8 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
         const ChunkTimes& bs = timing.stage[p.stage_of(r, op.bwd_dir)];
         RankTimes& rt = res.ranks[r];
         int64_t f_end = kUnknown, b_end = kUnknown, end = ready;
+        int64_t out = kUnknown;  // when the op's outputs can leave (default: its end)
+        auto b_out = [&](const ChunkTimes& t) { return (t.b_out > Duration::zero() ? t.b_out : t.b).ps(); };
         switch (op.kind) {
           case PipeOpKind::kF:
             end = ready + fs.f.ps();
@@ -374,7 +376,8 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
             // A full backward interleaves input and weight gradients layer by
             // layer, so the input gradient is complete only at the end.
             end = ready + bs.b.ps();
-            b_end = end;
+            out = ready + b_out(bs);
+            b_end = out;
             rt.b += bs.b;
             break;
           case PipeOpKind::kBInput:
@@ -390,12 +393,14 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
             if (op.overlapped) {
               const Duration d = timing.fb[r][op.fwd_dir];
               end = ready + d.ps();
-              f_end = b_end = end;
+              out = timing.fb_out.empty() ? end : ready + timing.fb_out[r][op.fwd_dir].ps();
+              f_end = b_end = out;
               rt.fb += d;
             } else {
               f_end = ready + fs.f.ps();
               end = f_end + bs.b.ps();
-              b_end = end;
+              out = f_end + b_out(bs);
+              b_end = out;
               rt.fb += fs.f + bs.b;
             }
             break;
@@ -406,14 +411,15 @@ PipelineResult simulate_pipeline(const PipelineProgram& p, const PipelineTiming&
         const int fs_stage = p.stage_of(r, op.fwd_dir), bs_stage = p.stage_of(r, op.bwd_dir);
         const bool f_sends = f_end != kUnknown && fs_stage < S - 1 && crosses(r, fs_stage + 1);
         const bool b_sends = b_end != kUnknown && bs_stage > 0 && crosses(r, bs_stage - 1);
-        if (f_sends && timing.blocking_sends) f_end = std::max(f_end, end) + p2p * sends++;
-        if (b_sends && timing.blocking_sends) b_end = std::max(b_end, end) + p2p * sends++;
+        if (out == kUnknown) out = end;
+        if (f_sends && timing.blocking_sends) f_end = std::max(f_end, out) + p2p * sends++;
+        if (b_sends && timing.blocking_sends) b_end = std::max(b_end, out) + p2p * sends++;
         if (f_end != kUnknown) at(0, op.fwd_dir, p.stage_of(r, op.fwd_dir), op.fwd_mb) = f_end;
         if (b_end != kUnknown) at(1, op.bwd_dir, p.stage_of(r, op.bwd_dir), op.bwd_mb) = b_end;
         if (next[r] == 0) rt.first_start = Time::from_ps(ready);
         res.op_times[r][next[r]] = {Time::from_ps(ready), Time::from_ps(end)};
         rt.end = Time::from_ps(end);
-        free_at[r] = end + (timing.blocking_sends ? p2p * sends : 0);
+        free_at[r] = std::max(end, out + (timing.blocking_sends ? p2p * sends : 0));
         ++next[r];
         --remaining;
         progress = true;

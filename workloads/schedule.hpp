@@ -160,6 +160,11 @@ struct ChunkTimes {
   Duration b;  // full backward = b_input + w (by construction of the caller)
   Duration b_input;
   Duration w;
+  // When a full backward's input gradient can leave (zero: at its end, b).
+  // Earlier when background work (ZeRO-2's reduce-scatters) outlasts the
+  // chunk's own kernels: the send does not wait for it, the rank's next op
+  // does.
+  Duration b_out;
 };
 
 struct PipelineTiming {
@@ -168,6 +173,9 @@ struct PipelineTiming {
   // direction fwd_dir (and the backward of the other direction). Empty for
   // schedules without F&B.
   std::vector<std::array<Duration, 2>> fb;
+  // When the F&B pair's outputs can leave, like ChunkTimes::b_out (empty:
+  // at the pair's end).
+  std::vector<std::array<Duration, 2>> fb_out;
   Duration p2p;  // activation/gradient transfer between adjacent stages
   // dualpipe.py semantics (_commit_and_wait_comm): the sends an op posts
   // must complete before the rank starts its next op, and a rank's sends

@@ -22,6 +22,14 @@ Duration Streams::makespan() const {
   return Duration::from_ps(m);
 }
 
+Duration Streams::foreground_makespan() const {
+  const std::vector<int64_t> end = run();
+  int64_t m = 0;
+  for (size_t i = 0; i < end.size(); ++i)
+    if (tasks_[i].stream != kBackground) m = std::max(m, end[i]);
+  return Duration::from_ps(m);
+}
+
 std::vector<Time> Streams::ends() const {
   std::vector<Time> out;
   for (int64_t e : run()) out.push_back(Time::from_ps(e));

@@ -32,6 +32,9 @@ class Streams {
   }
   // When every task is done.
   Duration makespan() const;
+  // When every compute and communication task is done (background ones may
+  // still run).
+  Duration foreground_makespan() const;
   // Per task (in the order added), its end.
   std::vector<Time> ends() const;
 

@@ -121,7 +121,7 @@ Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes per_copy
 }
 
 Duration ring_collective_time(const CommModel& net, Bytes bytes, int ranks, bool crosses_leaf) {
-  if (ranks <= 1) return Duration::zero();
+  if (ranks <= 1 || bytes.count() == 0) return Duration::zero();
   // A ring over `ranks` GPUs, `g` of them per node: every GPU moves
   // (n-1)/n of the buffer; NCCL runs one ring per NIC, so a node's g NICs
   // share the inter-node part while each GPU's NVLink carries its own.
@@ -352,24 +352,43 @@ int forward_layer(Streams& s, const LayerWork& w, int prev, Duration carry) {
   return s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
 }
 
+// ZeRO-2's gradient buffers, double-buffered: a layer's reduce-scatter
+// starts once its last weight-gradient kernel is done, and a layer's first
+// weight-gradient kernel waits until the reduce-scatter of the layer before
+// the previous one has freed its buffer, so at most two layers' FP32
+// gradients are unreduced at a time (plan.cpp counts two as the bucket).
+struct GradBuffers {
+  int older = -1, last = -1;  // reduce-scatter tasks of the two previous layers
+  int gate() const { return older; }
+};
+
 // ZeRO-2: the layer's gradient reduce-scatter once its last weight-gradient
 // kernel (`last_w`) is done.
-void reduce_grads(Streams& s, const LayerWork& w, int last_w) {
-  if (w.grad_rs > Duration::zero()) s.add(Streams::kBackground, w.grad_rs, {last_w});
+void reduce_grads(Streams& s, const LayerWork& w, int last_w, GradBuffers& gb) {
+  if (w.grad_rs <= Duration::zero()) return;
+  gb.older = gb.last;
+  gb.last = s.add(Streams::kBackground, w.grad_rs, {last_w});
 }
 
-int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight) {
+// A chunk's end, and when its outputs can leave (its compute and
+// communication done; ZeRO-2's reduce-scatters may still run).
+struct ChunkEnd {
+  Duration all, out;
+};
+ChunkEnd chunk_end(const Streams& s) { return {s.makespan(), s.foreground_makespan()}; }
+
+int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight, GradBuffers& gb) {
   if (!w.has_comm) {
     const int b = s.add(false, w.b_attn, {prev});
-    if (with_weight) reduce_grads(s, w, s.add(false, w.w_mlp + w.w_attn, {b}));
+    if (with_weight) reduce_grads(s, w, s.add(false, w.w_mlp + w.w_attn, {b, gb.gate()}), gb);
     return b;
   }
   const int cb = s.add(true, w.cast_b + w.combine_b, {prev});
   const int mlp = s.add(false, w.b_mlp, {cb});
   const int db = s.add(true, w.dispatch_b, {mlp});
-  if (with_weight) s.add(false, w.w_mlp, {mlp});
+  if (with_weight) s.add(false, w.w_mlp, {mlp, gb.gate()});
   const int attn = s.add(false, w.b_attn, {db});
-  if (with_weight) reduce_grads(s, w, s.add(false, w.w_attn, {attn}));
+  if (with_weight) reduce_grads(s, w, s.add(false, w.w_attn, {attn}), gb);
   return attn;
 }
 
@@ -385,27 +404,30 @@ Duration forward_chunk(const std::vector<LayerWork>& layers) {
   return s.makespan();
 }
 
-Duration backward_chunk(const std::vector<LayerWork>& layers, bool with_weight) {
+ChunkEnd backward_chunk(const std::vector<LayerWork>& layers, bool with_weight) {
   Streams s;
+  GradBuffers gb;
   int prev = -1;
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) prev = backward_layer(s, *it, prev, with_weight);
-  return s.makespan();
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) prev = backward_layer(s, *it, prev, with_weight, gb);
+  return chunk_end(s);
 }
 
 Duration weight_chunk(const std::vector<LayerWork>& layers) {
   Streams s;
+  GradBuffers gb;
   int prev = -1;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    prev = s.add(false, it->w_mlp + it->w_attn, {prev});
-    reduce_grads(s, *it, prev);
+    prev = s.add(false, it->w_mlp + it->w_attn, {prev, gb.gate()});
+    reduce_grads(s, *it, prev, gb);
   }
   return s.makespan();
 }
 
 // DualPipe's overlapped pair: forward of `fl` and full backward of `bl`,
 // interleaved layer by layer in train.json's order.
-Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>& bl) {
+ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>& bl) {
   Streams s;
+  GradBuffers gb;
   const size_t n = std::max(fl.size(), bl.size());
   int f_prev = -1, b_prev = -1;
   Duration carry;
@@ -419,12 +441,12 @@ Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     int disp_f = -1, disp_b = -1;
     if (f) disp_f = s.add(true, f->dispatch_f, {attn_f});                  // dispatch(F)
     if (b) disp_b = s.add(true, b->dispatch_b, {mlp_b});                   // dispatch(B)
-    if (b) s.add(false, b->w_mlp, {mlp_b});                                // mlp(W)
+    if (b) s.add(false, b->w_mlp, {mlp_b, gb.gate()});                     // mlp(W)
     int mlp_f = -1;
     if (f) mlp_f = s.add(false, f->f_mlp, {disp_f});                       // mlp(F)
     if (b) {
       b_prev = s.add(false, b->b_attn, {disp_b});                          // attn(B)
-      reduce_grads(s, *b, s.add(false, b->w_attn, {b_prev}));              // attn(W) [, ZeRO-2 RS]
+      reduce_grads(s, *b, s.add(false, b->w_attn, {b_prev}), gb);          // attn(W) [, ZeRO-2 RS]
     }
     if (f) {
       f_prev = s.add(true, f->combine_f, {mlp_f});                         // combine(F)
@@ -432,7 +454,7 @@ Duration fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     }
   }
   s.add(false, carry, {f_prev});
-  return s.makespan();
+  return chunk_end(s);
 }
 
 }  // namespace
@@ -522,6 +544,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // one GPU per node (no NVLink leg).
   CommModel per_rail = in.net;
   per_rail.gpus_per_node = 1;
+  // A dense DP group holds one GPU per TP group: gpus_per_node / TP of it
+  // share a node (TP8: one, a pure rail ring).
+  CommModel dp_net = in.net;
+  dp_net.gpus_per_node = std::max(1, in.net.gpus_per_node / std::max(1, plan.tensor.degree));
 
   // 3. Chunk times per stage.
   std::vector<LayerWork> work;
@@ -532,7 +558,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // replicas), before the next pass accumulates (DeepSpeed's stage 2 syncs
   // its reductions at the end of each backward); DualPipe's two copies sum
   // their shards once, in the tail.
-  const bool zero2 = plan.data.zero_stage >= 2 && (plan.data.degree > 1 || dp_expert > 1);
+  const bool zero2 = plan.data.zero_stage >= 2 && (plan.data.degree > 1 || (spec.moe && dp_expert > 1));
   if (zero2) {
     const models::ParamCounts pc = models::count_params(spec);
     const int ep = std::max(1, plan.expert.degree);
@@ -543,8 +569,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       auto it = by_size.find(de);
       if (it == by_size.end()) {
         const Bytes dg = bytes(de.first, kGradBytesPerParam), eg = bytes(de.second, kGradBytesPerParam);
-        Duration t = ring_collective_time(in.net, dg, plan.data.degree, own_crosses) +
-                     ring_collective_time(per_rail, eg, dp_expert, false);
+        Duration t = ring_collective_time(dp_net, dg, plan.data.degree, own_crosses) +
+                     ring_collective_time(per_rail, eg, dp_expert, own_crosses);
         if (c.flow) {
           try {  // every rank's rings at once; the slowest rank's time
             CommReplay tr;
@@ -575,19 +601,25 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       t.grad_reduce += work[i].grad_rs;
     }
     t.chunk.f = forward_chunk(stage_work[st]);
-    t.chunk.b_input = backward_chunk(stage_work[st], false);
+    t.chunk.b_input = backward_chunk(stage_work[st], false).all;
     t.chunk.w = weight_chunk(stage_work[st]);
-    t.chunk.b = backward_chunk(stage_work[st], true);
+    const ChunkEnd b = backward_chunk(stage_work[st], true);
+    t.chunk.b = b.all;
+    t.chunk.b_out = b.out;
     res.stages.push_back(t);
     timing.stage.push_back(t.chunk);
   }
   const PipelineProgram program = build_pipeline(plan.pipeline.schedule, pp, mbs, plan.pipeline.virtual_stages);
   if (is_dual(plan.pipeline.schedule)) {
     for (int r = 0; r < pp; ++r) {
-      std::array<Duration, 2> fb;
-      for (int d = 0; d < 2; ++d)
-        fb[d] = fb_pair(stage_work[program.stage_of(r, d)], stage_work[program.stage_of(r, 1 - d)]);
+      std::array<Duration, 2> fb, out;
+      for (int d = 0; d < 2; ++d) {
+        const ChunkEnd e = fb_pair(stage_work[program.stage_of(r, d)], stage_work[program.stage_of(r, 1 - d)]);
+        fb[d] = e.all;
+        out[d] = e.out;
+      }
       timing.fb.push_back(fb);
+      timing.fb_out.push_back(out);
     }
   }
   res.fb = timing.fb;
@@ -686,22 +718,31 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const int dp_all = replicas.dense, dp_expert_all = replicas.expert;
     if (zero2) {
       rs = copies > 1 ? ring_collective_time(per_rail, zero2_shard(rp), 2, mirrored_crosses) : Duration::zero();
-      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
+      ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1 && plan.data.zero_stage >= 1) {
-      rs = ring_collective_time(in.net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
+      rs = ring_collective_time(dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses);
-      ag = ring_collective_time(in.net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
+      ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
-      rs = ring_collective_time(in.net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);
+      rs = ring_collective_time(dp_net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);
       ag = rs;
     }
     if (!flow_rs.empty()) {
       rs = flow_rs[static_cast<size_t>(r)];
       ag = flow_ag[static_cast<size_t>(r)];
+    }
+    // TP: the partial gradients of the parameters every TP GPU holds whole
+    // are all-reduced over the TP group (an NVLink ring) before the DP
+    // reduction.
+    if (plan.tensor.degree > 1 && rp.tp_replicated > 0) {
+      const int64_t tp = plan.tensor.degree;
+      rs += bytes(rp.tp_replicated, kGradBytesPerParam) * (2.0 * static_cast<double>(tp - 1) / static_cast<double>(tp)) /
+                in.net.nvlink +
+            in.net.nvlink_latency * (2 * (tp - 1));
     }
     const Bandwidth hbm_rate = in.gpu.hbm * in.calibration.elementwise_fraction;
     Tail& t = tails[static_cast<size_t>(r)];
@@ -793,7 +834,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   for (const auto& l : layers)
     if (l.kind == (spec.moe ? models::LayerKind::kMoe : models::LayerKind::kDense)) {
       for (const auto& op : l.ops)
-        if (op.kind == models::OpType::kTpComm && op.pass == models::Pass::kForward) res.tp_comm_f += tp_comm_time(c, op);
+        if (op.kind == models::OpType::kTpComm)
+          (op.pass == models::Pass::kForward ? res.tp_comm_f : res.tp_comm_b) += tp_comm_time(c, op);
       break;
     }
   // First MoE layer's all-to-alls, for the record.
@@ -855,8 +897,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.notes.push_back(sim::strprintf(
         "TP %d with sequence parallelism: each block enters its attention and FFN with an all-gather and "
         "leaves with a reduce-scatter over NVLink (ring, on the compute stream, no TP overlap): %.2f ms per "
-        "block and micro-batch forward, as much again backward",
-        plan.tensor.degree, res.tp_comm_f / Milliseconds(1)));
+        "block and micro-batch forward, %.2f ms backward (the two swapped, and the inputs all-gathered again "
+        "for the weight gradients)",
+        plan.tensor.degree, res.tp_comm_f / Milliseconds(1), res.tp_comm_b / Milliseconds(1)));
   res.comm_timing = c.flow ? "flow" : "analytic";
   res.comm_flows = c.flows;
   res.comm_wall_s = c.wall_s;

@@ -178,10 +178,11 @@ struct TrainingResult {
   // recomputation included, before the stream occupancy): forward, input
   // gradient, weight gradient.
   Duration moe_compute_f, moe_compute_b, moe_compute_w;
-  // Under TP: one block's TP all-gathers and reduce-scatters per micro-batch,
-  // forward (the first MoE block, or the first block of a dense model);
-  // the backward runs as many. Included in the compute-kernel times above.
-  Duration tp_comm_f;
+  // Under TP: one block's TP all-gathers and reduce-scatters per micro-batch
+  // (the first MoE block, or the first block of a dense model), forward and
+  // backward (input and weight gradients). Included in the compute-kernel
+  // times above.
+  Duration tp_comm_f, tp_comm_b;
   Duration dp_reduce_scatter, dp_all_gather, optimizer_compute;
   // Gradient clipping: the report rank's pass over its gradient shard, and
   // its wait from the end of that pass to the global norm (the scalar

@@ -176,9 +176,11 @@ TEST(OpList, ForwardMatmulsTimesThreeMatchTrainFlops) {
 // op list is its 1/tp share. For a GQA model nothing is replicated, so tp
 // GPUs together run exactly the FLOPs of the unsplit list; MLA's down-
 // projections (wq_a, wkv_a), their norms and the shared RoPE key run on
-// all tokens on every TP rank, the only FLOPs TP duplicates. Each block enters attention and its
-// FFN with an all-gather and leaves with a reduce-scatter (4 per block, +1
-// embedding, +1 head), mirrored in the backward.
+// all tokens on every TP rank, the only FLOPs TP duplicates. Each block
+// enters attention and its FFN with an all-gather and leaves with a
+// reduce-scatter (4 per block, +1 embedding, +1 head), mirrored in the
+// backward, where the weight gradients all-gather each region's input
+// again.
 TEST(OpList, TensorParallelSplitsTheWorkExactly) {
   auto count = [](const std::vector<LayerOps>& ls, OpType k, Pass p) {
     int n = 0;
@@ -198,6 +200,8 @@ TEST(OpList, TensorParallelSplitsTheWorkExactly) {
     EXPECT_EQ(count(one, OpType::kTpComm, Pass::kForward), 0);
     EXPECT_EQ(count(eight, OpType::kTpComm, Pass::kForward), 4 * 126 + 2);
     EXPECT_EQ(count(eight, OpType::kTpComm, Pass::kBackwardInput), 4 * 126 + 2);
+    // The weight gradients re-gather each region's input: attention, FFN, head.
+    EXPECT_EQ(count(eight, OpType::kTpComm, Pass::kBackwardWeight), 2 * 126 + 1);
     // The attention core of one GPU: 128 / 8 = 16 query heads, 8 / 8 = 1 KV head.
     for (const auto& op : eight[1].ops)
       if (op.name == "attn.core") {
