@@ -143,7 +143,8 @@ class LayerBuilder {
     o.precision = Precision::kBf16;
     o.shape = CommShape{t_, tp_, s_.dim};
     // What one GPU holds before and after: its share and the whole tensor.
-    const uint64_t share = static_cast<uint64_t>(t_ / tp_ * s_.dim) * 2, whole = share * static_cast<uint64_t>(tp_);
+    const uint64_t share = static_cast<uint64_t>(t_ / tp_ * s_.dim) * bytes_per_element(Precision::kBf16);
+    const uint64_t whole = share * static_cast<uint64_t>(tp_);
     o.bytes_read = B(rows_after == t_ ? share : whole);
     o.bytes_written = B(rows_after == t_ ? whole : share);
     fwd_.push_back(std::move(o));

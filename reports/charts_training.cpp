@@ -16,7 +16,7 @@ std::string mb(int index, int dir, bool marked) {
   return std::to_string(index) + (marked && dir > 0 ? std::string(static_cast<size_t>(dir), '\'') : "");
 }
 
-bool is_dualpipe(const TrainingResult& r) {
+bool marks_directions(const TrainingResult& r) {
   return workloads::is_dual(r.program.schedule) || r.program.schedule == workloads::PipelineSchedule::kInterleaved;
 }
 
@@ -49,7 +49,7 @@ svg::GanttChart training_timeline_chart(const TrainingResult& r) {
   svg::GanttChart c;
   c.title = "Step timeline per pipeline rank";
   c.x.label = "time (s)";
-  const bool dp = is_dualpipe(r);
+  const bool dp = marks_directions(r);
   const size_t ranks = std::max(r.op_times.size(), r.per_rank.size());
   for (size_t i = 0; i < ranks; ++i) c.lanes.push_back("rank " + std::to_string(i));
   for (size_t rank = 0; rank < r.op_times.size() && rank < r.program.ops.size(); ++rank) {
@@ -115,7 +115,7 @@ svg::BarChart training_cost_chart(const TrainingResult& r, double lifetime_years
 nlohmann::json training_trace(const TrainingResult& r, const std::string& name) {
   using nlohmann::json;
   json events = json::array();
-  const bool dp = is_dualpipe(r);
+  const bool dp = marks_directions(r);
   auto us = [](Time t) { return t.seconds() * 1e6; };
   events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 0},
                     {"args", {{"name", name + ": pipeline ranks (one GPU per stage)"}}}});

@@ -428,6 +428,31 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   return m;
 }
 
+namespace {
+// Why TP over `tp` GPUs cannot run this model and plan ("" when it can): it
+// splits heads, FFN widths, the vocabulary and a micro-batch's tokens
+// evenly, and its collectives run on every layer, so the group stays inside
+// one node's NVLink.
+std::string tp_split_problem(const models::ModelSpec& spec, const Plan& plan, int tp, int gpus_per_node) {
+  auto splits = [&](int64_t n) { return n % tp == 0; };
+  if (gpus_per_node > 0 && gpus_per_node % tp != 0)
+    return "the TP group must fit in one node's NVLink domain: it must divide the node's " +
+           std::to_string(gpus_per_node) + " GPUs";
+  if (!splits(spec.n_heads)) return std::to_string(spec.n_heads) + " attention heads do not split evenly";
+  if (spec.gqa && !splits(spec.gqa->n_kv_heads))
+    return std::to_string(spec.gqa->n_kv_heads) + " KV heads do not split evenly";
+  if ((!spec.moe || spec.moe->n_dense_layers > 0) && !splits(spec.inter_dim))
+    return "the FFN width " + std::to_string(spec.inter_dim) + " does not split evenly";
+  if (spec.moe && !splits(int64_t{spec.moe->n_shared_experts} * spec.moe->moe_inter_dim))
+    return "the shared experts' width does not split evenly";
+  if (!splits(spec.vocab_size)) return "the vocabulary of " + std::to_string(spec.vocab_size) + " does not split evenly";
+  if (!splits(plan.tokens_per_micro_batch()))
+    return "sequence parallelism splits a micro-batch's " + std::to_string(plan.tokens_per_micro_batch()) +
+           " tokens evenly, and they do not";
+  return "";
+}
+}  // namespace
+
 void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const models::ModelSpec& spec,
                 const GpuCompute& gpu, Bytes hbm, const ComputeCalibration& cal, config::Reader& r,
                 const std::string& prefix) {
@@ -440,29 +465,11 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
                 std::to_string(cluster_gpus));
     return;
   }
-  if (const int tp = plan.tensor.degree; tp > 1) {
-    // TP splits heads, FFN widths and the vocabulary evenly, and its
-    // collectives run on every layer: the group stays inside one node's
-    // NVLink.
-    auto bad = [&](const std::string& why) {
-      r.check(false, key("tensor.degree"), "TP = " + std::to_string(tp) + ": " + why);
-    };
-    auto splits = [&](int64_t n) { return n % tp == 0; };
-    if (gpus_per_node > 0 && gpus_per_node % tp != 0)
-      return bad("the TP group must fit in one node's NVLink domain: it must divide the node's " +
-                 std::to_string(gpus_per_node) + " GPUs");
-    if (!splits(spec.n_heads)) return bad(std::to_string(spec.n_heads) + " attention heads do not split evenly");
-    if (spec.gqa && !splits(spec.gqa->n_kv_heads))
-      return bad(std::to_string(spec.gqa->n_kv_heads) + " KV heads do not split evenly");
-    if ((!spec.moe || spec.moe->n_dense_layers > 0) && !splits(spec.inter_dim))
-      return bad("the FFN width " + std::to_string(spec.inter_dim) + " does not split evenly");
-    if (spec.moe && !splits(int64_t{spec.moe->n_shared_experts} * spec.moe->moe_inter_dim))
-      return bad("the shared experts' width does not split evenly");
-    if (!splits(spec.vocab_size)) return bad("the vocabulary of " + std::to_string(spec.vocab_size) + " does not split evenly");
-    if (!splits(plan.tokens_per_micro_batch()))
-      return bad("sequence parallelism splits a micro-batch's " + std::to_string(plan.tokens_per_micro_batch()) +
-                 " tokens evenly, and they do not");
-  }
+  if (plan.tensor.degree > 1)
+    if (const std::string why = tp_split_problem(spec, plan, plan.tensor.degree, gpus_per_node); !why.empty()) {
+      r.check(false, key("tensor.degree"), "TP = " + std::to_string(plan.tensor.degree) + ": " + why);
+      return;
+    }
   const int stage_gpus = plan.data.degree * plan.tensor.degree;
   if (stage_gpus % plan.expert.degree != 0) {
     r.check(false, key("expert.degree"),
@@ -549,11 +556,7 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       // Twice the TP over half the DP (the same GPUs), where the node and
       // the model's widths allow it.
       if (const int tp2 = 2 * plan.tensor.degree;
-          plan.data.degree % 2 == 0 && (gpus_per_node <= 0 || gpus_per_node % tp2 == 0) &&
-          spec.n_heads % tp2 == 0 && (!spec.gqa || spec.gqa->n_kv_heads % tp2 == 0) && spec.vocab_size % tp2 == 0 &&
-          ((spec.moe && spec.moe->n_dense_layers == 0) || spec.inter_dim % tp2 == 0) &&
-          (!spec.moe || (int64_t{spec.moe->n_shared_experts} * spec.moe->moe_inter_dim) % tp2 == 0) &&
-          plan.tokens_per_micro_batch() % tp2 == 0) {
+          plan.data.degree % 2 == 0 && tp_split_problem(spec, plan, tp2, gpus_per_node).empty()) {
         Plan alt = plan;
         alt.tensor.degree = tp2;
         alt.data.degree /= 2;

@@ -235,13 +235,17 @@ void measure_ep(Context& c, const std::vector<models::LayerOps>& layers) {
 // each GPU moving (tp-1)/tp of the whole tensor (BF16), one NVLink latency
 // per ring step. It runs on the compute stream, as Megatron issues it (no
 // TP communication overlap).
+// The TP group as the ring model sees it: inside one node, NVLink latency.
+CommModel tp_net(const CommModel& net) {
+  CommModel n = net;
+  n.latency = net.nvlink_latency;
+  return n;
+}
+
 Duration tp_comm_time(const Context& c, const models::Op& op) {
   const auto& s = std::get<models::CommShape>(op.shape);
-  const int64_t tp = std::max<int64_t>(1, s.copies);
-  if (tp == 1) return Duration::zero();
-  const Bytes whole = B(static_cast<uint64_t>(s.tokens * s.hidden) * 2);
-  return whole * (static_cast<double>(tp - 1) / static_cast<double>(tp)) / c.in->net.nvlink +
-         c.in->net.nvlink_latency * (tp - 1);
+  const Bytes whole = B(static_cast<uint64_t>(s.tokens * s.hidden) * models::bytes_per_element(op.precision));
+  return ring_collective_time(tp_net(c.in->net), whole, static_cast<int>(s.copies), false);
 }
 
 // An op with those of its FP8 quantisation kernels that run in its own
@@ -738,12 +742,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     // TP: the partial gradients of the parameters every TP GPU holds whole
     // are all-reduced over the TP group (an NVLink ring) before the DP
     // reduction.
-    if (plan.tensor.degree > 1 && rp.tp_replicated > 0) {
-      const int64_t tp = plan.tensor.degree;
-      rs += bytes(rp.tp_replicated, kGradBytesPerParam) * (2.0 * static_cast<double>(tp - 1) / static_cast<double>(tp)) /
-                in.net.nvlink +
-            in.net.nvlink_latency * (2 * (tp - 1));
-    }
+    if (plan.tensor.degree > 1)  // all-reduce = reduce-scatter + all-gather
+      rs += ring_collective_time(tp_net(in.net), bytes(rp.tp_replicated, kGradBytesPerParam), plan.tensor.degree,
+                                 false) *
+            int64_t{2};
     const Bandwidth hbm_rate = in.gpu.hbm * in.calibration.elementwise_fraction;
     Tail& t = tails[static_cast<size_t>(r)];
     t.rs = rs;

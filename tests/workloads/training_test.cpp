@@ -61,6 +61,14 @@ TrainingResult run(const std::string& path, const std::vector<std::string>& over
   return r;
 }
 
+// The diagnostics of a plan that must not load (the test fails if it does).
+std::string plan_error(const std::string& path, const std::vector<std::string>& overrides) {
+  TrainingInputs in;
+  config::Diagnostics d;
+  EXPECT_FALSE(load_inputs(path, overrides, in, d)) << "loaded: " << overrides.front();
+  return d.str();
+}
+
 const TrainingResult& mpft() {
   static const TrainingResult r = run(kMpft);
   return r;
@@ -433,33 +441,23 @@ TEST(TrainingFanout, GateAgainstUniformSpread) {
 
 // Plan validation: errors name the file, line and key.
 TEST(TrainingPlan, DegreesMustMultiplyToGpuCount) {
-  TrainingInputs in;
-  config::Diagnostics d;
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.data.degree=64"}, in, d));
-  const std::string s = d.str();
+  const std::string s = plan_error(kMpft, {"plan.data.degree=64"});
   EXPECT_NE(s.find("plan.data.degree"), std::string::npos) << s;
   EXPECT_NE(s.find("1024 GPUs, but the cluster has 2048"), std::string::npos) << s;
 }
 
 TEST(TrainingPlan, DualPipeMicroBatchCount) {
   // 15,368 / 128 does not divide; 128 x 121 = 15,488 gives an odd count.
-  TrainingInputs in;
-  config::Diagnostics d;
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.batch.global_batch=15488"}, in, d));
-  const std::string s = d.str();
+  const std::string s = plan_error(kMpft, {"plan.batch.global_batch=15488"});
   EXPECT_NE(s.find("even number of micro-batches"), std::string::npos) << s;
   EXPECT_NE(s.find("v3-train-2048-h800-mpft.yaml:"), std::string::npos) << s;
-  config::Diagnostics d2;
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.batch.global_batch=2048"}, in, d2));  // 16 < 2 x PP
-  EXPECT_NE(d2.str().find("at least 2 x PP"), std::string::npos) << d2.str();
+  const std::string s2 = plan_error(kMpft, {"plan.batch.global_batch=2048"});  // 16 < 2 x PP
+  EXPECT_NE(s2.find("at least 2 x PP"), std::string::npos) << s2;
 }
 
 TEST(TrainingPlan, MemoryAboveHbmShowsTheBreakdown) {
-  TrainingInputs in;
-  config::Diagnostics d;
   // Two sequences per micro-batch (same 120 micro-batches): twice the activations.
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.batch.micro_batch=2", "plan.batch.global_batch=30720"}, in, d));
-  const std::string s = d.str();
+  const std::string s = plan_error(kMpft, {"plan.batch.micro_batch=2", "plan.batch.global_batch=30720"});
   EXPECT_NE(s.find("of HBM but the GPU has 80.0GB"), std::string::npos) << s;
   EXPECT_NE(s.find("AdamW moments"), std::string::npos) << s;
   EXPECT_NE(s.find("activations"), std::string::npos) << s;
@@ -469,9 +467,7 @@ TEST(TrainingPlan, MemoryAboveHbmShowsTheBreakdown) {
             std::string::npos) << s;
   // EP32: rank 1 holds twice the experts; ZeRO-2 (sharded gradients), EP64
   // or TP2 fits, the same micro-batch halved cannot (it is 1 already).
-  config::Diagnostics d2;
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.expert.degree=32", "plan.expert.nodes_per_group=4"}, in, d2));
-  const std::string s2 = d2.str();
+  const std::string s2 = plan_error(kMpft, {"plan.expert.degree=32", "plan.expert.nodes_per_group=4"});
   EXPECT_NE(s2.find("pipeline rank 1 needs 82.7GB"), std::string::npos) << s2;
   // Each figure is the fullest rank under the change (every rank must fit).
   EXPECT_NE(s2.find("it fits with plan.data.zero_stage: 2 (71.6GB), plan.expert.degree: 64 with "
@@ -626,10 +622,7 @@ TEST(TrainingTp, PaperPlanWithTp2) {
 
 // A TP group must sit inside one node's NVLink (and split the model evenly).
 TEST(TrainingTp, GroupLargerThanANodeIsAnError) {
-  TrainingInputs in;
-  config::Diagnostics d;
-  EXPECT_FALSE(load_inputs(kMpft, {"plan.tensor.degree=16", "plan.data.degree=8"}, in, d));
-  const std::string s = d.str();
+  const std::string s = plan_error(kMpft, {"plan.tensor.degree=16", "plan.data.degree=8"});
   EXPECT_NE(s.find("key 'plan.tensor.degree'"), std::string::npos) << s;
   EXPECT_NE(s.find("it must divide the node's 8 GPUs"), std::string::npos) << s;
 }
@@ -648,12 +641,9 @@ TEST(TrainingTp, DenseModelTp8FitsAndTp4DoesNot) {
   ASSERT_TRUE(load_inputs(llama, {}, in, d)) << d.str();
   const Duration one = Bytes::from_double(8192.0 * 16384 * 2 * 7 / 8) / in.net.nvlink + in.net.nvlink_latency * int64_t{7};
   EXPECT_NEAR(tp8.tp_comm_f / Milliseconds(1), 4 * (one / Milliseconds(1)), 1e-6);
-  config::Diagnostics d4;
-  TrainingInputs in4;
-  EXPECT_FALSE(load_inputs(llama, {"plan.tensor.degree=4", "plan.data.degree=32"}, in4, d4));
-  EXPECT_NE(d4.str().find("of HBM but the GPU has 80.0GB"), std::string::npos) << d4.str();
-  EXPECT_NE(d4.str().find("it fits with plan.tensor.degree: 8 with plan.data.degree: 16"), std::string::npos)
-      << d4.str();
+  const std::string s4 = plan_error(llama, {"plan.tensor.degree=4", "plan.data.degree=32"});
+  EXPECT_NE(s4.find("of HBM but the GPU has 80.0GB"), std::string::npos) << s4;
+  EXPECT_NE(s4.find("it fits with plan.tensor.degree: 8 with plan.data.degree: 16"), std::string::npos) << s4;
   std::printf("LLaMA-405B TP8: step %.2f s, MFU %.1f%% causal, peak %.1f GB (rank %d)\n", tp8.step.seconds(),
               100 * tp8.mfu_causal, tp8.memory_peak.total().as_double() / 1e9, tp8.memory_peak_rank);
 }
