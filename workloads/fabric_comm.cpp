@@ -266,7 +266,10 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
                                 CommReplay& total, const std::vector<int>& mirror) {
   check_layout(l, *fc.fabric);
   const int per_rank = l.gpus / l.pp;
-  const int n = l.gpus_per_node;
+  const int n = l.ring_gpus > 0 ? l.ring_gpus : l.gpus_per_node;
+  if (n < 1 || per_rank % n != 0)
+    throw std::invalid_argument("fabric comm: the DP rings' NVLink island of " + std::to_string(n) +
+                                " GPUs must divide the " + std::to_string(per_rank) + " GPUs of a rank");
   sim::TaskGraph graph;
   std::vector<int> rank_of_task;
   int stream = 0;

@@ -89,6 +89,9 @@ struct CommLayout {
   int pp = 1;
   int ep = 1;
   int ep_nodes = 1;  // nodes per EP group (g)
+  // GPUs the DP rings treat as one NVLink island (their NVLink ring; the
+  // rail rings join islands); 0 = gpus_per_node. Must divide G.
+  int ring_gpus = 0;
 };
 
 // EP dispatch (transpose = false) or combine (true) of `tokens` tokens per

@@ -1,6 +1,7 @@
 #include "workloads/training.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -108,6 +109,22 @@ RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_no
   return f;
 }
 
+int ep_island(const CommModel& net, int ep) {
+  const int n = std::max(1, net.gpus_per_node);
+  const int d = std::max(n, net.gpus_per_domain);
+  ep = std::max(1, ep);
+  if (d <= n || ep <= n) return n;
+  if (d % ep == 0) return ep;
+  if (ep % d == 0) return d;
+  return n;
+}
+
+bool ep_straddles_domains(const CommModel& net, int ep) {
+  const int n = std::max(1, net.gpus_per_node);
+  const int d = std::max(n, net.gpus_per_domain);
+  return d > n && ep > n && d % ep != 0 && ep % d != 0;
+}
+
 Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes per_copy,
                             const RoutingFanout& f, bool crosses_leaf) {
   const double t = static_cast<double>(tokens);
@@ -175,6 +192,8 @@ struct Context {
   const TrainingInputs* in;
   RoutingFanout fanout;
   bool ep_crosses_leaf = false;
+  // The EP all-to-all's NVLink island (ep_island): the node on HGX.
+  int ep_island = 8;
   int sms = 0;
   // Busiest GPU's routed rows / mean in one micro-batch (every MoE layer's
   // experts and all-to-alls wait for it).
@@ -279,6 +298,8 @@ Duration comm_time(const Context& c, const models::Op& op) {
                                             static_cast<double>(std::max<int64_t>(1, s.copies)));
   CommModel net = c.in->net;
   net.nic_effective = net.nic_effective * deepep_fraction(c, op.kind == models::OpType::kDispatch);
+  net.gpus_per_node = c.ep_island;
+  if (c.ep_island >= c.in->plan.expert.degree) net.latency = net.nvlink_latency;  // never leaves NVLink
   return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf) * c.expert_imbalance;
 }
 
@@ -479,10 +500,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   c.in = &in;
   c.sms = std::max(1, in.gpu.sms - plan.comm_sms);
   const int k = spec.moe ? spec.moe->n_activated_experts : 0;
-  c.fanout = spec.moe ? gate_fanout(spec, std::max(1, plan.expert.degree), in.net.gpus_per_node,
+  c.ep_island = ep_island(in.net, plan.expert.degree);
+  c.fanout = spec.moe ? gate_fanout(spec, std::max(1, plan.expert.degree), c.ep_island,
                                      plan.expert.max_nodes_per_token)
                        : RoutingFanout{};
-  c.ep_crosses_leaf = in.net.nodes_per_leaf > 0 && plan.expert.nodes_per_group > in.net.nodes_per_leaf;
+  c.ep_crosses_leaf = in.net.nodes_per_leaf > 0 && plan.expert.nodes_per_group > in.net.nodes_per_leaf &&
+                      c.ep_island < plan.expert.degree;
   // Training routes with auxiliary-loss-free balancing (TR 2.1.2): the
   // bias controller evens the experts' expected loads, so every GPU of the
   // EP group expects its own tokens x top-k rows; one micro-batch's rows are
@@ -500,10 +523,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   c.flow = in.options.comm == CommTiming::kFlow && in.fabric_comm.fabric != nullptr;
   if (c.flow) {
     c.layout.gpus = plan.gpus();
-    c.layout.gpus_per_node = in.net.gpus_per_node;
+    c.layout.gpus_per_node = c.ep_island;  // EP flows land once per island (the node on HGX)
     c.layout.pp = pp;
     c.layout.ep = std::max(1, plan.expert.degree);
-    c.layout.ep_nodes = std::max(1, plan.expert.nodes_per_group);
+    c.layout.ep_nodes = std::max(1, plan.expert.degree / c.ep_island);
     try {
       measure_ep(c, layers);
     } catch (const std::exception& e) {
@@ -544,14 +567,20 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const bool dp_crosses_leaf =
       (in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf) || mirrored_crosses;
   auto bytes = [](int64_t n, uint64_t per) { return B(static_cast<uint64_t>(n) * per); };
-  // Expert replicas sit one per EP group, on different nodes: their ring is
-  // one GPU per node (no NVLink leg).
+  // The DP rings' NVLink island: the node, or in a larger NVLink domain
+  // (NVL72) the rank's GPUs that surely share one domain (a rank's GPUs are
+  // contiguous, so blocks of gcd(rank GPUs, domain GPUs) never straddle),
+  // as NCCL rings over a multi-node NVLink domain.
+  const int ring_island = std::max(in.net.gpus_per_node, std::gcd(stage_gpus, in.net.gpus_per_domain));
+  if (c.flow) c.layout.ring_gpus = stage_gpus % ring_island == 0 ? ring_island : 0;
+  // Expert replicas sit one per EP group: on different nodes (a ring of one
+  // GPU per node, no NVLink leg), unless an island holds several EP groups.
   CommModel per_rail = in.net;
-  per_rail.gpus_per_node = 1;
-  // A dense DP group holds one GPU per TP group: gpus_per_node / TP of it
-  // share a node (TP8: one, a pure rail ring).
+  per_rail.gpus_per_node = std::max(1, ring_island / std::max(1, plan.expert.degree));
+  // A dense DP group holds one GPU per TP group: island / TP of it share an
+  // island (TP8 on HGX: one, a pure rail ring).
   CommModel dp_net = in.net;
-  dp_net.gpus_per_node = std::max(1, in.net.gpus_per_node / std::max(1, plan.tensor.degree));
+  dp_net.gpus_per_node = std::max(1, ring_island / std::max(1, plan.tensor.degree));
 
   // 3. Chunk times per stage.
   std::vector<LayerWork> work;
@@ -721,7 +750,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     double shard = static_cast<double>(rp.dense + rp.expert);
     const int dp_all = replicas.dense, dp_expert_all = replicas.expert;
     if (zero2) {
-      rs = copies > 1 ? ring_collective_time(per_rail, zero2_shard(rp), 2, mirrored_crosses) : Duration::zero();
+      CommModel mirror_net = in.net;  // DualPipe's mirror ranks: other nodes, one GPU each
+      mirror_net.gpus_per_node = 1;
+      rs = copies > 1 ? ring_collective_time(mirror_net, zero2_shard(rp), 2, mirrored_crosses) : Duration::zero();
       ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
            ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
@@ -918,9 +949,28 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
                         "fabric oversubscription; training.comm: analytic), not replayed on the fabric");
   }
-  if (spec.moe)
+  if (spec.moe && c.ep_island > in.net.gpus_per_node) {
+    if (c.ep_island >= plan.expert.degree)
+      res.notes.push_back(sim::strprintf(
+          "EP: each group of %d GPUs lies inside one %d-GPU NVLink domain, so its all-to-all runs on NVLink "
+          "only (direct copies to %.2f GPUs per token; the node limit has nothing to limit)",
+          plan.expert.degree, in.net.gpus_per_domain, c.fanout.gpus));
+    else
+      res.notes.push_back(sim::strprintf(
+          "EP: each group spans %d whole %d-GPU NVLink domains; a token goes over the network once per "
+          "remote domain (%.2f of them, the node limit counting domains) and over NVLink inside it (%.2f GPUs)",
+          plan.expert.degree / c.ep_island, c.ep_island, c.fanout.remote_nodes, c.fanout.gpus));
+  } else if (spec.moe) {
     res.notes.push_back(sim::strprintf("EP routing fan-out per token: %.2f remote nodes", c.fanout.remote_nodes) +
                         sim::strprintf(", %.2f GPUs", c.fanout.gpus));
+  }
+  if (spec.moe && ep_straddles_domains(in.net, plan.expert.degree))
+    res.notes.push_back(sim::strprintf(
+        "WARNING: EP groups of %d GPUs straddle the %d-GPU NVLink domains (neither divides the other), so "
+        "the EP all-to-all takes DeepEP's node-level path between %d-GPU nodes, not one NVLink island, and "
+        "the groups that cross a domain boundary set the pace. Choose an EP degree that divides %d or is a "
+        "multiple of it, or set cluster.node_spec.scale_up_gpus to the GPUs of a domain the job uses",
+        plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
   res.expert_imbalance = c.expert_imbalance;
   if (c.expert_imbalance > 1)
     res.notes.push_back(sim::strprintf(

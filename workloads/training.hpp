@@ -117,6 +117,9 @@ struct CommModel {
   Duration nvlink_latency;   // per message inside the node (GPU -> NVSwitch -> GPU)
   Duration latency;          // per message, cross-node
   int gpus_per_node = 8;
+  // GPUs of one NVLink domain (the node's scale_up_gpus: 72 on GB200 NVL72,
+  // whose nodes are 4-GPU trays); equal to gpus_per_node on HGX nodes.
+  int gpus_per_domain = 8;
   int nodes_per_leaf = 0;    // nodes under one leaf (per plane/rail); 0 = all
   double oversubscription = 1.0;  // leaf down:up; applied to traffic leaving a leaf
   bool rail_only = false;    // no spine: cross-rail traffic goes through NVLink first
@@ -140,6 +143,19 @@ RoutingFanout routing_fanout(int top_k, int nodes_per_group, int max_nodes_per_t
 // token's top-k spans nearly all of them. Deterministic for a seed.
 RoutingFanout gate_fanout(const models::ModelSpec& spec, int ep, int gpus_per_node, int max_nodes_per_token,
                           int tokens = 2048, uint64_t seed = 1);
+
+// The GPUs an EP all-to-all treats as one NVLink island: DeepEP's
+// node-then-NVLink path lands a token once per island over the network and
+// forwards it over NVLink inside, and the node limit
+// (plan.expert.max_nodes_per_token) counts islands. On HGX nodes it is the
+// node. In a larger NVLink domain (GB200 NVL72) it is the EP group itself
+// when the group lies inside one domain (the domain's GPUs a multiple of
+// EP: the all-to-all never touches the NIC), the domain when the group is
+// made of whole domains, and otherwise the node: groups that straddle
+// domains (EP 64 on 72-GPU domains) keep the node-level path, which is what
+// their slowest, straddling group sees (ep_straddles_domains says so).
+int ep_island(const CommModel& net, int ep);
+bool ep_straddles_domains(const CommModel& net, int ep);
 
 // One EP all-to-all (dispatch or combine) of `tokens` tokens from one GPU:
 // IB carries one copy per remote node, NVLink forwards to the GPUs inside

@@ -680,5 +680,82 @@ TEST(TrainingInterleaved, SmallerBubbleForMoreActivationsInFlight) {
               v4.step.seconds(), v4.breakdown.bubble.seconds());
 }
 
+// The EP all-to-all's NVLink island (ep_island): the node on HGX; on a
+// multi-node NVLink domain (GB200 NVL72: 4-GPU trays in a 72-GPU domain)
+// the EP group when the domain holds whole groups, the domain when the group
+// is whole domains, and the node when groups straddle domain boundaries.
+TEST(TrainingNvlDomain, EpIslandFollowsTheNvlinkDomain) {
+  CommModel hgx;
+  hgx.gpus_per_node = 8;
+  hgx.gpus_per_domain = 8;
+  for (int ep : {1, 8, 64, 256}) EXPECT_EQ(ep_island(hgx, ep), 8) << ep;
+  EXPECT_FALSE(ep_straddles_domains(hgx, 64));
+  CommModel nvl;
+  nvl.gpus_per_node = 4;
+  nvl.gpus_per_domain = 72;
+  EXPECT_EQ(ep_island(nvl, 2), 4);     // inside a tray, as before
+  EXPECT_EQ(ep_island(nvl, 8), 8);     // 9 groups per domain: NVLink only
+  EXPECT_EQ(ep_island(nvl, 72), 72);
+  EXPECT_EQ(ep_island(nvl, 144), 72);  // two whole domains
+  EXPECT_EQ(ep_island(nvl, 64), 4);    // straddles: node-level path
+  EXPECT_TRUE(ep_straddles_domains(nvl, 64));
+  EXPECT_FALSE(ep_straddles_domains(nvl, 8));
+  EXPECT_FALSE(ep_straddles_domains(nvl, 144));
+}
+
+// DeepSeek-V3's plan on 512 GB200 trays (2,048 GPUs, 4 per tray), with
+// 64-GPU NVLink domains so that each EP64 group is one domain. Physics:
+//  * the gate's node limit has nothing to limit: no token leaves NVLink
+//    (remote islands exactly 0);
+//  * the flow engine (flows routed GPU -> NVSwitch -> GPU) and the closed
+//    form agree: the same bytes over the same NVLink bottleneck (1e-2 on
+//    the all-to-alls, 2% on the step, whose DP rings differ in detail);
+//  * DeepEP's RDMA efficiencies (calibration.yaml deepep_*_fraction) do not
+//    apply to NVLink, so dispatch / combine is the bytes ratio of an FP8
+//    copy with its 1x128 scales to a BF16 copy (7168 + 56 x 4) / (2 x 7168),
+//    up to the two NVLink latencies (3%);
+//  * the same trays as 4-GPU NVLink islands (scale_up_gpus 4) put the
+//    all-to-all on the NIC: slower, and by far.
+TEST(TrainingNvlDomain, EpInsideOneDomainRunsOnNvlinkOnly) {
+  const std::vector<std::string> nvl = {"cluster.node=gb200_nvl72", "cluster.nodes=512",
+                                        "cluster.fabric.planes=4", "plan.expert.nodes_per_group=16",
+                                        "cluster.node_spec.scale_up_gpus=64"};
+  auto with = [&](std::vector<std::string> o, const std::string& extra) {
+    o.push_back(extra);
+    return o;
+  };
+  const TrainingResult flow = run(kMpft, nvl);
+  const TrainingResult analytic = run(kMpft, with(nvl, "training.comm=analytic"));
+  const TrainingResult trays = run(kMpft, with(nvl, "cluster.node_spec.scale_up_gpus=4"));
+  models::ModelSpec spec;
+  config::Diagnostics d;
+  ASSERT_TRUE(models::load_model_spec(kRoot + "/scenarios/models/deepseek-v3.yaml", {}, spec, d)) << d.str();
+  CommModel net;
+  net.gpus_per_node = 4;
+  net.gpus_per_domain = 64;
+  EXPECT_EQ(gate_fanout(spec, 64, ep_island(net, 64), 4).remote_nodes, 0.0);
+  EXPECT_NEAR(flow.dispatch_f / analytic.dispatch_f, 1.0, 1e-2);
+  EXPECT_NEAR(flow.combine_f / analytic.combine_f, 1.0, 1e-2);
+  EXPECT_NEAR(flow.step.seconds() / analytic.step.seconds(), 1.0, 0.02);
+  const double bytes_ratio = (7168.0 + 56 * 4) / (2 * 7168.0);
+  EXPECT_NEAR(analytic.dispatch_f / analytic.combine_f / bytes_ratio, 1.0, 0.03);
+  EXPECT_LT(flow.dispatch_f * 5.0, trays.dispatch_f);
+  EXPECT_LT(flow.step.seconds() * 1.3, trays.step.seconds());
+  std::printf("GB200 EP64 in one 64-GPU domain: step %.3f s (flow) / %.3f s (analytic), dispatch %.3f ms; "
+              "4-GPU islands: step %.3f s, dispatch %.3f ms\n",
+              flow.step.seconds(), analytic.step.seconds(), flow.dispatch_f / Milliseconds(1),
+              trays.step.seconds(), trays.dispatch_f / Milliseconds(1));
+  auto warns = [](const TrainingResult& r) {
+    for (const auto& n : r.notes)
+      if (n.find("straddle") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_FALSE(warns(flow));
+  EXPECT_FALSE(warns(mpft()));
+  // 72-GPU domains (the real NVL72) do not hold whole EP64 groups: the run
+  // says so and takes the node-level path.
+  EXPECT_TRUE(warns(run(kMpft, with(nvl, "cluster.node_spec.scale_up_gpus=72"))));
+}
+
 }  // namespace
 }  // namespace codesim::workloads
