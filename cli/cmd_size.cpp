@@ -195,8 +195,12 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     const int gpn = s.hardware.gpus_per_node;
     const SizeResult r = size_deployment(s);
     if (r.ranked.empty()) {
-      std::cerr << file << ": no deployment in the search space meets the SLOs (" << r.evaluated
-                << " evaluated); widen serving.search or relax serving.slo\n";
+      if (r.evaluated == 0)
+        std::cerr << file << ": no deployment to evaluate: serving.search.prefill_ep and decode_ep need EP sizes "
+                  << "that are whole nodes of " << gpn << " GPUs (hardware.gpus_per_node)\n";
+      else
+        std::cerr << file << ": no deployment in the search space meets the SLOs (" << r.evaluated
+                  << " evaluated); widen serving.search or relax serving.slo\n";
       global.exit_code = 2;
       return;
     }

@@ -1,5 +1,7 @@
 #include "workloads/serving.hpp"
 
+#include <algorithm>
+
 #include "topology/catalog.hpp"
 
 namespace codesim::workloads {
@@ -11,7 +13,10 @@ void seed_serving_hardware(ServingHardware& hw) {
   hw.node_spec = *n;
   const topology::GpuSpec& g = n->gpu_spec;
   hw.gpu = g.name;
-  hw.gpus_per_node = n->gpus;
+  // A serving node is the GPUs of one NVLink domain: the server on HGX, the
+  // whole rack of 18 four-GPU trays on GB200 NVL72 (EP inside it never
+  // touches the NIC; serving_cluster builds the fabric from the trays).
+  hw.gpus_per_node = std::max(n->gpus, n->scale_up_gpus);
   hw.hbm_capacity = g.hbm;
   hw.hbm_bandwidth = g.hbm_bandwidth;
   hw.fp8_peak = g.fp8_dense;

@@ -102,6 +102,16 @@ struct ServingHardware {
             "unknown node preset '" + node + "'; valid values are: " + topology::node_names());
     r.check(!fabric || !node.empty(), "fabric", "replaying on a fabric needs a catalog `node` preset");
     r.check(gpus_per_node > 0, "gpus_per_node", "must be > 0");
+    if (!node.empty() && node_spec.gpus > 0 && gpus_per_node > 0)
+      r.check(gpus_per_node % node_spec.gpus == 0 &&
+                  std::max(node_spec.gpus, node_spec.scale_up_gpus) % gpus_per_node == 0,
+              "gpus_per_node",
+              "a serving node is GPUs on one NVLink domain: with node preset '" + node + "' (" +
+                  std::to_string(node_spec.gpus) + " GPUs per server, " +
+                  std::to_string(std::max(node_spec.gpus, node_spec.scale_up_gpus)) +
+                  " per NVLink domain) it must be a multiple of " + std::to_string(node_spec.gpus) +
+                  " that divides " + std::to_string(std::max(node_spec.gpus, node_spec.scale_up_gpus)) +
+                  ", not " + std::to_string(gpus_per_node));
     r.check(hbm_capacity.count() > 0, "hbm_capacity", "must be > 0");
     r.check(hbm_bandwidth.bytes_per_second() > 0, "hbm_bandwidth", "must be > 0");
     r.check(usd_per_gpu_hour >= 0, "usd_per_gpu_hour", "must be >= 0");
@@ -479,6 +489,23 @@ struct ServingSpec {
     for (const auto& [pool, key] : {std::pair{&prefill, "prefill.head_tp"}, std::pair{&decode, "decode.head_tp"}})
       r.check(hardware.gpus_per_node % pool->head_tp == 0, key,
               "must divide hardware.gpus_per_node (the head is split over NVLink inside a node)");
+    // `codesim size` tries only whole nodes; a list written with none would
+    // search nothing (the defaults are H800-sized: size says so if they miss).
+    const int gpn = std::max(1, hardware.gpus_per_node);
+    const config::Node* written = r.has("search") ? r.node().find("search") : nullptr;
+    for (const auto& [eps, key] : {std::pair{&search.prefill_ep, "search.prefill_ep"},
+                                   std::pair{&search.decode_ep, "search.decode_ep"}}) {
+      if (!written || !written->is_map() || !written->find(std::string_view(key).substr(7))) continue;
+      std::string listed;
+      bool any = false;
+      for (int e : *eps) {
+        listed += (listed.empty() ? "" : ", ") + std::to_string(e);
+        any = any || (e > 0 && e % gpn == 0);
+      }
+      r.check(eps->empty() || any, key,
+              "none of " + listed + " is a multiple of hardware.gpus_per_node (" + std::to_string(gpn) +
+                  "): every EP size must be whole nodes");
+    }
   }
 };
 

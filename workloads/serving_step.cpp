@@ -470,7 +470,9 @@ topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes) {
   topology::ClusterSpec cluster;
   cluster.node = hw.node;
   topology::seed_node_preset(cluster);
-  cluster.nodes = nodes;
+  // A serving node (an NVLink domain) is gpus_per_node / the preset's GPUs
+  // servers of the fabric (18 trays of a GB200 NVL72 rack; 1 on HGX).
+  cluster.nodes = nodes * std::max(1, hw.gpus_per_node / std::max(1, cluster.node_spec.gpus));
   if (hw.fabric) cluster.fabric = *hw.fabric;
   return cluster;
 }

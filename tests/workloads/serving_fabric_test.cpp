@@ -125,5 +125,35 @@ TEST(ServingFabric, OversubscribedEcmpFatTreeIsSlower) {
   EXPECT_GT(cb.comm, ca.comm);
 }
 
+// GB200 NVL72: the preset makes a serving node the whole 72-GPU NVLink
+// domain (18 four-GPU trays), so an EP72 unit's all-to-all never reaches a
+// NIC. Its replay on the fabric built from the trays (GPU -> NVSwitch ->
+// GPU) must then equal the closed form's NVLink-only time (1e-2: the same
+// bytes over the same 720 GB/s bottleneck).
+TEST(ServingFabric, Nvl72NodeIsTheNvlinkDomain) {
+  ServingSpec s = day6();
+  s.hardware.node = "gb200_nvl72";
+  s.hardware.node_spec = {};
+  seed_serving_hardware(s.hardware);
+  s.hardware.fabric->kind = topology::FabricKind::kNvl72;
+  s.hardware.fabric->planes = 1;
+  EXPECT_EQ(s.hardware.gpus_per_node, 72);
+  EXPECT_NEAR(s.hardware.scale_up_bandwidth.bytes_per_second(), 720e9, 1);
+  EXPECT_EQ(serving_cluster(s.hardware, 2).nodes, 36);  // trays of the fabric
+  for (PoolPlan* p : {&s.prefill, &s.decode}) {
+    p->nodes = 1;
+    p->ep = 72;
+    p->redundant_experts = 32;  // 288 slots, 4 per GPU
+  }
+  ServingSpec closed = s;
+  closed.hardware.fabric.reset();
+  const StepModel a(s, s.decode, false), b(closed, closed.decode, false);
+  EXPECT_NE(a.comm_timing().find("flow engine"), std::string::npos) << a.comm_timing();
+  const StepCost ca = a.decode(64, 4989, 1), cb = b.decode(64, 4989, 1);
+  std::printf("NVL72 decode EP72 comm: flow %.4f ms, closed form %.4f ms\n", ca.comm / Milliseconds(1),
+              cb.comm / Milliseconds(1));
+  EXPECT_NEAR(ca.comm / cb.comm, 1.0, 1e-2);
+}
+
 }  // namespace
 }  // namespace codesim::workloads
