@@ -82,14 +82,21 @@ std::string file_hash(const std::filesystem::path& path) {
   return fnv_hex(all.str());
 }
 
-// Every string scalar of the tree that names an existing file next to
-// `dir` (the model spec, a calibration file, a trace).
+// `name` if it names an existing file next to `dir`.
+void named_file(const std::string& name, const std::filesystem::path& dir, std::set<std::string>& out) {
+  if (name.empty() || name.size() > 1000) return;
+  std::error_code ec;
+  const std::filesystem::path p = dir / name;
+  if (std::filesystem::is_regular_file(p, ec)) out.insert(std::filesystem::weakly_canonical(p, ec).string());
+}
+
+// Every string scalar of the tree that names an existing file (the model
+// spec, a calibration file, a trace) next to `dir`, or next to the file the
+// scalar was written in (an included file's own relative paths).
 void named_files(const config::Node& n, const std::filesystem::path& dir, std::set<std::string>& out) {
   if (n.is_scalar()) {
-    if (n.scalar.empty() || n.scalar.size() > 1000) return;
-    std::error_code ec;
-    const std::filesystem::path p = dir / n.scalar;
-    if (std::filesystem::is_regular_file(p, ec)) out.insert(std::filesystem::weakly_canonical(p, ec).string());
+    named_file(n.scalar, dir, out);
+    if (!n.mark.file.empty()) named_file(n.scalar, std::filesystem::path(n.mark.file).parent_path(), out);
     return;
   }
   for (const auto& item : n.items) named_files(item, dir, out);
@@ -99,17 +106,25 @@ void named_files(const config::Node& n, const std::filesystem::path& dir, std::s
 // The identity of a sweep run: its evaluator mode, this build (its build
 // ID, else the executable's bytes), the sweep's --set overrides, the bytes
 // of the sweep file, the base scenario as resolved (its includes merged in),
-// the files the base names, and the default calibration. Resumed rows must
-// match it.
+// the files the base, the axes' values and the overrides name, and the
+// default calibration. Resumed rows must match it.
 std::string sweep_context(const std::string& mode, const std::string& sweep_file,
                           const std::vector<std::string>& overrides, const std::string& base_path,
-                          const config::Node& base) {
+                          const config::Node& base, const scenarios::SweepSpec& spec) {
   std::string build = build_id();
   if (build.empty()) build = file_hash("/proc/self/exe");
   std::string c = mode + " build " + build + " sweep " + file_hash(sweep_file) + " base " + fnv_hex(config::emit(base));
   for (const auto& o : overrides) c += " set " + o;
   std::set<std::string> files;
-  named_files(base, std::filesystem::path(base_path).parent_path(), files);
+  const std::filesystem::path base_dir = std::filesystem::path(base_path).parent_path();
+  named_files(base, base_dir, files);
+  for (const auto& axis : spec.axes)
+    if (axis.values) named_files(*axis.values, base_dir, files);
+  for (const auto& o : overrides)
+    if (const size_t eq = o.find('='); eq != std::string::npos) {
+      named_file(o.substr(eq + 1), base_dir, files);
+      named_file(o.substr(eq + 1), ".", files);
+    }
   files.insert(workloads::default_calibration_path());
   for (const auto& f : files) c += " " + std::filesystem::path(f).filename().string() + " " + file_hash(f);
   return c;
@@ -267,7 +282,7 @@ int run(const SweepArgs& a, const GlobalOptions& global) {
   opt.threads = a.threads > 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency());
   opt.jsonl_path = jsonl;
   opt.resume = true;
-  opt.context = sweep_context(mode, a.file, a.overrides, base_path, base);
+  opt.context = sweep_context(mode, a.file, a.overrides, base_path, base, spec);
   if (tty) {
     opt.progress = [t0](size_t done, size_t total) {
       double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -25,6 +25,13 @@ echo "# edited" >>"$tmp/copy.yaml"
 "$bin" sweep "$tmp/copy.yaml" --out "$tmp/ctx" -j1 >"$tmp/ctx2.txt" 2>&1 || fail "edited run: $(cat "$tmp/ctx2.txt")"
 grep -q "evaluated, 0 resumed" "$tmp/ctx2.txt" || fail "an edited sweep resumed old rows: $(cat "$tmp/ctx2.txt")"
 cmp -s "$tmp/one/rows.csv" "$tmp/ctx/rows.csv" || fail "the recomputed rows differ"
+# ... and so does an edited file that an axis value names (here the prices).
+cp "$root/scenarios/prices/default.yaml" "$tmp/prices.yaml"
+sed "s|base: |base: $root/scenarios/sweeps/|; s|^  axes:|  axes:\n    - {key: cluster.prices, values: [$tmp/prices.yaml]}|" "$sweep" >"$tmp/axis.yaml"
+"$bin" sweep "$tmp/axis.yaml" --out "$tmp/axis" -j1 >"$tmp/axis1.txt" 2>&1 || fail "axis run: $(cat "$tmp/axis1.txt")"
+echo "# edited" >>"$tmp/prices.yaml"
+"$bin" sweep "$tmp/axis.yaml" --out "$tmp/axis" -j1 >"$tmp/axis2.txt" 2>&1 || fail "axis rerun: $(cat "$tmp/axis2.txt")"
+grep -q "evaluated, 0 resumed" "$tmp/axis2.txt" || fail "an edited axis file resumed old rows: $(cat "$tmp/axis2.txt")"
 
 if command -v mpirun >/dev/null; then
   flags="--oversubscribe"
