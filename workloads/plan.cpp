@@ -21,8 +21,8 @@ void Plan::validate(config::Reader& r) {
   r.check(data.degree >= 1, "data.degree", "must be >= 1");
   r.check(tensor.degree >= 1, "tensor.degree", "must be >= 1");
   r.check(expert.degree >= 1, "expert.degree", "must be >= 1");
-  r.check(data.zero_stage >= 0 && data.zero_stage <= 2, "data.zero_stage",
-          "must be 0, 1 or 2, got " + std::to_string(data.zero_stage));
+  r.check(data.zero_stage >= 0 && data.zero_stage <= 3, "data.zero_stage",
+          "must be 0, 1, 2 or 3, got " + std::to_string(data.zero_stage));
   r.check(batch.micro_batch >= 1, "batch.micro_batch", "must be >= 1");
   r.check(batch.sequence_length >= 1, "batch.sequence_length", "must be >= 1");
   r.check(comm_sms >= 0, "comm_sms", "must be >= 0");
@@ -376,7 +376,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   // (training.cpp GradBuffers).
   const int grad_shard_dense = std::max(1, plan.data.degree);
   const int grad_shard_expert = std::max(1, plan.data.degree * plan.tensor.degree / ep);
-  double grad_bucket = 0;
+  double grad_bucket = 0, param_bucket = 0;
   double weights = 0, grads = 0, master = 0, moments = 0;
   int64_t params = 0;
   Bytes act_stage_max;
@@ -389,6 +389,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
       dense += d;
       expert += e;
       grad_bucket = std::max(grad_bucket, 4.0 * static_cast<double>(d + e));
+      param_bucket = std::max(param_bucket, 2.0 * static_cast<double>(d + e));
       const auto k = static_cast<models::LayerKind>(layer_kind[i]);
       if (k == models::LayerKind::kDense || k == models::LayerKind::kMoe ||
           k == models::LayerKind::kMtp)
@@ -398,7 +399,10 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     // MTP shares the embedding and head: with DualPipe they sit on this rank already.
     params += dense + expert;
     const double p = static_cast<double>(dense + expert);
-    weights += 2.0 * p;
+    // ZeRO-3 keeps the stage copy's 1/dp shard (as its gradients) between uses.
+    weights += plan.data.zero_stage >= 3 ? 2.0 * (static_cast<double>(dense) / grad_shard_dense +
+                                                  static_cast<double>(expert) / grad_shard_expert)
+                                         : 2.0 * p;
     const double shard_d = plan.data.zero_stage >= 1 ? dp_dense : 1;
     const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
     master += 4.0 * (dense / shard_d + expert / shard_e);
@@ -413,6 +417,10 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
                              Bytes::from_double(act * static_cast<double>(plan.tokens_per_gpu_micro_batch())));
   }
   if (plan.data.zero_stage >= 2) grads += 2 * grad_bucket;
+  // ZeRO-3's gathered layers (training.cpp ParamBuffers): two per pass in
+  // flight, and DualPipe's overlapped pairs run a forward and a backward.
+  if (plan.data.zero_stage >= 3)
+    weights += (is_dual(plan.pipeline.schedule) ? 4 : 2) * param_bucket;
   m.params = params;
   m.weights = Bytes::from_double(weights);
   m.gradients = Bytes::from_double(grads);
@@ -537,10 +545,13 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
           t = std::max(t, plan_memory(spec, alt, stages, kinds, q, cal.training_memory_reserve).total());
         if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
       };
-      if (plan.data.zero_stage < 2) {
+      // The lowest ZeRO stage that fits (2, else 3).
+      for (int z = std::max(2, plan.data.zero_stage + 1); z <= 3; ++z) {
         Plan alt = plan;
-        alt.data.zero_stage = 2;
-        try_fix("ZeRO stage", shown("data.zero_stage") + ": 2", alt);
+        alt.data.zero_stage = z;
+        const size_t before = fixes.size();
+        try_fix("ZeRO stage", shown("data.zero_stage") + ": " + std::to_string(z), alt);
+        if (fixes.size() != before) break;
       }
       if (spec.moe && stage_gpus % (2 * plan.expert.degree) == 0 &&
           spec.moe->n_routed_experts % (2 * plan.expert.degree) == 0) {

@@ -75,11 +75,13 @@ struct ExpertPlan {
 
 struct DataPlan {
   int degree = 1;
-  int zero_stage = 1;  // 0: replicated optimizer; 1: optimizer states sharded; 2: + gradients
+  // 0: replicated optimizer; 1: optimizer states sharded; 2: + gradients;
+  // 3: + parameters (FSDP's full shard: each layer gathered per use)
+  int zero_stage = 1;
   template <class V>
   void fields(V& v) {
     v.req("degree", degree, "data-parallel degree (DP)");
-    v.opt("zero_stage", zero_stage, "ZeRO stage: 0, 1 or 2");
+    v.opt("zero_stage", zero_stage, "ZeRO stage: 0, 1, 2 or 3");
   }
 };
 

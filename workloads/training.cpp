@@ -169,6 +169,10 @@ struct LayerWork {
   // DP group, on the background stream after its last weight-gradient
   // kernel (zero otherwise).
   Duration grad_rs;
+  // ZeRO-3: the all-gather of this layer's BF16 parameters over the same
+  // group, on the background stream before its forward and again before
+  // its input-gradient pass (FSDP's full shard: freed after each use).
+  Duration param_ag;
 };
 
 bool is_shared_expert(const std::string& name) { return name.find("shared") != std::string::npos; }
@@ -368,13 +372,32 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
   return w;
 }
 
+// ZeRO-3's parameter buffers, double-buffered the same way: a layer's
+// all-gather may start once the layer two before it is done with its
+// weights, so one layer is prefetched while the previous one computes.
+struct ParamBuffers {
+  int older = -1, last = -1;  // last tasks of the two previous layers
+  // The layer's all-gather (-1 when there is none); its first kernel waits on it.
+  int gather(Streams& s, const LayerWork& w) const {
+    return w.param_ag > Duration::zero() ? s.add(Streams::kBackground, w.param_ag, {older}) : -1;
+  }
+  void done(int task) {
+    older = last;
+    last = task;
+  }
+};
+
 // Forward of layer l after `prev`; returns the task the next layer waits on.
-int forward_layer(Streams& s, const LayerWork& w, int prev, Duration carry) {
-  const int pre = s.add(false, carry + w.f_pre, {prev});
-  if (!w.has_comm) return pre;
-  const int d = s.add(true, w.dispatch_f, {pre});
-  const int mlp = s.add(false, w.f_mlp, {d});
-  return s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
+int forward_layer(Streams& s, const LayerWork& w, int prev, Duration carry, ParamBuffers& pb) {
+  const int pre = s.add(false, carry + w.f_pre, {prev, pb.gather(s, w)});
+  int end = pre;
+  if (w.has_comm) {
+    const int d = s.add(true, w.dispatch_f, {pre});
+    const int mlp = s.add(false, w.f_mlp, {d});
+    end = s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
+  }
+  pb.done(end);
+  return end;
 }
 
 // ZeRO-2's gradient buffers, double-buffered: a layer's reduce-scatter
@@ -402,27 +425,33 @@ struct ChunkEnd {
 };
 ChunkEnd chunk_end(const Streams& s) { return {s.makespan(), s.foreground_makespan()}; }
 
-int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight, GradBuffers& gb) {
+int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight, GradBuffers& gb,
+                   ParamBuffers& pb) {
+  const int ag = pb.gather(s, w);
   if (!w.has_comm) {
-    const int b = s.add(false, w.b_attn, {prev});
+    const int b = s.add(false, w.b_attn, {prev, ag});
+    pb.done(b);
     if (with_weight) reduce_grads(s, w, s.add(false, w.w_mlp + w.w_attn, {b, gb.gate()}), gb);
     return b;
   }
   const int cb = s.add(true, w.cast_b + w.combine_b, {prev});
-  const int mlp = s.add(false, w.b_mlp, {cb});
+  const int mlp_gate = ag;  // mlp(B) is the first kernel that needs the weights
+  const int mlp = s.add(false, w.b_mlp, {cb, mlp_gate});
   const int db = s.add(true, w.dispatch_b, {mlp});
   if (with_weight) s.add(false, w.w_mlp, {mlp, gb.gate()});
   const int attn = s.add(false, w.b_attn, {db});
+  pb.done(attn);
   if (with_weight) reduce_grads(s, w, s.add(false, w.w_attn, {attn}), gb);
   return attn;
 }
 
 Duration forward_chunk(const std::vector<LayerWork>& layers) {
   Streams s;
+  ParamBuffers pb;
   int prev = -1;
   Duration carry;
   for (const auto& w : layers) {
-    prev = forward_layer(s, w, prev, carry);
+    prev = forward_layer(s, w, prev, carry, pb);
     carry = w.f_post;
   }
   s.add(false, carry, {prev});
@@ -432,8 +461,10 @@ Duration forward_chunk(const std::vector<LayerWork>& layers) {
 ChunkEnd backward_chunk(const std::vector<LayerWork>& layers, bool with_weight) {
   Streams s;
   GradBuffers gb;
+  ParamBuffers pb;
   int prev = -1;
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) prev = backward_layer(s, *it, prev, with_weight, gb);
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it)
+    prev = backward_layer(s, *it, prev, with_weight, gb, pb);
   return chunk_end(s);
 }
 
@@ -453,6 +484,7 @@ Duration weight_chunk(const std::vector<LayerWork>& layers) {
 ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>& bl) {
   Streams s;
   GradBuffers gb;
+  ParamBuffers pf, pbk;  // ZeRO-3: each direction's layers double-buffered
   const size_t n = std::max(fl.size(), bl.size());
   int f_prev = -1, b_prev = -1;
   Duration carry;
@@ -460,9 +492,11 @@ ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     const LayerWork* f = i < fl.size() ? &fl[i] : nullptr;
     const LayerWork* b = i < bl.size() ? &bl[bl.size() - 1 - i] : nullptr;
     int cb = -1, attn_f = -1, mlp_b = -1;
+    const int ag_b = b ? pbk.gather(s, *b) : -1;                           // [ZeRO-3 AG]
+    const int ag_f = f ? pf.gather(s, *f) : -1;
     if (b) cb = s.add(true, b->cast_b + b->combine_b, {b_prev});           // combine(B)
-    if (f) attn_f = s.add(false, carry + f->f_pre, {f_prev});              // attn(F)
-    if (b) mlp_b = s.add(false, b->b_mlp, {cb});                           // mlp(B)
+    if (f) attn_f = s.add(false, carry + f->f_pre, {f_prev, ag_f});        // attn(F)
+    if (b) mlp_b = s.add(false, b->b_mlp, {cb, ag_b});                     // mlp(B)
     int disp_f = -1, disp_b = -1;
     if (f) disp_f = s.add(true, f->dispatch_f, {attn_f});                  // dispatch(F)
     if (b) disp_b = s.add(true, b->dispatch_b, {mlp_b});                   // dispatch(B)
@@ -471,10 +505,12 @@ ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     if (f) mlp_f = s.add(false, f->f_mlp, {disp_f});                       // mlp(F)
     if (b) {
       b_prev = s.add(false, b->b_attn, {disp_b});                          // attn(B)
+      pbk.done(b_prev);
       reduce_grads(s, *b, s.add(false, b->w_attn, {b_prev}), gb);          // attn(W) [, ZeRO-2 RS]
     }
     if (f) {
       f_prev = s.add(true, f->combine_f, {mlp_f});                         // combine(F)
+      pf.done(f_prev);
       carry = f->f_post;
     }
   }
@@ -592,34 +628,40 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // its reductions at the end of each backward); DualPipe's two copies sum
   // their shards once, in the tail.
   const bool zero2 = plan.data.zero_stage >= 2 && (plan.data.degree > 1 || (spec.moe && dp_expert > 1));
+  // ZeRO-3 keeps only that shard of the parameters too: each layer is
+  // all-gathered before its forward and again before its input-gradient pass.
+  const bool zero3 = zero2 && plan.data.zero_stage >= 3;
   if (zero2) {
     const models::ParamCounts pc = models::count_params(spec);
     const int ep = std::max(1, plan.expert.degree);
     const bool own_crosses = in.net.nodes_per_leaf > 0 && dense_nodes > in.net.nodes_per_leaf;
-    std::map<std::pair<int64_t, int64_t>, Duration> by_size;  // (dense, expert) params -> time
-    for (size_t i = 0; i < layers.size(); ++i) {
-      const std::pair<int64_t, int64_t> de = layer_params(spec, pc, kinds[i], ep, plan.tensor.degree);
-      auto it = by_size.find(de);
-      if (it == by_size.end()) {
-        const Bytes dg = bytes(de.first, kGradBytesPerParam), eg = bytes(de.second, kGradBytesPerParam);
-        Duration t = ring_collective_time(dp_net, dg, plan.data.degree, own_crosses) +
-                     ring_collective_time(per_rail, eg, dp_expert, own_crosses);
-        if (c.flow) {
-          try {  // every rank's rings at once; the slowest rank's time
-            CommReplay tr;
-            const std::vector<Duration> per =
-                replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, std::vector<Bytes>(pp, dg),
-                          std::vector<Bytes>(pp, eg), tr, {});
-            c.count(tr);
-            t = *std::max_element(per.begin(), per.end());
-          } catch (const std::exception& e) {
-            error = e.what();
-            return res;
-          }
-        }
-        it = by_size.emplace(de, t).first;
+    // (dense, expert) params, bytes per param -> time of its collective
+    std::map<std::tuple<int64_t, int64_t, uint64_t>, Duration> by_size;
+    auto collective = [&](std::pair<int64_t, int64_t> de, uint64_t per_param) {
+      const auto key = std::make_tuple(de.first, de.second, per_param);
+      if (auto it = by_size.find(key); it != by_size.end()) return it->second;
+      const Bytes dg = bytes(de.first, per_param), eg = bytes(de.second, per_param);
+      Duration t = ring_collective_time(dp_net, dg, plan.data.degree, own_crosses) +
+                   ring_collective_time(per_rail, eg, dp_expert, own_crosses);
+      if (c.flow) {  // every rank's rings at once; the slowest rank's time
+        CommReplay tr;
+        const std::vector<Duration> per = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert,
+                                                    std::vector<Bytes>(pp, dg), std::vector<Bytes>(pp, eg), tr, {});
+        c.count(tr);
+        t = *std::max_element(per.begin(), per.end());
       }
-      work[i].grad_rs = it->second;
+      by_size.emplace(key, t);
+      return t;
+    };
+    try {
+      for (size_t i = 0; i < layers.size(); ++i) {
+        const std::pair<int64_t, int64_t> de = layer_params(spec, pc, kinds[i], ep, plan.tensor.degree);
+        work[i].grad_rs = collective(de, kGradBytesPerParam);
+        if (zero3) work[i].param_ag = collective(de, kWeightBytesPerParam);
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+      return res;
     }
   }
   std::vector<std::vector<LayerWork>> stage_work(stages);
@@ -632,6 +674,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       stage_work[st].push_back(work[i]);
       t.layer_names.push_back(layers[i].name);
       t.grad_reduce += work[i].grad_rs;
+      t.param_gather += work[i].param_ag;
     }
     t.chunk.f = forward_chunk(stage_work[st]);
     t.chunk.b_input = backward_chunk(stage_work[st], false).all;
@@ -700,6 +743,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
                               (static_cast<double>(rp.dense) / std::max(1, plan.data.degree) +
                                static_cast<double>(rp.expert) / dp_expert));
   };
+  // ZeRO-3: the BF16 parameter shard a GPU keeps between uses.
+  auto zero3_shard = [&](const RankParams& rp) {
+    return Bytes::from_double(zero2_shard(rp).as_double() * kWeightBytesPerParam / kGradBytesPerParam);
+  };
   std::vector<Duration> flow_rs, flow_ag;
   if (c.flow && replicas.dense > 1) {
     std::vector<Bytes> dense_g, expert_g, dense_p, expert_p;
@@ -724,7 +771,14 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       } else {
         flow_rs.assign(static_cast<size_t>(pp), Duration::zero());
       }
-      if (plan.data.zero_stage >= 1) {
+      if (zero3 && copies > 1) {  // the mirror pairs swap their updated BF16 halves
+        std::vector<Bytes> shard, none(static_cast<size_t>(pp));
+        for (const RankParams& rp : params) shard.push_back(zero3_shard(rp));
+        flow_ag = replay_dp(in.fabric_comm, c.layout, 1, 1, shard, none, tr, mirror);
+        c.count(tr);
+      } else if (zero3) {
+        flow_ag.assign(static_cast<size_t>(pp), Duration::zero());
+      } else if (plan.data.zero_stage >= 1) {
         flow_ag = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert, dense_p, expert_p, tr, mirror);
         c.count(tr);
       } else {
@@ -753,8 +807,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       CommModel mirror_net = in.net;  // DualPipe's mirror ranks: other nodes, one GPU each
       mirror_net.gpus_per_node = 1;
       rs = copies > 1 ? ring_collective_time(mirror_net, zero2_shard(rp), 2, mirrored_crosses) : Duration::zero();
-      ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
-           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
+      if (zero3)  // the next step gathers each layer again: only DualPipe's copies swap halves
+        ag = copies > 1 ? ring_collective_time(mirror_net, zero3_shard(rp), 2, mirrored_crosses) : Duration::zero();
+      else
+        ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
+             ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1 && plan.data.zero_stage >= 1) {
       rs = ring_collective_time(dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
@@ -837,6 +894,36 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         worst, worst_passes, worst_t.seconds(),
         copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
   }
+  if (zero3) {
+    // The per-layer parameter all-gathers: each forward and input-gradient
+    // pass gathers its stage's layers (the busiest rank's total).
+    size_t worst = 0;
+    Duration worst_t;
+    for (int r = 0; r < pp; ++r) {
+      Duration t;
+      auto gathers = [&](int dir) {
+        for (const LayerWork& w : stage_work[static_cast<size_t>(program.stage_of(r, dir))]) t += w.param_ag;
+      };
+      for (const PipeOp& op : program.ops[static_cast<size_t>(r)]) {
+        if (op.kind == PipeOpKind::kF || op.kind == PipeOpKind::kFB) gathers(op.fwd_dir);
+        if (op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kBInput || op.kind == PipeOpKind::kFB)
+          gathers(op.bwd_dir);
+      }
+      if (t > worst_t) {
+        worst_t = t;
+        worst = static_cast<size_t>(r);
+      }
+    }
+    res.notes.push_back(sim::strprintf(
+        "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on the third "
+        "stream before its forward and again before its input-gradient pass, one layer ahead (two layers' "
+        "parameters in flight); pipeline rank %zu gathers %.2f s per step standalone, and the tail has no "
+        "all-gather%s",
+        plan.data.degree,
+        spec.moe ? sim::strprintf(" (1/%d of the routed experts')", dp_expert).c_str() : "", worst,
+        worst_t.seconds(),
+        copies > 1 ? " (DualPipe's copies swap their updated halves)" : ""));
+  }
   {
     // Which rank's tail ends the step (the DP sync of the last rank to finish).
     size_t last = 0;
@@ -845,11 +932,14 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     if (!res.dp_tail.empty())
       res.notes.push_back(sim::strprintf(
           "the step ends with pipeline rank %zu's DP sync: it starts at %.3f s (the last chunk of every copy of "
-          "its stages), then %.1f ms of gradient "
-          "reduce-scatter, %sAdamW and parameter all-gather%s",
+          "its stages), then %.1f ms of %s%sAdamW%s%s",
           last, res.dp_tail[last].first.seconds(), (res.dp_tail[last].second - res.dp_tail[last].first) / Milliseconds(1),
+          zero2 ? (copies > 1 ? "the mirror copies' gradient swap, " : "") : "gradient reduce-scatter, ",
           in.options.gradient_clipping ? "the global gradient norm (clipping; every rank waits for the last), " : "",
-          copies > 1 ? " over both DualPipe copies of its stages" : ""));
+          zero3 ? (copies > 1 ? " and the copies' swap of updated halves" : "") : " and parameter all-gather",
+          copies > 1 && !zero2 ? " over both DualPipe copies of its stages"
+          : zero2             ? " (the passes have reduced the gradients already)"
+                              : ""));
   }
   for (int r = 0; r < pp; ++r) {
     Table4& t = res.per_rank[r];

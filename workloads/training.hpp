@@ -178,6 +178,9 @@ struct StageTimes {
   // ZeRO-2: the standalone time of the reduce-scatters one weight-gradient
   // pass of the stage issues (its layers' gradients); zero otherwise.
   Duration grad_reduce;
+  // ZeRO-3: the standalone time of the parameter all-gathers one forward
+  // (or input-gradient) pass of the stage issues; zero otherwise.
+  Duration param_gather;
 };
 
 struct TrainingResult {

@@ -585,6 +585,65 @@ TEST(TrainingPlan, ZeroTwoReducesEveryPassOnTheTimeline) {
   for (const auto& n : z1.notes) EXPECT_EQ(n.find("ZeRO-2"), std::string::npos) << n;
 }
 
+// ZeRO-3 (FSDP's full shard) keeps 1/dp of the parameters too and gathers
+// every layer before its forward and before its input-gradient pass, on the
+// background stream, one layer ahead. Physics bounds each chunk as for
+// ZeRO-2: never faster than ZeRO-2's, at worst serialised with the gathers
+// (+ their standalone time); weight-gradient passes gather nothing. The
+// tail has no all-gather: only DualPipe's copies swap their updated BF16
+// halves (rings of 2), far less than ZeRO-2's all-gather over 256 replicas.
+// Memory: the weights drop to the shard plus the gathered layers in flight.
+TEST(TrainingPlan, ZeroThreeGathersEveryLayerOnTheTimeline) {
+  const TrainingResult z3 = run(kMpft, {"plan.data.zero_stage=3"});
+  const TrainingResult z2 = run(kMpft, {"plan.data.zero_stage=2"});
+  ASSERT_EQ(z3.stages.size(), z2.stages.size());
+  const Duration tick = Duration::from_ps(2);
+  for (size_t st = 0; st < z3.stages.size(); ++st) {
+    const StageTimes &a = z2.stages[st], &b = z3.stages[st];
+    EXPECT_EQ(a.param_gather, Duration::zero());
+    EXPECT_GT(b.param_gather, Milliseconds(1)) << "stage " << st;
+    EXPECT_EQ(b.grad_reduce, a.grad_reduce) << "stage " << st;
+    EXPECT_GE(b.chunk.f, a.chunk.f) << "stage " << st;
+    EXPECT_LE(b.chunk.f, a.chunk.f + b.param_gather + tick) << "stage " << st;
+    EXPECT_GE(b.chunk.b_input, a.chunk.b_input) << "stage " << st;
+    EXPECT_LE(b.chunk.b_input, a.chunk.b_input + b.param_gather + tick) << "stage " << st;
+    EXPECT_EQ(b.chunk.w, a.chunk.w) << "stage " << st;
+  }
+  EXPECT_GT(z3.step, z2.step);
+  EXPECT_LT(z3.memory_peak.weights, z2.memory_peak.weights);
+  EXPECT_EQ(z3.memory_peak.gradients, z2.memory_peak.gradients);
+  EXPECT_LT(z3.dp_all_gather * int64_t{3}, z2.dp_all_gather);
+  bool noted = false;
+  for (const auto& n : z3.notes) noted = noted || n.rfind("ZeRO-3:", 0) == 0;
+  EXPECT_TRUE(noted);
+  // Without DualPipe's copies (FSDP over DP32, no pipeline) the tail holds
+  // no DP collective, and the weights are exactly the shard plus two
+  // gathered layers: 2 B x (P / 32 + 2 L), L the largest layer's
+  // parameters on a GPU (Qwen-2.5-72B, TP8: 80 equal blocks).
+  const std::vector<std::string> fsdp = {"training.model=" + kRoot + "/scenarios/models/qwen-2.5-72b.yaml",
+                                         "cluster.nodes=32", "plan.pipeline.degree=1", "plan.data.degree=32",
+                                         "plan.batch.global_batch=256"};
+  auto with = [&](const std::string& z) {
+    std::vector<std::string> o = fsdp;
+    o.push_back("plan.data.zero_stage=" + z);
+    return run(kRoot + "/scenarios/examples/llama-405b-2048-h800-tp8.yaml", o);
+  };
+  const TrainingResult f3 = with("3"), f1 = with("1");
+  EXPECT_EQ(f3.dp_all_gather, Duration::zero());
+  EXPECT_LT(f3.dp_reduce_scatter, Milliseconds(1));  // only TP's all-reduce of the norms' gradients
+  const double p = static_cast<double>(f1.memory.params);
+  const double w3 = f3.memory.weights.as_double();
+  EXPECT_NEAR(f1.memory.weights.as_double(), 2 * p, 1e3);
+  const double layer = (w3 / 2 - p / 32) / 2;  // the gathered block implied
+  EXPECT_GT(layer, 0.9 * p / 80);   // a block, not more than embedding-sized
+  EXPECT_LT(layer, 1.6 * p / 80);
+  EXPECT_GT(f3.step, f1.step);
+  std::printf("ZeRO-3 V3 step %.3f s (ZeRO-2 %.3f s), weights %.1f GB (ZeRO-2 %.1f); Qwen FSDP DP32 %.3f s "
+              "(ZeRO-1 %.3f s)\n",
+              z3.step.seconds(), z2.step.seconds(), z3.memory_peak.weights.as_double() / 1e9,
+              z2.memory_peak.weights.as_double() / 1e9, f3.step.seconds(), f1.step.seconds());
+}
+
 // Tensor parallelism (plan.tensor.degree, Megatron-style with sequence
 // parallelism, models/op_list.hpp). Its collectives are rings over the
 // node's NVLink on the compute stream: per block, 4 of the whole 4,096 x
