@@ -196,8 +196,8 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     const SizeResult r = size_deployment(s);
     if (r.ranked.empty()) {
       if (r.evaluated == 0)
-        std::cerr << file << ": no deployment to evaluate: serving.search.prefill_ep and decode_ep need EP sizes "
-                  << "that are whole nodes of " << gpn << " GPUs (hardware.gpus_per_node)\n";
+        std::cerr << file << ": no deployment to evaluate: serving.search.prefill_ep and decode_ep must each list "
+                  << "at least one EP size of whole nodes of " << gpn << " GPUs (hardware.gpus_per_node)\n";
       else
         std::cerr << file << ": no deployment in the search space meets the SLOs (" << r.evaluated
                   << " evaluated); widen serving.search or relax serving.slo\n";

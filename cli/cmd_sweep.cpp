@@ -82,18 +82,33 @@ std::string file_hash(const std::filesystem::path& path) {
   return fnv_hex(all.str());
 }
 
-// `name` if it names an existing file next to `dir`.
+void named_files(const config::Node& n, const std::filesystem::path& dir, std::set<std::string>& out);
+
+// `name` if it names an existing file next to `dir`; a YAML file's own
+// includes and named files too (once each: `out` is the visited set).
 void named_file(const std::string& name, const std::filesystem::path& dir, std::set<std::string>& out) {
   if (name.empty() || name.size() > 1000) return;
   std::error_code ec;
   const std::filesystem::path p = dir / name;
-  if (std::filesystem::is_regular_file(p, ec)) out.insert(std::filesystem::weakly_canonical(p, ec).string());
+  if (!std::filesystem::is_regular_file(p, ec)) return;
+  const std::string canonical = std::filesystem::weakly_canonical(p, ec).string();
+  if (!out.insert(canonical).second) return;
+  const std::string ext = p.extension().string();
+  if (ext != ".yaml" && ext != ".yml") return;
+  config::Node doc;
+  config::Diagnostics ignored;  // an unreadable file is hashed as bytes only
+  if (config::load_file(canonical, doc, ignored)) named_files(doc, std::filesystem::path(canonical).parent_path(), out);
 }
 
 // Every string scalar of the tree that names an existing file (the model
 // spec, a calibration file, a trace) next to `dir`, or next to the file the
 // scalar was written in (an included file's own relative paths).
 void named_files(const config::Node& n, const std::filesystem::path& dir, std::set<std::string>& out) {
+  if (!n.mark.file.empty()) {  // the file this node was read from (an include of the tree's file)
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(n.mark.file, ec))
+      out.insert(std::filesystem::weakly_canonical(n.mark.file, ec).string());
+  }
   if (n.is_scalar()) {
     named_file(n.scalar, dir, out);
     if (!n.mark.file.empty()) named_file(n.scalar, std::filesystem::path(n.mark.file).parent_path(), out);

@@ -79,6 +79,7 @@ void add_ep_flows(sim::CommPattern& p, const CommLayout& l, int first, int count
   const int n = l.gpus_per_node;
   const int ep = std::max(1, l.ep);
   const int g = std::max(1, l.ep_nodes);
+  const int domain = std::max(n, l.gpus_per_domain);
   const int per_node = std::min(n, ep);  // GPUs of a group on one node
   const double t = static_cast<double>(tokens);
   const Bytes net_bytes =
@@ -97,7 +98,7 @@ void add_ep_flows(sim::CommPattern& p, const CommLayout& l, int first, int count
     for (int m = first_node; m < first_node + g; ++m) {
       // The landing GPU of node m: s itself, or the GPU with s's local index.
       const int landing = m == own_node ? s : m * n + (s % n);
-      if (m != own_node) add(s, landing, net_bytes * network_scale);
+      if (m != own_node) add(s, landing, landing / domain == s / domain ? net_bytes : net_bytes * network_scale);
       const int node_first = std::max(group_first, m * n);
       for (int j = node_first; j < node_first + per_node; ++j)
         if (j != landing) add(landing, j, nvl_bytes);
@@ -266,10 +267,7 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
                                 CommReplay& total, const std::vector<int>& mirror) {
   check_layout(l, *fc.fabric);
   const int per_rank = l.gpus / l.pp;
-  const int n = l.ring_gpus > 0 ? l.ring_gpus : l.gpus_per_node;
-  if (n < 1 || per_rank % n != 0)
-    throw std::invalid_argument("fabric comm: the DP rings' NVLink island of " + std::to_string(n) +
-                                " GPUs must divide the " + std::to_string(per_rank) + " GPUs of a rank");
+  const int n = std::max(1, l.ring_gpus > 0 ? l.ring_gpus : l.gpus_per_node);
   sim::TaskGraph graph;
   std::vector<int> rank_of_task;
   int stream = 0;

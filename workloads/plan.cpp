@@ -419,7 +419,8 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   if (plan.data.zero_stage >= 2) grads += 2 * grad_bucket;
   // ZeRO-3's gathered layers (training.cpp ParamBuffers): two per pass in
   // flight, and DualPipe's overlapped pairs run a forward and a backward.
-  if (plan.data.zero_stage >= 3)
+  // (Only where there is a DP group to shard over, as training.cpp's zero3.)
+  if (plan.data.zero_stage >= 3 && (plan.data.degree > 1 || (spec.moe && grad_shard_expert > 1)))
     weights += (is_dual(plan.pipeline.schedule) ? 4 : 2) * param_bucket;
   m.params = params;
   m.weights = Bytes::from_double(weights);

@@ -379,7 +379,7 @@ struct ParamBuffers {
   int older = -1, last = -1;  // last tasks of the two previous layers
   // The layer's all-gather (-1 when there is none); its first kernel waits on it.
   int gather(Streams& s, const LayerWork& w) const {
-    return w.param_ag > Duration::zero() ? s.add(Streams::kBackground, w.param_ag, {older}) : -1;
+    return w.param_ag > Duration::zero() ? s.add(Streams::kGather, w.param_ag, {older}) : -1;
   }
   void done(int task) {
     older = last;
@@ -563,6 +563,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     c.layout.pp = pp;
     c.layout.ep = std::max(1, plan.expert.degree);
     c.layout.ep_nodes = std::max(1, plan.expert.degree / c.ep_island);
+    c.layout.gpus_per_domain = std::max(in.net.gpus_per_node, in.net.gpus_per_domain);
     try {
       measure_ep(c, layers);
     } catch (const std::exception& e) {
@@ -607,8 +608,9 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   // (NVL72) the rank's GPUs that surely share one domain (a rank's GPUs are
   // contiguous, so blocks of gcd(rank GPUs, domain GPUs) never straddle),
   // as NCCL rings over a multi-node NVLink domain.
-  const int ring_island = std::max(in.net.gpus_per_node, std::gcd(stage_gpus, in.net.gpus_per_domain));
-  if (c.flow) c.layout.ring_gpus = stage_gpus % ring_island == 0 ? ring_island : 0;
+  const int ring_island =
+      std::max(in.net.gpus_per_node, std::gcd(stage_gpus, std::max(in.net.gpus_per_node, in.net.gpus_per_domain)));
+  if (c.flow) c.layout.ring_gpus = stage_gpus % ring_island == 0 ? ring_island : in.net.gpus_per_node;
   // Expert replicas sit one per EP group: on different nodes (a ring of one
   // GPU per node, no NVLink leg), unless an island holds several EP groups.
   CommModel per_rail = in.net;
@@ -1057,9 +1059,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   if (spec.moe && ep_straddles_domains(in.net, plan.expert.degree))
     res.notes.push_back(sim::strprintf(
         "WARNING: EP groups of %d GPUs straddle the %d-GPU NVLink domains (neither divides the other), so "
-        "the EP all-to-all takes DeepEP's node-level path between %d-GPU nodes, not one NVLink island, and "
-        "the groups that cross a domain boundary set the pace. Choose an EP degree that divides %d or is a "
-        "multiple of it, or set cluster.node_spec.scale_up_gpus to the GPUs of a domain the job uses",
+        "the EP all-to-all takes DeepEP's node-level path between %d-GPU nodes, not one NVLink island: the "
+        "analytic model (training.comm: analytic) puts every node-to-node copy on the NIC, an upper bound; "
+        "the flow replay carries those inside a domain over NVLink, and the groups that cross a domain "
+        "boundary set the pace. Choose an EP degree that divides %d or is a multiple of it; if the job "
+        "uses only part of each domain (say 64 of 72 GPUs), set cluster.node_spec.scale_up_gpus to that",
         plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
   res.expert_imbalance = c.expert_imbalance;
   if (c.expert_imbalance > 1)

@@ -118,8 +118,9 @@ struct CommModel {
   Duration latency;          // per message, cross-node
   int gpus_per_node = 8;
   // GPUs of one NVLink domain (the node's scale_up_gpus: 72 on GB200 NVL72,
-  // whose nodes are 4-GPU trays); equal to gpus_per_node on HGX nodes.
-  int gpus_per_domain = 8;
+  // whose nodes are 4-GPU trays, or the whole cluster when smaller); 0 or
+  // gpus_per_node on HGX nodes.
+  int gpus_per_domain = 0;
   int nodes_per_leaf = 0;    // nodes under one leaf (per plane/rail); 0 = all
   double oversubscription = 1.0;  // leaf down:up; applied to traffic leaving a leaf
   bool rail_only = false;    // no spine: cross-rail traffic goes through NVLink first

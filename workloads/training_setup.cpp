@@ -21,8 +21,9 @@ CommModel comm_model_of(const topology::ClusterSpec& c) {
   n.latency = c.fabric.switch_spec.cross_leaf_latency;
   n.nvlink_latency = node.nvlink_latency;
   n.gpus_per_node = std::max(1, node.gpus);
+  // (A cluster smaller than one domain is one domain: the fabric puts all its nodes in it.)
   n.gpus_per_domain = node.scale_up_gpus > n.gpus_per_node && node.scale_up_gpus % n.gpus_per_node == 0
-                          ? node.scale_up_gpus
+                          ? std::min(node.scale_up_gpus, std::max(1, c.nodes) * n.gpus_per_node)
                           : n.gpus_per_node;
   n.oversubscription = std::max(1.0, c.fabric.oversubscription);
   n.kind = std::string(config::enum_to_string(c.fabric.kind));

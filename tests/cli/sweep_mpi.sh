@@ -29,9 +29,18 @@ cmp -s "$tmp/one/rows.csv" "$tmp/ctx/rows.csv" || fail "the recomputed rows diff
 cp "$root/scenarios/prices/default.yaml" "$tmp/prices.yaml"
 sed "s|base: |base: $root/scenarios/sweeps/|; s|^  axes:|  axes:\n    - {key: cluster.prices, values: [$tmp/prices.yaml]}|" "$sweep" >"$tmp/axis.yaml"
 "$bin" sweep "$tmp/axis.yaml" --out "$tmp/axis" -j1 >"$tmp/axis1.txt" 2>&1 || fail "axis run: $(cat "$tmp/axis1.txt")"
-echo "# edited" >>"$tmp/prices.yaml"
 "$bin" sweep "$tmp/axis.yaml" --out "$tmp/axis" -j1 >"$tmp/axis2.txt" 2>&1 || fail "axis rerun: $(cat "$tmp/axis2.txt")"
-grep -q "evaluated, 0 resumed" "$tmp/axis2.txt" || fail "an edited axis file resumed old rows: $(cat "$tmp/axis2.txt")"
+grep -q "(0 evaluated" "$tmp/axis2.txt" || fail "an unedited axis file did not resume: $(cat "$tmp/axis2.txt")"
+echo "# edited" >>"$tmp/prices.yaml"
+"$bin" sweep "$tmp/axis.yaml" --out "$tmp/axis" -j1 >"$tmp/axis3.txt" 2>&1 || fail "axis rerun: $(cat "$tmp/axis3.txt")"
+grep -q "evaluated, 0 resumed" "$tmp/axis3.txt" || fail "an edited axis file resumed old rows: $(cat "$tmp/axis3.txt")"
+# ... and a file that a named file includes.
+printf 'include: prices.yaml\n' >"$tmp/outer.yaml"
+sed "s|$tmp/prices.yaml|$tmp/outer.yaml|" "$tmp/axis.yaml" >"$tmp/nested.yaml"
+"$bin" sweep "$tmp/nested.yaml" --out "$tmp/nested" -j1 >"$tmp/n1.txt" 2>&1 || fail "nested run: $(cat "$tmp/n1.txt")"
+echo "# edited again" >>"$tmp/prices.yaml"
+"$bin" sweep "$tmp/nested.yaml" --out "$tmp/nested" -j1 >"$tmp/n2.txt" 2>&1 || fail "nested rerun: $(cat "$tmp/n2.txt")"
+grep -q "evaluated, 0 resumed" "$tmp/n2.txt" || fail "an edited nested include resumed old rows: $(cat "$tmp/n2.txt")"
 
 if command -v mpirun >/dev/null; then
   flags="--oversubscribe"

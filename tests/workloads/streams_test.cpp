@@ -69,5 +69,26 @@ TEST(ChunkStreams, OverlapOnlySlowsWhileBothRun) {
   EXPECT_DOUBLE_EQ(end_ms(e, a2a), 8);
 }
 
+// Three network streams (ZeRO-3's gathers beside ZeRO-2's reduce-scatters
+// and the all-to-all) each move at a third while all three run: a2a 9,
+// RS 3, AG 3 ms from 0: RS and AG end at 9 (3 ms each at a third), the
+// a2a has 6 ms left then, at full rate: 15 = 9 + 3 + 3. foreground_makespan
+// leaves out both background kinds.
+TEST(ChunkStreams, ThreeNetworkStreamsShareInThirds) {
+  Streams s;
+  const int a2a = s.add(true, ms(9), {});
+  const int rs = s.add(Streams::kBackground, ms(3), {});
+  const int ag = s.add(Streams::kGather, ms(3), {});
+  const auto e = s.ends();
+  EXPECT_DOUBLE_EQ(end_ms(e, rs), 9);
+  EXPECT_DOUBLE_EQ(end_ms(e, ag), 9);
+  EXPECT_DOUBLE_EQ(end_ms(e, a2a), 15);
+  Streams t;
+  t.add(false, ms(1), {});
+  t.add(Streams::kGather, ms(4), {});
+  EXPECT_DOUBLE_EQ(t.foreground_makespan().seconds() * 1e3, 1);
+  EXPECT_DOUBLE_EQ(t.makespan().seconds() * 1e3, 4);
+}
+
 }  // namespace
 }  // namespace codesim::workloads
