@@ -917,9 +917,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       }
     }
     res.notes.push_back(sim::strprintf(
-        "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on the third "
-        "stream before its forward and again before its input-gradient pass, one layer ahead (two layers' "
-        "parameters in flight); pipeline rank %zu gathers %.2f s per step standalone, and the tail has no "
+        "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on a stream of "
+        "its own (sharing the network with the all-to-all and the reduce-scatters) before its forward and "
+        "again before its input-gradient pass, one layer ahead (two layers' parameters in flight per pass); "
+        "pipeline rank %zu gathers %.2f s per step standalone, and the tail has no "
         "all-gather%s",
         plan.data.degree,
         spec.moe ? sim::strprintf(" (1/%d of the routed experts')", dp_expert).c_str() : "", worst,
