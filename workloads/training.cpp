@@ -170,8 +170,8 @@ struct LayerWork {
   // kernel (zero otherwise).
   Duration grad_rs;
   // ZeRO-3: the all-gather of this layer's BF16 parameters over the same
-  // group, on the background stream before its forward and again before
-  // its input-gradient pass (FSDP's full shard: freed after each use).
+  // group, on the gather stream before its forward and again before its
+  // input-gradient pass (FSDP's full shard: freed after each use).
   Duration param_ag;
 };
 
@@ -372,50 +372,50 @@ LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
   return w;
 }
 
-// ZeRO-3's parameter buffers, double-buffered the same way: a layer's
-// all-gather may start once the layer two before it is done with its
-// weights, so one layer is prefetched while the previous one computes.
-struct ParamBuffers {
-  int older = -1, last = -1;  // last tasks of the two previous layers
-  // The layer's all-gather (-1 when there is none); its first kernel waits on it.
-  int gather(Streams& s, const LayerWork& w) const {
-    return w.param_ag > Duration::zero() ? s.add(Streams::kGather, w.param_ag, {older}) : -1;
-  }
-  void done(int task) {
+// A double buffer on the timeline: the tasks that free its two slots (the
+// last two pushed); a new use of a slot waits for the older one (gate).
+struct DoubleBuffer {
+  int older = -1, last = -1;
+  int gate() const { return older; }
+  void push(int task) {
     older = last;
     last = task;
   }
 };
 
+// ZeRO-3's parameter buffers: a layer's all-gather may start once the layer
+// two before it is done with its weights (pushed: its last task), so one
+// layer is prefetched while the previous one computes. Returns the gather
+// (-1 when there is none); the layer's first weight-using kernel waits on it.
+using ParamBuffers = DoubleBuffer;
+int gather_params(Streams& s, const LayerWork& w, const ParamBuffers& pb) {
+  return w.param_ag > Duration::zero() ? s.add(Streams::kGather, w.param_ag, {pb.gate()}) : -1;
+}
+
 // Forward of layer l after `prev`; returns the task the next layer waits on.
 int forward_layer(Streams& s, const LayerWork& w, int prev, Duration carry, ParamBuffers& pb) {
-  const int pre = s.add(false, carry + w.f_pre, {prev, pb.gather(s, w)});
+  const int pre = s.add(false, carry + w.f_pre, {prev, gather_params(s, w, pb)});
   int end = pre;
   if (w.has_comm) {
     const int d = s.add(true, w.dispatch_f, {pre});
     const int mlp = s.add(false, w.f_mlp, {d});
     end = s.add(true, w.combine_f, {mlp});  // f_post rides on the next layer's attn(F)
   }
-  pb.done(end);
+  pb.push(end);
   return end;
 }
 
-// ZeRO-2's gradient buffers, double-buffered: a layer's reduce-scatter
-// starts once its last weight-gradient kernel is done, and a layer's first
+// ZeRO-2's gradient buffers: a layer's reduce-scatter (pushed) starts once
+// its last weight-gradient kernel is done, and a layer's first
 // weight-gradient kernel waits until the reduce-scatter of the layer before
 // the previous one has freed its buffer, so at most two layers' FP32
 // gradients are unreduced at a time (plan.cpp counts two as the bucket).
-struct GradBuffers {
-  int older = -1, last = -1;  // reduce-scatter tasks of the two previous layers
-  int gate() const { return older; }
-};
+using GradBuffers = DoubleBuffer;
 
 // ZeRO-2: the layer's gradient reduce-scatter once its last weight-gradient
 // kernel (`last_w`) is done.
 void reduce_grads(Streams& s, const LayerWork& w, int last_w, GradBuffers& gb) {
-  if (w.grad_rs <= Duration::zero()) return;
-  gb.older = gb.last;
-  gb.last = s.add(Streams::kBackground, w.grad_rs, {last_w});
+  if (w.grad_rs > Duration::zero()) gb.push(s.add(Streams::kBackground, w.grad_rs, {last_w}));
 }
 
 // A chunk's end, and when its outputs can leave (its compute and
@@ -427,20 +427,19 @@ ChunkEnd chunk_end(const Streams& s) { return {s.makespan(), s.foreground_makesp
 
 int backward_layer(Streams& s, const LayerWork& w, int prev, bool with_weight, GradBuffers& gb,
                    ParamBuffers& pb) {
-  const int ag = pb.gather(s, w);
+  const int ag = gather_params(s, w, pb);
   if (!w.has_comm) {
     const int b = s.add(false, w.b_attn, {prev, ag});
-    pb.done(b);
+    pb.push(b);
     if (with_weight) reduce_grads(s, w, s.add(false, w.w_mlp + w.w_attn, {b, gb.gate()}), gb);
     return b;
   }
   const int cb = s.add(true, w.cast_b + w.combine_b, {prev});
-  const int mlp_gate = ag;  // mlp(B) is the first kernel that needs the weights
-  const int mlp = s.add(false, w.b_mlp, {cb, mlp_gate});
+  const int mlp = s.add(false, w.b_mlp, {cb, ag});  // mlp(B): the first kernel that needs the weights
   const int db = s.add(true, w.dispatch_b, {mlp});
   if (with_weight) s.add(false, w.w_mlp, {mlp, gb.gate()});
   const int attn = s.add(false, w.b_attn, {db});
-  pb.done(attn);
+  pb.push(attn);
   if (with_weight) reduce_grads(s, w, s.add(false, w.w_attn, {attn}), gb);
   return attn;
 }
@@ -492,8 +491,8 @@ ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     const LayerWork* f = i < fl.size() ? &fl[i] : nullptr;
     const LayerWork* b = i < bl.size() ? &bl[bl.size() - 1 - i] : nullptr;
     int cb = -1, attn_f = -1, mlp_b = -1;
-    const int ag_b = b ? pbk.gather(s, *b) : -1;                           // [ZeRO-3 AG]
-    const int ag_f = f ? pf.gather(s, *f) : -1;
+    const int ag_b = b ? gather_params(s, *b, pbk) : -1;                           // [ZeRO-3 AG]
+    const int ag_f = f ? gather_params(s, *f, pf) : -1;
     if (b) cb = s.add(true, b->cast_b + b->combine_b, {b_prev});           // combine(B)
     if (f) attn_f = s.add(false, carry + f->f_pre, {f_prev, ag_f});        // attn(F)
     if (b) mlp_b = s.add(false, b->b_mlp, {cb, ag_b});                     // mlp(B)
@@ -505,12 +504,12 @@ ChunkEnd fb_pair(const std::vector<LayerWork>& fl, const std::vector<LayerWork>&
     if (f) mlp_f = s.add(false, f->f_mlp, {disp_f});                       // mlp(F)
     if (b) {
       b_prev = s.add(false, b->b_attn, {disp_b});                          // attn(B)
-      pbk.done(b_prev);
+      pbk.push(b_prev);
       reduce_grads(s, *b, s.add(false, b->w_attn, {b_prev}), gb);          // attn(W) [, ZeRO-2 RS]
     }
     if (f) {
       f_prev = s.add(true, f->combine_f, {mlp_f});                         // combine(F)
-      pf.done(f_prev);
+      pf.push(f_prev);
       carry = f->f_post;
     }
   }
@@ -870,62 +869,58 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   }
   res.step = Duration::from_ps(step_end);
   if (zero2) {
-    // What the per-pass reduce-scatters cost: the busiest rank's passes and
-    // their standalone collective time, against the pipeline they slowed.
-    size_t worst = 0;
-    Duration worst_t;
-    int worst_passes = 0;
+    // What the per-pass collectives cost: per rank, its passes that
+    // reduce-scatter (weight gradients) and their standalone time, and its
+    // ZeRO-3 gathers (every forward and input-gradient pass); the busiest
+    // rank of each, against the pipeline they slowed.
+    struct PassLoad {
+      int rs_passes = 0;
+      Duration rs, ag;
+    };
+    std::vector<PassLoad> load(static_cast<size_t>(pp));
     for (int r = 0; r < pp; ++r) {
-      int passes = 0;
-      Duration t;
-      for (const PipeOp& op : program.ops[static_cast<size_t>(r)]) {
-        if (op.kind != PipeOpKind::kB && op.kind != PipeOpKind::kW && op.kind != PipeOpKind::kFB) continue;
-        ++passes;
-        for (const LayerWork& w : stage_work[static_cast<size_t>(program.stage_of(r, op.bwd_dir))]) t += w.grad_rs;
-      }
-      if (t > worst_t) {
-        worst_t = t;
-        worst = static_cast<size_t>(r);
-        worst_passes = passes;
-      }
-    }
-    res.notes.push_back(sim::strprintf(
-        "ZeRO-2: every weight-gradient pass reduce-scatters its layers' FP32 gradients over its stage copy's DP "
-        "group on a third stream, sharing the network fairly with the EP all-to-all, and the pass ends when "
-        "they are done; pipeline rank %zu runs %d such passes, %.2f s of reduce-scatter per step standalone%s",
-        worst, worst_passes, worst_t.seconds(),
-        copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
-  }
-  if (zero3) {
-    // The per-layer parameter all-gathers: each forward and input-gradient
-    // pass gathers its stage's layers (the busiest rank's total).
-    size_t worst = 0;
-    Duration worst_t;
-    for (int r = 0; r < pp; ++r) {
-      Duration t;
-      auto gathers = [&](int dir) {
-        for (const LayerWork& w : stage_work[static_cast<size_t>(program.stage_of(r, dir))]) t += w.param_ag;
+      PassLoad& l = load[static_cast<size_t>(r)];
+      auto layers_of = [&](int dir) -> const std::vector<LayerWork>& {
+        return stage_work[static_cast<size_t>(program.stage_of(r, dir))];
       };
       for (const PipeOp& op : program.ops[static_cast<size_t>(r)]) {
-        if (op.kind == PipeOpKind::kF || op.kind == PipeOpKind::kFB) gathers(op.fwd_dir);
-        if (op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kBInput || op.kind == PipeOpKind::kFB)
-          gathers(op.bwd_dir);
-      }
-      if (t > worst_t) {
-        worst_t = t;
-        worst = static_cast<size_t>(r);
+        const bool fwd = op.kind == PipeOpKind::kF || op.kind == PipeOpKind::kFB;
+        const bool input = op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kBInput || op.kind == PipeOpKind::kFB;
+        const bool weight = op.kind == PipeOpKind::kB || op.kind == PipeOpKind::kW || op.kind == PipeOpKind::kFB;
+        if (fwd)
+          for (const LayerWork& w : layers_of(op.fwd_dir)) l.ag += w.param_ag;
+        if (input)
+          for (const LayerWork& w : layers_of(op.bwd_dir)) l.ag += w.param_ag;
+        if (weight) {
+          ++l.rs_passes;
+          for (const LayerWork& w : layers_of(op.bwd_dir)) l.rs += w.grad_rs;
+        }
       }
     }
+    auto busiest = [&](Duration PassLoad::*what) {
+      size_t worst = 0;
+      for (size_t r = 1; r < load.size(); ++r)
+        if (load[r].*what > load[worst].*what) worst = r;
+      return worst;
+    };
+    const size_t rs_rank = busiest(&PassLoad::rs);
     res.notes.push_back(sim::strprintf(
-        "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on a stream of "
-        "its own (sharing the network with the all-to-all and the reduce-scatters) before its forward and "
-        "again before its input-gradient pass, one layer ahead (two layers' parameters in flight per pass); "
-        "pipeline rank %zu gathers %.2f s per step standalone, and the tail has no "
-        "all-gather%s",
-        plan.data.degree,
-        spec.moe ? sim::strprintf(" (1/%d of the routed experts')", dp_expert).c_str() : "", worst,
-        worst_t.seconds(),
-        copies > 1 ? " (DualPipe's copies swap their updated halves)" : ""));
+        "ZeRO-%d: every weight-gradient pass reduce-scatters its layers' FP32 gradients over its stage copy's DP "
+        "group on a third stream, sharing the network fairly with the EP all-to-all, and the pass ends when "
+        "they are done; pipeline rank %zu runs %d such passes, %.2f s of reduce-scatter per step standalone%s",
+        zero3 ? 3 : 2, rs_rank, load[rs_rank].rs_passes, load[rs_rank].rs.seconds(),
+        copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
+    if (zero3) {
+      const size_t ag_rank = busiest(&PassLoad::ag);
+      const std::string experts = spec.moe ? sim::strprintf(" (1/%d of the routed experts')", dp_expert) : "";
+      res.notes.push_back(sim::strprintf(
+          "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on a stream "
+          "of its own (sharing the network with the all-to-all and the reduce-scatters) before its forward and "
+          "again before its input-gradient pass, one layer ahead (two layers' parameters in flight per pass); "
+          "pipeline rank %zu gathers %.2f s per step standalone, and the tail has no all-gather%s",
+          plan.data.degree, experts.c_str(), ag_rank, load[ag_rank].ag.seconds(),
+          copies > 1 ? " (DualPipe's copies swap their updated halves)" : ""));
+    }
   }
   {
     // Which rank's tail ends the step (the DP sync of the last rank to finish).

@@ -536,6 +536,16 @@ TEST(TrainingPlan, MemoryPeakIsTheFullestRank) {
   EXPECT_LT(r.memory_peak.total(), GB(80));
 }
 
+// Shared progress rounds up to 1 ps per event of the stream scheduler.
+const Duration kTick = Nanoseconds(1);
+
+// A chunk with background collectives added: never faster than without
+// them, never slower than them all run after it (work is conserved).
+void expect_slowed_by_at_most(Duration without, Duration with, Duration added, const std::string& what) {
+  EXPECT_GE(with, without) << what;
+  EXPECT_LE(with, without + added + kTick) << what;
+}
+
 // ZeRO-2 shards the gradients, so every weight-gradient pass reduce-scatters
 // its layers' gradients (on a background stream that shares the network
 // fairly with the EP all-to-all, workloads/streams.hpp). Physics bounds each
@@ -547,25 +557,23 @@ TEST(TrainingPlan, ZeroTwoReducesEveryPassOnTheTimeline) {
   const TrainingResult& z1 = mpft();
   EXPECT_LT(z2.memory_peak.gradients, z1.memory_peak.gradients);
   ASSERT_EQ(z2.stages.size(), z1.stages.size());
-  const Duration tick = Nanoseconds(1);  // shared progress rounds up to 1 ps per event
   for (size_t st = 0; st < z2.stages.size(); ++st) {
     const StageTimes &a = z1.stages[st], &b = z2.stages[st];
     EXPECT_EQ(a.grad_reduce, Duration::zero());
     EXPECT_GT(b.grad_reduce, Milliseconds(1)) << "stage " << st;
     EXPECT_EQ(b.chunk.f, a.chunk.f) << "stage " << st;              // no weight gradients
     EXPECT_EQ(b.chunk.b_input, a.chunk.b_input) << "stage " << st;  // likewise
-    EXPECT_GE(b.chunk.b, a.chunk.b) << "stage " << st;
-    EXPECT_LE(b.chunk.b, a.chunk.b + b.grad_reduce + tick) << "stage " << st;
+    expect_slowed_by_at_most(a.chunk.b, b.chunk.b, b.grad_reduce, "B of stage " + std::to_string(st));
+    expect_slowed_by_at_most(a.chunk.w, b.chunk.w, b.grad_reduce, "W of stage " + std::to_string(st));
     EXPECT_GT(b.chunk.w, a.chunk.w) << "stage " << st;  // nothing to hide behind but its own W kernels
-    EXPECT_LE(b.chunk.w, a.chunk.w + b.grad_reduce + tick) << "stage " << st;
   }
   // F&B pairs: the backward's stage issues the reduce-scatters.
   const PipelineProgram& prog = z2.program;
   for (size_t r = 0; r < z2.fb.size(); ++r)
     for (int d = 0; d < 2; ++d) {
       const Duration rs = z2.stages[static_cast<size_t>(prog.stage_of(static_cast<int>(r), 1 - d))].grad_reduce;
-      EXPECT_GE(z2.fb[r][static_cast<size_t>(d)], z1.fb[r][static_cast<size_t>(d)]) << "rank " << r;
-      EXPECT_LE(z2.fb[r][static_cast<size_t>(d)], z1.fb[r][static_cast<size_t>(d)] + rs + tick) << "rank " << r;
+      expect_slowed_by_at_most(z1.fb[r][static_cast<size_t>(d)], z2.fb[r][static_cast<size_t>(d)], rs,
+                               "F&B of rank " + std::to_string(r));
     }
   EXPECT_GT(z2.step, z1.step);
   // The tail's reduce-scatter is the mirror swap of a 1/128 shard: far less
@@ -598,17 +606,15 @@ TEST(TrainingPlan, ZeroThreeGathersEveryLayerOnTheTimeline) {
   const TrainingResult z3 = run(kMpft, {"plan.data.zero_stage=3"});
   const TrainingResult z2 = run(kMpft, {"plan.data.zero_stage=2"});
   ASSERT_EQ(z3.stages.size(), z2.stages.size());
-  const Duration tick = Nanoseconds(1);  // shared progress rounds up to 1 ps per event
   for (size_t st = 0; st < z3.stages.size(); ++st) {
     const StageTimes &a = z2.stages[st], &b = z3.stages[st];
     EXPECT_EQ(a.param_gather, Duration::zero());
     EXPECT_GT(b.param_gather, Milliseconds(1)) << "stage " << st;
     EXPECT_EQ(b.grad_reduce, a.grad_reduce) << "stage " << st;
-    for (auto [x, y] : {std::pair{a.chunk.f, b.chunk.f}, std::pair{a.chunk.b_input, b.chunk.b_input},
-                        std::pair{a.chunk.b, b.chunk.b}}) {
-      EXPECT_GE(y, x) << "stage " << st;
-      EXPECT_LE(y, x + b.param_gather + tick) << "stage " << st;
-    }
+    const std::string at = " of stage " + std::to_string(st);
+    expect_slowed_by_at_most(a.chunk.f, b.chunk.f, b.param_gather, "F" + at);
+    expect_slowed_by_at_most(a.chunk.b_input, b.chunk.b_input, b.param_gather, "B input" + at);
+    expect_slowed_by_at_most(a.chunk.b, b.chunk.b, b.param_gather, "B" + at);
     EXPECT_EQ(b.chunk.w, a.chunk.w) << "stage " << st;
   }
   const PipelineProgram& prog = z3.program;
@@ -616,8 +622,8 @@ TEST(TrainingPlan, ZeroThreeGathersEveryLayerOnTheTimeline) {
     for (int d = 0; d < 2; ++d) {
       const Duration ag = z3.stages[static_cast<size_t>(prog.stage_of(static_cast<int>(r), d))].param_gather +
                           z3.stages[static_cast<size_t>(prog.stage_of(static_cast<int>(r), 1 - d))].param_gather;
-      EXPECT_GE(z3.fb[r][static_cast<size_t>(d)], z2.fb[r][static_cast<size_t>(d)]) << "rank " << r;
-      EXPECT_LE(z3.fb[r][static_cast<size_t>(d)], z2.fb[r][static_cast<size_t>(d)] + ag + tick) << "rank " << r;
+      expect_slowed_by_at_most(z2.fb[r][static_cast<size_t>(d)], z3.fb[r][static_cast<size_t>(d)], ag,
+                               "F&B of rank " + std::to_string(r));
     }
   EXPECT_GT(z3.step, z2.step);
   EXPECT_LT(z3.memory_peak.weights, z2.memory_peak.weights);
@@ -807,8 +813,8 @@ TEST(TrainingNvlDomain, EpIslandFollowsTheNvlinkDomain) {
 
 // DeepSeek-V3's plan on 512 GB200 trays (2,048 GPUs, 4 per tray), with
 // 64-GPU NVLink domains so that each EP64 group is one domain. Physics:
-//  * the gate's node limit has nothing to limit: no token leaves NVLink
-//    (remote islands exactly 0);
+//  * the run takes the EP group as its NVLink island (its note says so),
+//    so the node limit has nothing to limit and no token leaves NVLink;
 //  * the flow engine (flows routed GPU -> NVSwitch -> GPU) and the closed
 //    form agree: the same bytes over the same NVLink bottleneck (1e-2 on
 //    the all-to-alls, 2% on the step, whose DP rings differ in detail);
@@ -832,14 +838,17 @@ TEST(TrainingNvlDomain, EpInsideOneDomainRunsOnNvlinkOnly) {
   models::ModelSpec spec;
   config::Diagnostics d;
   ASSERT_TRUE(models::load_model_spec(kRoot + "/scenarios/models/deepseek-v3.yaml", {}, spec, d)) << d.str();
-  CommModel net;
-  net.gpus_per_node = 4;
-  net.gpus_per_domain = 64;
-  EXPECT_EQ(gate_fanout(spec, 64, ep_island(net, 64), 4).remote_nodes, 0.0);
+  auto says = [](const TrainingResult& r, const std::string& what) {
+    for (const auto& n : r.notes)
+      if (n.find(what) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(says(flow, "lies inside one 64-GPU NVLink domain")) << "the run did not take the NVLink island";
   EXPECT_NEAR(flow.dispatch_f / analytic.dispatch_f, 1.0, 1e-2);
   EXPECT_NEAR(flow.combine_f / analytic.combine_f, 1.0, 1e-2);
   EXPECT_NEAR(flow.step.seconds() / analytic.step.seconds(), 1.0, 0.02);
-  const double bytes_ratio = (7168.0 + 56 * 4) / (2 * 7168.0);
+  const double dim = spec.dim;  // FP8 with one FP32 scale per 128 values, against BF16
+  const double bytes_ratio = (dim + dim / 128 * 4) / (2 * dim);
   EXPECT_NEAR(analytic.dispatch_f / analytic.combine_f / bytes_ratio, 1.0, 0.03);
   EXPECT_LT(flow.dispatch_f * 5.0, trays.dispatch_f);
   EXPECT_LT(flow.step.seconds() * 1.3, trays.step.seconds());
@@ -847,11 +856,7 @@ TEST(TrainingNvlDomain, EpInsideOneDomainRunsOnNvlinkOnly) {
               "4-GPU islands: step %.3f s, dispatch %.3f ms\n",
               flow.step.seconds(), analytic.step.seconds(), flow.dispatch_f / Milliseconds(1),
               trays.step.seconds(), trays.dispatch_f / Milliseconds(1));
-  auto warns = [](const TrainingResult& r) {
-    for (const auto& n : r.notes)
-      if (n.find("straddle") != std::string::npos) return true;
-    return false;
-  };
+  auto warns = [&](const TrainingResult& r) { return says(r, "straddle"); };
   EXPECT_FALSE(warns(flow));
   EXPECT_FALSE(warns(mpft()));
   // 72-GPU domains (the real NVL72) do not hold whole EP64 groups: the run
