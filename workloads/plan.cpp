@@ -388,8 +388,8 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
       const auto [d, e] = layer_params(spec, pc, layer_kind[i], ep, plan.tensor.degree);
       dense += d;
       expert += e;
-      grad_bucket = std::max(grad_bucket, 4.0 * static_cast<double>(d + e));
-      param_bucket = std::max(param_bucket, 2.0 * static_cast<double>(d + e));
+      grad_bucket = std::max(grad_bucket, double{kGradBytesPerParam} * static_cast<double>(d + e));
+      param_bucket = std::max(param_bucket, double{kWeightBytesPerParam} * static_cast<double>(d + e));
       const auto k = static_cast<models::LayerKind>(layer_kind[i]);
       if (k == models::LayerKind::kDense || k == models::LayerKind::kMoe ||
           k == models::LayerKind::kMtp)
@@ -400,16 +400,16 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     params += dense + expert;
     const double p = static_cast<double>(dense + expert);
     // ZeRO-3 keeps the stage copy's 1/dp shard (as its gradients) between uses.
-    weights += plan.data.zero_stage >= 3 ? 2.0 * (static_cast<double>(dense) / grad_shard_dense +
+    weights += plan.data.zero_stage >= 3 ? double{kWeightBytesPerParam} * (static_cast<double>(dense) / grad_shard_dense +
                                                   static_cast<double>(expert) / grad_shard_expert)
-                                         : 2.0 * p;
+                                         : double{kWeightBytesPerParam} * p;
     const double shard_d = plan.data.zero_stage >= 1 ? dp_dense : 1;
     const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
-    master += 4.0 * (dense / shard_d + expert / shard_e);
-    moments += 4.0 * (dense / shard_d + expert / shard_e);
+    master += double{kMasterBytesPerParam} * (dense / shard_d + expert / shard_e);
+    moments += double{kMomentBytesPerParam} * (dense / shard_d + expert / shard_e);
     grads += plan.data.zero_stage >= 2
-                 ? 4.0 * (static_cast<double>(dense) / grad_shard_dense + static_cast<double>(expert) / grad_shard_expert)
-                 : 4.0 * p;
+                 ? double{kGradBytesPerParam} * (static_cast<double>(dense) / grad_shard_dense + static_cast<double>(expert) / grad_shard_expert)
+                 : double{kGradBytesPerParam} * p;
     // Under TP with sequence parallelism a GPU keeps 1/tp of every cached
     // activation (Korthikanti et al. 2022: each term of the per-layer
     // activation memory divides by t).

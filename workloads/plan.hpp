@@ -25,6 +25,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,16 @@
 #include "workloads/schedule.hpp"
 
 namespace codesim::workloads {
+
+// Bytes per parameter of the training state (DeepSeek-V3 TR 3.3.1: FP32
+// master weights and gradient accumulation, BF16 weights and BF16 AdamW
+// moments). Memory (plan.cpp) and the DP collectives (training.cpp) share
+// them: gradients are reduce-scattered in FP32, parameters all-gathered in
+// BF16.
+constexpr uint64_t kGradBytesPerParam = 4;
+constexpr uint64_t kWeightBytesPerParam = 2;
+constexpr uint64_t kMasterBytesPerParam = 4;
+constexpr uint64_t kMomentBytesPerParam = 2 + 2;  // m and v
 
 struct PipelinePlan {
   int degree = 1;

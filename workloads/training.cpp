@@ -217,15 +217,12 @@ struct Context {
   }
 };
 
-// Bytes per parameter in the DP collectives (DeepSeek-V3 TR 3.3.1: FP32
-// master weights and gradient accumulation, BF16 weights for the next step):
-// gradients are reduce-scattered in FP32, parameters all-gathered in BF16.
-constexpr uint64_t kGradBytesPerParam = 4;
-constexpr uint64_t kWeightBytesPerParam = 2;
-// AdamW on one parameter of the shard: read the FP32 gradient (4), FP32
-// master (4) and BF16 moments m, v (2 + 2, TR 3.3.1); write master (4),
-// moments (2 + 2) and the BF16 weight for the next step (2).
-constexpr double kAdamBytesPerParam = 4 + 4 + 2 + 2 + 4 + 2 + 2 + 2;
+// AdamW on one parameter of the shard: read the FP32 gradient, FP32 master
+// and BF16 moments m, v (plan.hpp's bytes per parameter); write master,
+// moments and the BF16 weight for the next step.
+constexpr double kAdamBytesPerParam = kGradBytesPerParam + 2 * (kMasterBytesPerParam + kMomentBytesPerParam) +
+                                      kWeightBytesPerParam;
+static_assert(kAdamBytesPerParam == 4 + 4 + 2 + 2 + 4 + 2 + 2 + 2);
 
 // An EP op's (dispatch?, tokens, bytes per token copy).
 std::tuple<bool, int64_t, uint64_t> ep_key(const models::Op& op) {
