@@ -138,19 +138,30 @@ Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes per_copy
 }
 
 Duration ring_collective_time(const CommModel& net, Bytes bytes, int ranks, bool crosses_leaf) {
-  if (ranks <= 1 || bytes.count() == 0) return Duration::zero();
-  // A ring over `ranks` GPUs, `g` of them per node: every GPU moves
-  // (n-1)/n of the buffer; NCCL runs one ring per NIC, so a node's g NICs
-  // share the inter-node part while each GPU's NVLink carries its own.
-  const int g = std::min(ranks, std::max(1, net.gpus_per_node));
-  const bool multi_node = ranks > g;
-  const Bytes moved = bytes * (static_cast<double>(ranks - 1) / ranks);
-  Bandwidth ib = net.nic_effective * static_cast<double>(g);
-  if (crosses_leaf && net.oversubscription > 1) ib = ib / net.oversubscription;
-  Duration t = Duration::zero();
-  if (multi_node) t = std::max(t, moved / ib);
-  if (g > 1) t = std::max(t, moved / net.nvlink);
-  return t + net.latency * static_cast<int64_t>(ranks - 1);
+  return concurrent_rings_time({Ring{&net, bytes, ranks, crosses_leaf}});
+}
+
+Duration concurrent_rings_time(std::initializer_list<Ring> rings) {
+  Duration nic, nvlink, latency;
+  for (const Ring& r : rings) {
+    if (r.ranks <= 1 || r.bytes.count() == 0) continue;
+    const CommModel& net = *r.net;
+    // A ring over `ranks` GPUs, `g` of them per node: every GPU moves
+    // (n-1)/n of the buffer. NCCL runs one ring (channel) per NIC, each
+    // leaving the node from a different GPU, so a node's g NICs share the
+    // inter-node part and each GPU's NVLink carries the other g-1 of the g
+    // channels (as the flow replay's rail rings plus NVLink ring in the node:
+    // (g-1)/g of the buffer on NVLink). A ring inside one node is all NVLink.
+    const int g = std::min(r.ranks, std::max(1, net.gpus_per_node));
+    const bool multi_node = r.ranks > g;
+    const Bytes moved = r.bytes * (static_cast<double>(r.ranks - 1) / r.ranks);
+    Bandwidth ib = net.nic_effective * static_cast<double>(g);
+    if (r.crosses_leaf && net.oversubscription > 1) ib = ib / net.oversubscription;
+    if (multi_node) nic += moved / ib;
+    if (g > 1) nvlink += (multi_node ? moved * (static_cast<double>(g - 1) / g) : moved) / net.nvlink;
+    latency = std::max(latency, net.latency * static_cast<int64_t>(r.ranks - 1));
+  }
+  return std::max(nic, nvlink) + latency;
 }
 
 namespace {
@@ -639,8 +650,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       const auto key = std::make_tuple(de.first, de.second, per_param);
       if (auto it = by_size.find(key); it != by_size.end()) return it->second;
       const Bytes dg = bytes(de.first, per_param), eg = bytes(de.second, per_param);
-      Duration t = ring_collective_time(dp_net, dg, plan.data.degree, own_crosses) +
-                   ring_collective_time(per_rail, eg, dp_expert, own_crosses);
+      Duration t = concurrent_rings_time(
+          {Ring{&dp_net, dg, plan.data.degree, own_crosses}, Ring{&per_rail, eg, dp_expert, own_crosses}});
       if (c.flow) {  // every rank's rings at once; the slowest rank's time
         CommReplay tr;
         const std::vector<Duration> per = replay_dp(in.fabric_comm, c.layout, plan.data.degree, dp_expert,
@@ -808,14 +819,17 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       if (zero3)  // the next step gathers each layer again: only DualPipe's copies swap halves
         ag = copies > 1 ? ring_collective_time(mirror_net, zero3_shard(rp), 2, mirrored_crosses) : Duration::zero();
       else
-        ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
-             ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
+        ag = concurrent_rings_time({Ring{&dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf},
+                                    Ring{&per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all,
+                                         mirrored_crosses}});
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1 && plan.data.zero_stage >= 1) {
-      rs = ring_collective_time(dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf) +
-           ring_collective_time(per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses);
-      ag = ring_collective_time(dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf) +
-           ring_collective_time(per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses);
+      rs = concurrent_rings_time(
+          {Ring{&dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf},
+           Ring{&per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses}});
+      ag = concurrent_rings_time(
+          {Ring{&dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf},
+           Ring{&per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses}});
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
       rs = ring_collective_time(dp_net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);

@@ -51,6 +51,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,19 @@ Duration ep_all_to_all_time(const CommModel& net, int64_t tokens, Bytes bytes_pe
                             const RoutingFanout& fanout, bool crosses_leaf);
 // Ring reduce-scatter or all-gather of `bytes` over `ranks` GPUs of one rail.
 Duration ring_collective_time(const CommModel& net, Bytes bytes, int ranks, bool crosses_leaf);
+// One ring of several that run at once (the dense and the expert DP rings).
+struct Ring {
+  const CommModel* net = nullptr;
+  Bytes bytes;
+  int ranks = 1;
+  bool crosses_leaf = false;
+};
+// Rings that run at the same time on every GPU share its NIC and its NVLink:
+// each resource's time is the sum of what every ring puts on it, the
+// collective ends with the busier one, plus the slowest ring's hop latency.
+// (The flow replay runs the DP rings at once too, fabric_comm.cpp.) One ring
+// gives ring_collective_time.
+Duration concurrent_rings_time(std::initializer_list<Ring> rings);
 
 struct Table4 {
   Duration f, bubble, b, w, fb, opt;

@@ -378,6 +378,39 @@ TEST(TrainingV3, FlowTimingMatchesTheClosedFormOnMpft) {
   EXPECT_NEAR(flow.combine_f / analytic.combine_f, 1.0, 1e-3);
   EXPECT_NEAR(flow.pp_transfer / analytic.pp_transfer, 1.0, 1e-2);
   EXPECT_NEAR(flow.step.seconds() / analytic.step.seconds(), 1.0, 0.01);
+  // The DP rings of the tail: both time the dense ring (rail rings plus an
+  // NVLink ring in each node) and the expert rings at once on the same
+  // NICs and NVLink, so they agree up to the ring's hop latencies (127
+  // cross-node steps of a few us: 1-2%; measured +0.5% and +1.5%).
+  EXPECT_NEAR(analytic.dp_reduce_scatter / flow.dp_reduce_scatter, 1.0, 0.02);
+  EXPECT_NEAR(analytic.dp_all_gather / flow.dp_all_gather, 1.0, 0.02);
+}
+
+// Rings that run at once share each GPU's NIC and NVLink; worked by hand.
+TEST(TrainingRings, ConcurrentRingsShareTheNicAndNvlink) {
+  CommModel net;
+  net.nic_effective = Bandwidth::from_bytes_per_second(50e9);
+  net.nvlink = Bandwidth::from_bytes_per_second(160e9);
+  net.latency = Duration::zero();
+  net.gpus_per_node = 8;
+  CommModel rail = net;
+  rail.gpus_per_node = 1;
+  const Bytes dense = B(uint64_t{8'000'000'000}), expert = B(uint64_t{2'000'000'000});
+  // Dense over 16 nodes x 8 GPUs: 127/128 of 8 GB, over 8 NICs (19.84 ms)
+  // and 7/8 of it on each GPU's NVLink (43.40 ms).
+  const double moved = 8e9 * 127.0 / 128.0;
+  const Duration d = ring_collective_time(net, dense, 128, false);
+  EXPECT_NEAR(d.seconds(), std::max(moved / 8 / 50e9, moved * 7 / 8 / 160e9), 1e-9);
+  // An expert ring of 2 GPUs on two nodes: 1 GB on the NIC (20 ms).
+  const Duration e = ring_collective_time(rail, expert, 2, false);
+  EXPECT_NEAR(e.seconds(), 1e9 / 50e9, 1e-9);
+  // At once: NIC 19.84 + 20 ms < NVLink 43.40 ms, so NVLink sets the time,
+  // less than the 63.4 ms of one after the other.
+  const Duration both = concurrent_rings_time({Ring{&net, dense, 128, false}, Ring{&rail, expert, 2, false}});
+  EXPECT_NEAR(both.seconds(), std::max(moved / 8 / 50e9 + 1e9 / 50e9, moved * 7 / 8 / 160e9), 1e-9);
+  EXPECT_LT(both, d + e);
+  // A ring inside one node is all NVLink: 7/8 of the buffer, on NVLink only.
+  EXPECT_NEAR(ring_collective_time(net, dense, 8, false).seconds(), 8e9 * 7 / 8 / 160e9, 1e-9);
 }
 
 // DualPipeV ("cut-in-half", dualpipev.py) runs the same 16 stages as the
