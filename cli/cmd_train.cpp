@@ -155,9 +155,11 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
   if (r.tp_comm_f > Duration::zero())
     P("  TP all-gathers and reduce-scatters per block and micro-batch: %.2f ms forward, %.2f ms backward\n",
       ms(r.tp_comm_f), ms(r.tp_comm_b));
-  P("  PP transfer %.2f ms; rank %d: DP reduce-scatter %.1f ms, gradient norm %.1f ms + %.1f ms wait, "
+  P("  ");
+  if (r.pp_transfer > Duration::zero()) P("PP transfer %.2f ms; ", ms(r.pp_transfer));
+  P("rank %d: DP reduce-scatter %.1f ms, gradient norm %.1f ms + %.1f ms wait, "
     "AdamW %.1f ms, all-gather %.1f ms\n",
-    ms(r.pp_transfer), r.report_rank, ms(r.dp_reduce_scatter), ms(r.grad_norm_compute), ms(r.grad_norm_wait),
+    r.report_rank, ms(r.dp_reduce_scatter), ms(r.grad_norm_compute), ms(r.grad_norm_wait),
     ms(r.optimizer_compute), ms(r.dp_all_gather));
   P("  memory per GPU (rank %d): %s\n", r.report_rank, r.memory.str().c_str());
   if (r.memory_peak_rank != r.report_rank)

@@ -48,6 +48,14 @@ struct Scenario {
     v.opt("network", network, "routing policy, completion merging, faults (codesim net)");
     v.opt("comm", comm, "communication pattern, size and group (codesim net)");
   }
+  // Checks across sections (each section checks itself).
+  void validate(config::Reader& r) const {
+    if (plan && training)
+      r.check(training->report_rank < plan->pipeline.degree, "training.report_rank",
+              "pipeline rank " + std::to_string(training->report_rank) + " does not exist (plan.pipeline.degree = " +
+                  std::to_string(plan->pipeline.degree) + ": ranks 0-" + std::to_string(plan->pipeline.degree - 1) +
+                  ")");
+  }
 };
 
 // The routing and engine parameters training's flow-timed communication uses:

@@ -31,6 +31,7 @@ void ComputeCalibration::validate(config::Reader& r) {
   check_fraction(r, stream_occupancy, "stream_occupancy");
   check_fraction(r, deepep_dispatch_fraction, "deepep_dispatch_fraction");
   check_fraction(r, deepep_combine_fraction, "deepep_combine_fraction");
+  r.check(deepep_fit_sms >= 1, "deepep_fit_sms", "must be >= 1");
   r.check(launch_overhead >= Duration::zero(), "launch_overhead", "must be >= 0");
   r.check(topk_row_time >= Duration::zero(), "topk_row_time", "must be >= 0");
   r.check(serving.is_map() || serving.is_null(), "serving",

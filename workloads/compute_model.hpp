@@ -104,6 +104,10 @@ struct ComputeCalibration {
   // while the other chunk computes (used by workloads/training.cpp).
   double deepep_dispatch_fraction = 0.687;
   double deepep_combine_fraction = 0.835;
+  // The communication SMs the run those fractions were fitted to gave
+  // DeepEP (train.json: DeepSeek's 20 of 132). A plan with other comm_sms
+  // gets the same all-to-all (noted), only the compute's SMs change.
+  int deepep_fit_sms = 20;
   // HBM a training GPU holds outside the model's tensors (CUDA context,
   // DeepEP and NCCL buffers): counted in every rank's memory (plan.hpp).
   Bytes training_memory_reserve = GB(4);
@@ -131,6 +135,7 @@ struct ComputeCalibration {
           "fraction of the NIC's effective bandwidth reached by DeepEP dispatch in training");
     v.req("deepep_combine_fraction", deepep_combine_fraction,
           "fraction of the NIC's effective bandwidth reached by DeepEP combine in training");
+    v.opt("deepep_fit_sms", deepep_fit_sms, "communication SMs the DeepEP fractions were fitted at");
     v.opt("training_memory_reserve", training_memory_reserve,
           "HBM a training GPU holds outside the model's tensors (context, communication buffers)");
     v.opt("serving", serving, "the serving step model's constants (read by serving scenarios)");

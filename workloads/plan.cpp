@@ -25,7 +25,16 @@ void Plan::validate(config::Reader& r) {
           "must be 0, 1, 2 or 3, got " + std::to_string(data.zero_stage));
   r.check(batch.micro_batch >= 1, "batch.micro_batch", "must be >= 1");
   r.check(batch.sequence_length >= 1, "batch.sequence_length", "must be >= 1");
+  r.check(batch.global_batch >= 1, "batch.global_batch", "must be >= 1 sequence");
   r.check(comm_sms >= 0, "comm_sms", "must be >= 0");
+  for (size_t i = 0; i < pipeline.layers_per_stage.size(); ++i)
+    if (pipeline.layers_per_stage[i] < 1) {
+      r.check(false, "pipeline.layers_per_stage",
+              "every stage needs at least one op-list layer; entry " + std::to_string(i) + " is " +
+                  std::to_string(pipeline.layers_per_stage[i]));
+      return;
+    }
+  if (batch.global_batch < 1) return;
   if (data.degree < 1 || batch.micro_batch < 1) return;
   if (batch.global_batch % data.degree != 0) {
     r.check(false, "batch.global_batch",
@@ -466,6 +475,20 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
                 const GpuCompute& gpu, Bytes hbm, const ComputeCalibration& cal, config::Reader& r,
                 const std::string& prefix) {
   auto key = [&](const char* k) { return prefix + "." + k; };
+  if (plan.comm_sms >= gpu.sms) {
+    r.check(false, key("comm_sms"),
+            "reserves " + std::to_string(plan.comm_sms) + " SMs for communication, but the GPU has " +
+                std::to_string(gpu.sms) + "; it must leave the compute some (DeepSeek: 20 of 132)");
+    return;
+  }
+  if (spec.moe && plan.expert.degree > 1 && plan.comm_sms < 1) {
+    r.check(false, key("comm_sms"),
+            "EP = " + std::to_string(plan.expert.degree) +
+                " runs its all-to-all on DeepEP kernels, which take SMs from the compute; reserve them "
+                "(DeepSeek: 20 of 132; the all-to-all is timed as fitted at " +
+                std::to_string(cal.deepep_fit_sms) + ")");
+    return;
+  }
   if (plan.gpus() != cluster_gpus) {
     r.check(false, key("data.degree"),
             "PP x DP x TP = " + std::to_string(plan.pipeline.degree) + " x " +
@@ -535,7 +558,7 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       std::vector<std::string> tried;
       auto shown = [&](const char* k) { return (prefix.empty() ? std::string("plan") : prefix) + "." + k; };
       auto try_fix = [&](const char* knob, const std::string& what, const Plan& alt) {
-        tried.emplace_back(knob);
+        if (tried.empty() || tried.back() != knob) tried.emplace_back(knob);
         // (A change the schedule cannot take is no fix; plan_memory would
         // count no activations for it.)
         if (!check_pipeline(alt.pipeline.schedule, alt.pipeline.degree, alt.micro_batches(),
@@ -546,8 +569,8 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
           t = std::max(t, plan_memory(spec, alt, stages, kinds, q, cal.training_memory_reserve).total());
         if (t <= hbm) fixes += (fixes.empty() ? "" : ", ") + what + " (" + gb(t) + ")";
       };
-      // The lowest ZeRO stage that fits (2, else 3).
-      for (int z = std::max(2, plan.data.zero_stage + 1); z <= 3; ++z) {
+      // The lowest higher ZeRO stage that fits.
+      for (int z = plan.data.zero_stage + 1; z <= 3; ++z) {
         Plan alt = plan;
         alt.data.zero_stage = z;
         const size_t before = fixes.size();

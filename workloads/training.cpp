@@ -716,7 +716,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   const bool pp_crosses_leaf = in.net.nodes_per_leaf > 0 && in.nodes > in.net.nodes_per_leaf;
   Bandwidth pp_bw = in.net.nic_effective;
   if (pp_crosses_leaf && in.net.oversubscription > 1) pp_bw = pp_bw / in.net.oversubscription;
-  timing.p2p = pp_bytes / pp_bw + in.net.latency;
+  timing.p2p = pp > 1 ? pp_bytes / pp_bw + in.net.latency : Duration::zero();  // PP = 1: no sends
   if (c.flow && pp > 1) {
     const CommReplay r = replay_pp(in.fabric_comm, c.layout, pp_bytes);
     timing.p2p = r.time;
@@ -1038,8 +1038,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   if (c.flow) {
     res.notes.push_back("communication replayed on the flow engine over the " + in.net.kind + " fabric (" +
                         std::string(config::enum_to_string(in.fabric_comm.routing.policy)) + " routing): " +
-                        std::to_string(c.ep_times.size()) + " EP all-to-all shapes, PP send/recv and the DP "
-                        "rings, each with all " + std::to_string(res.gpus) + " GPUs at once, " +
+                        (c.ep_times.empty() ? "" : std::to_string(c.ep_times.size()) + " EP all-to-all shapes, ") +
+                        (pp > 1 ? "PP send/recv and " : "") + "the DP rings, each with all " + std::to_string(res.gpus) + " GPUs at once, " +
                         std::to_string(c.flows) + " flows");
     if (c.undelivered > 0)
       res.notes.push_back("WARNING: " + std::to_string(c.undelivered) +
@@ -1072,6 +1072,12 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         "boundary set the pace. Choose an EP degree that divides %d or is a multiple of it; if the job "
         "uses only part of each domain (say 64 of 72 GPUs), set cluster.node_spec.scale_up_gpus to that",
         plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
+  if (spec.moe && plan.expert.degree > 1 && plan.comm_sms != in.calibration.deepep_fit_sms)
+    res.notes.push_back(sim::strprintf(
+        "DeepEP: the all-to-all is timed at the NIC fractions fitted with %d communication SMs "
+        "(workloads/calibration.yaml); plan.comm_sms = %d changes only the SMs left to compute (%d), not "
+        "the all-to-all, which fewer SMs would slow and more could not speed past the NIC",
+        in.calibration.deepep_fit_sms, plan.comm_sms, c.sms));
   res.expert_imbalance = c.expert_imbalance;
   if (c.expert_imbalance > 1)
     res.notes.push_back(sim::strprintf(

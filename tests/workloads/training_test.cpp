@@ -479,6 +479,26 @@ TEST(TrainingPlan, DegreesMustMultiplyToGpuCount) {
   EXPECT_NE(s.find("1024 GPUs, but the cluster has 2048"), std::string::npos) << s;
 }
 
+// Communication SMs: none at all cannot run DeepEP, all of them leave no
+// compute; any other value keeps the fitted all-to-all and says so.
+TEST(TrainingPlan, CommSmsMustLeaveComputeAndRunDeepEp) {
+  std::string s = plan_error(kMpft, {"plan.comm_sms=132"});
+  EXPECT_NE(s.find("plan.comm_sms"), std::string::npos) << s;
+  EXPECT_NE(s.find("reserves 132 SMs for communication, but the GPU has 132"), std::string::npos) << s;
+  s = plan_error(kMpft, {"plan.comm_sms=0"});
+  EXPECT_NE(s.find("plan.comm_sms"), std::string::npos) << s;
+  EXPECT_NE(s.find("DeepEP kernels"), std::string::npos) << s;
+  const TrainingResult more = run(kMpft, {"plan.comm_sms=24"});
+  EXPECT_EQ(more.dispatch_f, mpft().dispatch_f);
+  EXPECT_GT(more.moe_compute_f, mpft().moe_compute_f);
+  const auto noted = std::any_of(more.notes.begin(), more.notes.end(), [](const std::string& n) {
+    return n.find("DeepEP: the all-to-all is timed at the NIC fractions fitted with 20") != std::string::npos;
+  });
+  EXPECT_TRUE(noted);
+  EXPECT_TRUE(std::none_of(mpft().notes.begin(), mpft().notes.end(),
+                           [](const std::string& n) { return n.rfind("DeepEP:", 0) == 0; }));
+}
+
 TEST(TrainingPlan, DualPipeMicroBatchCount) {
   // 15,368 / 128 does not divide; 128 x 121 = 15,488 gives an odd count.
   const std::string s = plan_error(kMpft, {"plan.batch.global_batch=15488"});
