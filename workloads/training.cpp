@@ -1047,6 +1047,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   } else {
     res.notes.push_back("communication is analytic (bytes over the bottleneck of NIC/NVLink with "
                         "fabric oversubscription; training.comm: analytic), not replayed on the fabric");
+    if (in.net.direct)
+      res.notes.push_back("WARNING: the " + in.net.kind +
+                          " fabric is a direct network: the analytic model does not see its router links and "
+                          "times the step as on a non-blocking fabric, a lower bound; training.comm: flow (the "
+                          "default) routes every collective over them");
   }
   if (spec.moe && c.ep_island > in.net.gpus_per_node) {
     if (c.ep_island >= plan.expert.degree)

@@ -125,6 +125,10 @@ struct CommModel {
   int nodes_per_leaf = 0;    // nodes under one leaf (per plane/rail); 0 = all
   double oversubscription = 1.0;  // leaf down:up; applied to traffic leaving a leaf
   bool rail_only = false;    // no spine: cross-rail traffic goes through NVLink first
+  // A direct network (dragonfly, slim fly): its router-to-router links are
+  // not in the closed forms, which see only NICs, NVLink and a fat tree's
+  // leaf oversubscription; only the flow replay times them.
+  bool direct = false;
   std::string kind;          // fabric kind, for the record
 };
 

@@ -9,6 +9,8 @@
 
 namespace codesim::workloads {
 
+bool analytic_sees_fabric(const topology::ClusterSpec& cluster) { return !comm_model_of(cluster).direct; }
+
 CommModel comm_model_of(const topology::ClusterSpec& c) {
   CommModel n;
   const auto& node = c.node_spec;
@@ -48,8 +50,13 @@ CommModel comm_model_of(const topology::ClusterSpec& c) {
     case FabricKind::kFt3:
       n.nodes_per_leaf = std::max(1, down / std::max(1, n.gpus_per_node * ports));
       break;
+    case FabricKind::kDragonfly:
+    case FabricKind::kSlimfly:
+      n.nodes_per_leaf = 0;  // no leaf model: the closed forms do not see the network's links
+      n.direct = true;
+      break;
     default:
-      n.nodes_per_leaf = 0;  // direct networks and NVL72: no leaf model
+      n.nodes_per_leaf = 0;  // NVL72 racks: no leaf model
       break;
   }
   return n;

@@ -386,6 +386,23 @@ TEST(TrainingV3, FlowTimingMatchesTheClosedFormOnMpft) {
   EXPECT_NEAR(analytic.dp_all_gather / flow.dp_all_gather, 1.0, 0.02);
 }
 
+// The closed forms see NICs, NVLink and a fat tree's leaves, not a direct
+// network's router links: on a dragonfly the analytic step says so (and
+// codesim sweep's fast mode replays such points, SweepV3 tests).
+TEST(TrainingV3, AnalyticOnADirectNetworkWarns) {
+  const std::vector<std::string> df = {"cluster.fabric.kind=dragonfly", "cluster.fabric.planes=null",
+                                       "cluster.fabric.dragonfly.p=8",  "cluster.fabric.dragonfly.a=16",
+                                       "cluster.fabric.dragonfly.h=8",  "cluster.fabric.dragonfly.groups=16",
+                                       "training.comm=analytic"};
+  const TrainingResult r = run(kMpft, df);
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.rfind("WARNING: the dragonfly fabric is a direct network", 0) == 0;
+  }));
+  const TrainingResult a = run(kMpft, {"training.comm=analytic"});
+  EXPECT_TRUE(std::none_of(a.notes.begin(), a.notes.end(),
+                           [](const std::string& n) { return n.find("direct network") != std::string::npos; }));
+}
+
 // Rings that run at once share each GPU's NIC and NVLink; worked by hand.
 TEST(TrainingRings, ConcurrentRingsShareTheNicAndNvlink) {
   CommModel net;
