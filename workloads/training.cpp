@@ -917,19 +917,19 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     const size_t rs_rank = busiest(&PassLoad::rs);
     res.notes.push_back(sim::strprintf(
         "ZeRO-%d: every weight-gradient pass reduce-scatters its layers' FP32 gradients over its stage copy's DP "
-        "group on a third stream, sharing the network fairly with the EP all-to-all, and the pass ends when "
+        "group on a stream of its own%s, and the pass ends when "
         "they are done; pipeline rank %zu runs %d such passes, %.2f s of reduce-scatter per step standalone%s",
-        zero3 ? 3 : 2, rs_rank, load[rs_rank].rs_passes, load[rs_rank].rs.seconds(),
+        zero3 ? 3 : 2, spec.moe ? ", sharing the network fairly with the EP all-to-all" : "", rs_rank, load[rs_rank].rs_passes, load[rs_rank].rs.seconds(),
         copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
     if (zero3) {
       const size_t ag_rank = busiest(&PassLoad::ag);
       const std::string experts = spec.moe ? sim::strprintf(" (1/%d of the routed experts')", dp_expert) : "";
       res.notes.push_back(sim::strprintf(
           "ZeRO-3: each GPU keeps 1/%d of its layers' BF16 parameters%s and all-gathers each layer on a stream "
-          "of its own (sharing the network with the all-to-all and the reduce-scatters) before its forward and "
+          "of its own (sharing the network with %sthe reduce-scatters) before its forward and "
           "again before its input-gradient pass, one layer ahead (two layers' parameters in flight per pass); "
           "pipeline rank %zu gathers %.2f s per step standalone, and the tail has no all-gather%s",
-          plan.data.degree, experts.c_str(), ag_rank, load[ag_rank].ag.seconds(),
+          plan.data.degree, experts.c_str(), spec.moe ? "the all-to-all and " : "", ag_rank, load[ag_rank].ag.seconds(),
           copies > 1 ? " (DualPipe's copies swap their updated halves)" : ""));
     }
   }
