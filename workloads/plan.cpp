@@ -409,16 +409,14 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     params += dense + expert;
     const double p = static_cast<double>(dense + expert);
     // ZeRO-3 keeps the stage copy's 1/dp shard (as its gradients) between uses.
-    weights += plan.data.zero_stage >= 3 ? double{kWeightBytesPerParam} * (static_cast<double>(dense) / grad_shard_dense +
-                                                  static_cast<double>(expert) / grad_shard_expert)
-                                         : double{kWeightBytesPerParam} * p;
+    const double grad_shard_params = static_cast<double>(dense) / grad_shard_dense +
+                                     static_cast<double>(expert) / grad_shard_expert;
+    weights += double{kWeightBytesPerParam} * (plan.data.zero_stage >= 3 ? grad_shard_params : p);
     const double shard_d = plan.data.zero_stage >= 1 ? dp_dense : 1;
     const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
     master += double{kMasterBytesPerParam} * (dense / shard_d + expert / shard_e);
     moments += double{kMomentBytesPerParam} * (dense / shard_d + expert / shard_e);
-    grads += plan.data.zero_stage >= 2
-                 ? double{kGradBytesPerParam} * (static_cast<double>(dense) / grad_shard_dense + static_cast<double>(expert) / grad_shard_expert)
-                 : double{kGradBytesPerParam} * p;
+    grads += double{kGradBytesPerParam} * (plan.data.zero_stage >= 2 ? grad_shard_params : p);
     // Under TP with sequence parallelism a GPU keeps 1/tp of every cached
     // activation (Korthikanti et al. 2022: each term of the per-layer
     // activation memory divides by t).

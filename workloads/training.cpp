@@ -919,7 +919,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         "ZeRO-%d: every weight-gradient pass reduce-scatters its layers' FP32 gradients over its stage copy's DP "
         "group on a stream of its own%s, and the pass ends when "
         "they are done; pipeline rank %zu runs %d such passes, %.2f s of reduce-scatter per step standalone%s",
-        zero3 ? 3 : 2, spec.moe ? ", sharing the network fairly with the EP all-to-all" : "", rs_rank, load[rs_rank].rs_passes, load[rs_rank].rs.seconds(),
+        zero3 ? 3 : 2, spec.moe ? ", sharing the network fairly with the EP all-to-all" : "", rs_rank,
+        load[rs_rank].rs_passes, load[rs_rank].rs.seconds(),
         copies > 1 ? "; DualPipe's two copies then sum their shards in the tail" : ""));
     if (zero3) {
       const size_t ag_rank = busiest(&PassLoad::ag);
@@ -1039,7 +1040,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     res.notes.push_back("communication replayed on the flow engine over the " + in.net.kind + " fabric (" +
                         std::string(config::enum_to_string(in.fabric_comm.routing.policy)) + " routing): " +
                         (c.ep_times.empty() ? "" : std::to_string(c.ep_times.size()) + " EP all-to-all shapes, ") +
-                        (pp > 1 ? "PP send/recv and " : "") + "the DP rings, each with all " + std::to_string(res.gpus) + " GPUs at once, " +
+                        (pp > 1 ? "PP send/recv and " : "") + "the DP rings, each with all " +
+                        std::to_string(res.gpus) + " GPUs at once, " +
                         std::to_string(c.flows) + " flows");
     if (c.undelivered > 0)
       res.notes.push_back("WARNING: " + std::to_string(c.undelivered) +
