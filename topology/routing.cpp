@@ -96,6 +96,7 @@ struct Router::Impl {
     int comp = -1;   // scale-out component (a plane when planes are disjoint)
     int plane = -1;
     int ordinal = 0;  // index among NICs of its component (d-mod-k's D)
+    int local = 0;    // index among its node's NICs (its rail)
   };
   struct Adj {
     int to;
@@ -204,6 +205,7 @@ struct Router::Impl {
         gpu_ports[static_cast<size_t>(gi)].push_back(idx);
         const size_t node = static_cast<size_t>(node_of_gpu[static_cast<size_t>(gi)]);
         if (node >= node_nics.size()) node_nics.resize(node + 1);
+        nics.back().local = static_cast<int>(node_nics[node].size());
         node_nics[node].push_back(idx);
       }
     }
@@ -488,17 +490,23 @@ struct Router::Impl {
           (!opt.rail_forwarding || nb.plane == na.plane))
         return b;
     }
-    int second = -1, third = -1;
+    // Among the NICs in a's plane, the one on a's rail (the same index on
+    // its node, as NCCL's PXN lands a message): every sender NIC then has
+    // its own landing NIC on each node, so a plane with several NICs per
+    // node (MPFT with fewer planes than NICs) spreads the forwarded flows
+    // over all of them instead of piling them on the plane's first NIC.
+    int rail = -1, second = -1, third = -1;
     for (int b : candidates_b) {
       const Nic& nb = nics[static_cast<size_t>(b)];
       if (nb.comp != na.comp || !s.up(nb.down)) continue;
       const bool same_plane = nb.plane == na.plane;
       const std::vector<LinkId>* fwd = local_path(f.gpu[static_cast<size_t>(nb.owner)], gd, LinkKind::kNvlink);
       if (!fwd || !all_up(*fwd, s)) continue;
+      if (same_plane && nb.local == na.local && rail < 0) rail = b;
       if (same_plane && second < 0) second = b;
       if (third < 0) third = b;
     }
-    return second >= 0 ? second : third;
+    return rail >= 0 ? rail : second >= 0 ? second : third;
   }
 
   // Appends the in-node parts around the NIC pair; false if a piece is missing.
