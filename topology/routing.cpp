@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 #include "sim/config.hpp"
@@ -95,7 +96,7 @@ struct Router::Impl {
     LinkId up = -1, down = -1;
     int comp = -1;   // scale-out component (a plane when planes are disjoint)
     int plane = -1;
-    int ordinal = 0;  // index among NICs of its component (d-mod-k's D)
+    int ordinal = 0;  // index among NICs of its component and plane (d-mod-k's D)
     int local = 0;    // index among its node's NICs (its rail)
   };
   struct Adj {
@@ -176,7 +177,12 @@ struct Router::Impl {
     node_of_gpu.assign(static_cast<size_t>(ng), 0);
     domain_of_gpu.assign(static_cast<size_t>(ng), 0);
     node_nics.assign(static_cast<size_t>(std::max(f.nodes, 1)), {});
-    std::vector<int> per_comp(static_cast<size_t>(ncomp), 0);
+    // d-mod-k's D: a NIC's index among the NICs of its component and plane
+    // (its rail in MRFT, whose rail-aligned leaves share the spines): the
+    // host numbering of the tree its leaf belongs to. (A global index would
+    // be node x 8 + rail on every MRFT rail, so D mod the leaf's uplinks
+    // would reach only a few of them.)
+    std::map<std::pair<int, int>, int> per_comp;
     for (int gi = 0; gi < ng; ++gi) {
       node_of_gpu[static_cast<size_t>(gi)] = f.gpus_per_node > 0 ? f.node_of(gi) : 0;
       const Device& dev = g[f.gpu[static_cast<size_t>(gi)]];
@@ -198,7 +204,7 @@ struct Router::Impl {
         }
         if (n.sw < 0) continue;  // NIC not attached to the scale-out fabric
         n.comp = comp[static_cast<size_t>(n.sw)];
-        n.ordinal = per_comp[static_cast<size_t>(n.comp)]++;
+        n.ordinal = per_comp[{n.comp, n.plane}]++;
         const int idx = static_cast<int>(nics.size());
         nic_of_vertex[nv_] = idx;
         nics.push_back(n);

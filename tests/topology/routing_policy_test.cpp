@@ -166,3 +166,17 @@ TEST(RoutingPolicy, MpftWithSeveralNicsPerPlaneSpreadsTheLandingNics) {
     EXPECT_NEAR(r.seconds / eight, 1.0, 1e-3) << planes << " planes";
   }
 }
+
+// d-mod-k on MRFT: the rail-aligned leaves are the hosts of one tree per
+// rail, so D is a NIC's index on its rail. (With the global index node x 8 +
+// rail, D mod the leaf's 32 uplinks reached 4 of them: 7x the NIC-bound
+// time on 32 nodes.) An all-to-all is NIC-bound under d-mod-k as under
+// adaptive routing.
+TEST(RoutingPolicy, DmodkOnMrftUsesEveryUplink) {
+  const auto f = make_fabric(FabricKind::kMrft, 32);
+  const auto g = sim::iota_group(256);
+  const Bytes s = KiB(256);
+  const double dmodk = run_pattern(f, sim::all_to_all(g, s), {RoutingPolicy::kDmodk}).seconds;
+  const double ar = run_pattern(f, sim::all_to_all(g, s), {RoutingPolicy::kAdaptive}).seconds;
+  EXPECT_NEAR(dmodk / ar, 1.0, 0.01);
+}
