@@ -43,6 +43,13 @@ struct MlaSpec {
     v.req("qk_rope_head_dim", qk_rope_head_dim, "decoupled RoPE key dim d_h^R");
     v.req("v_head_dim", v_head_dim, "per-head value dim");
   }
+  void validate(config::Reader& r) {
+    r.check(q_lora_rank >= 0, "q_lora_rank", "must be >= 0 (0: no query compression)");
+    r.check(kv_lora_rank >= 1, "kv_lora_rank", "must be >= 1");
+    r.check(qk_nope_head_dim >= 1, "qk_nope_head_dim", "must be >= 1");
+    r.check(qk_rope_head_dim >= 0, "qk_rope_head_dim", "must be >= 0");
+    r.check(v_head_dim >= 1, "v_head_dim", "must be >= 1");
+  }
 };
 
 // Grouped-query attention (LLaMA, Qwen).
@@ -55,6 +62,10 @@ struct GqaSpec {
     v.req("n_kv_heads", n_kv_heads, "number of key/value heads");
     v.req("head_dim", head_dim, "per-head dim");
     v.opt("qkv_bias", qkv_bias, "q/k/v projections carry a bias");
+  }
+  void validate(config::Reader& r) {
+    r.check(n_kv_heads >= 1, "n_kv_heads", "must be >= 1");
+    r.check(head_dim >= 1, "head_dim", "must be >= 1");
   }
 };
 
@@ -80,6 +91,15 @@ struct MoeSpec {
     v.opt("n_limited_groups", n_limited_groups, "groups a token may use (top-k groups)");
     v.opt("route_scale", route_scale, "scale on the normalised routing weights");
     v.opt("score_func", score_func, "affinity function");
+  }
+  void validate(config::Reader& r) {
+    r.check(n_dense_layers >= 0, "n_dense_layers", "must be >= 0");
+    r.check(n_routed_experts >= 1, "n_routed_experts", "must be >= 1");
+    r.check(n_shared_experts >= 0, "n_shared_experts", "must be >= 0");
+    r.check(n_activated_experts >= 1, "n_activated_experts", "must be >= 1");
+    r.check(moe_inter_dim >= 1, "moe_inter_dim", "must be >= 1");
+    r.check(n_limited_groups >= 1, "n_limited_groups", "must be >= 1");
+    r.check(route_scale > 0, "route_scale", "must be > 0");
   }
 };
 
@@ -120,9 +140,20 @@ struct ModelSpec {
     r.check(attention != AttentionKind::kGqa || gqa.has_value(), "gqa",
             "attention is 'gqa' but the 'gqa' section is missing");
     r.check(dim > 0, "dim", "must be > 0");
+    r.check(vocab_size > 0, "vocab_size", "must be > 0");
     r.check(n_layers > 0, "n_layers", "must be > 0");
     r.check(n_heads > 0, "n_heads", "must be > 0");
+    r.check(mtp_depth >= 0, "mtp_depth", "must be >= 0");
+    // Dense FFN layers: all of them without MoE, else the first n_dense_layers.
+    r.check(inter_dim > 0 || (moe && moe->n_dense_layers == 0), "inter_dim",
+            "must be > 0 (the model has dense FFN layers)");
+    if (gqa && gqa->n_kv_heads > 0)
+      r.check(n_heads % gqa->n_kv_heads == 0, "gqa.n_kv_heads",
+              "must divide the " + std::to_string(n_heads) + " query heads, got " + std::to_string(gqa->n_kv_heads));
     if (moe) {
+      r.check(moe->n_dense_layers <= n_layers, "moe.n_dense_layers",
+              "the model has " + std::to_string(n_layers) + " layers, so at most " + std::to_string(n_layers) +
+                  " of them can be dense, got " + std::to_string(moe->n_dense_layers));
       r.check(moe->n_activated_experts <= moe->n_routed_experts, "moe",
               "n_activated_experts exceeds n_routed_experts");
       r.check(moe->n_expert_groups > 0 && moe->n_routed_experts % moe->n_expert_groups == 0, "moe",

@@ -114,6 +114,13 @@ struct ServingHardware {
                   ", not " + std::to_string(gpus_per_node));
     r.check(hbm_capacity.count() > 0, "hbm_capacity", "must be > 0");
     r.check(hbm_bandwidth.bytes_per_second() > 0, "hbm_bandwidth", "must be > 0");
+    r.check(fp8_peak.per_second() > 0, "fp8_peak", "must be > 0 (a FLOP rate such as 1979TFLOPS)");
+    r.check(bf16_peak.per_second() > 0, "bf16_peak", "must be > 0 (a FLOP rate such as 989TFLOPS)");
+    r.check(scale_out_bandwidth.bytes_per_second() > 0, "scale_out_bandwidth",
+            "must be > 0 (the NIC bandwidth per GPU, per direction, such as 50GB/s)");
+    r.check(scale_up_bandwidth.bytes_per_second() > 0, "scale_up_bandwidth",
+            "must be > 0 (the NVLink bandwidth per GPU, per direction, such as 200GB/s)");
+    r.check(network_latency >= Duration::zero(), "network_latency", "must be >= 0");
     r.check(usd_per_gpu_hour >= 0, "usd_per_gpu_hour", "must be >= 0");
     r.check(sms > 0, "sms", "must be > 0");
   }
