@@ -19,7 +19,21 @@ std::mutex& sink_mutex() {
 
 RowSink::RowSink(const std::string& path) : path_(path) {
   if (path_.empty()) return;
+  // A run killed while writing leaves its last row torn, with no newline:
+  // end that line first, so the rows this run appends stay whole (the torn
+  // one fails to parse and its point is computed again).
+  bool torn = false;
+  {
+    std::ifstream in(path_, std::ios::binary | std::ios::ate);
+    if (in && in.tellg() > 0) {
+      in.seekg(-1, std::ios::end);
+      char last = '\n';
+      in.get(last);
+      torn = last != '\n';
+    }
+  }
   std::ofstream probe(path_, std::ios::app);
+  if (torn) probe << "\n";
   ok_ = static_cast<bool>(probe);
 }
 

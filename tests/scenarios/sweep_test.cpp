@@ -168,6 +168,13 @@ TEST(Sweep, ResumesFromTheJsonLinesFileAndIgnoresATornLine) {
   EXPECT_EQ(calls, 5);
   ASSERT_EQ(second.rows.size(), 8u);
   EXPECT_EQ(rows_to_csv(second.rows), rows_to_csv(first.rows));
+  // The rows the second run appended start on a line of their own (the torn
+  // line was ended first), so a third run resumes all 8: the second run's
+  // first row was not glued onto the torn line and lost.
+  calls = 0;
+  auto third = run_sweep_threads(spec, base, "b", counting, opt);
+  EXPECT_EQ(third.resumed, 8u);
+  EXPECT_EQ(calls, 0);
 }
 
 // Rows carry the context of their run (mode, build, input files: cmd_sweep
