@@ -17,6 +17,18 @@ done
 faults=$("$codesim" net "$scn" --set comm.size=1MiB)
 grep -q "switch 5 failed" <<<"$faults" || { echo "fault not reported: $faults"; exit 1; }
 grep -q "re-routed" <<<"$faults" || { echo "re-routing not reported: $faults"; exit 1; }
+# Two failed switches cut flows off: exit 2, and a
+# collective that did not complete reports no bandwidth (it counted the
+# undelivered bytes: 266 GB/s on a 50 GB/s NIC).
+set +e
+cut=$("$codesim" net "$scn" --json --set comm.size=1MiB \
+      --set "network.faults=[{at: 0us, target: switch, id: 4},{at: 0us, target: switch, id: 5}]")
+rc=$?
+set -e
+[ "$rc" = 2 ] || { echo "undelivered flows should exit 2, got $rc"; exit 1; }
+python3 -c 'import json,sys; d=json.load(sys.stdin); r=d["runs"][-1] if "runs" in d else d; \
+assert r["undelivered_flows"] > 0 and r["algorithm_bandwidth_GBps"] == 0, r' <<<"$cut" \
+  || { echo "incomplete collective reports a bandwidth: $cut"; exit 1; }
 # Bad input: unknown routing policy -> non-zero exit and the key named.
 if err=$("$codesim" net "$scn" --set network.routing=magic 2>&1); then
   echo "expected failure for an unknown routing policy"; exit 1
