@@ -418,13 +418,19 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       text << "\nSteady state (" << s.model.name << " on " << s.hardware.gpu << ", "
            << sim::strprintf("%.0f", e.arrival_rate) << " requests/s, " << sim::strprintf("%.3g", e.input_tokens_per_s)
            << " input + " << sim::strprintf("%.3g", e.output_tokens_per_s) << " output tokens/s):\n"
-           << "  decode EP" << s.decode.ep << " x " << s.decode.nodes << " nodes: "
-           << sim::strprintf("%.1f", dc.batch_per_gpu) << " requests/GPU (limited by " << dc.limited_by << "; KV holds "
-           << sim::strprintf("%.1f", dc.kv_capacity) << "), " << sim::strprintf("%.2f", dc.accepted_per_step)
-           << " tokens/step, TPOT " << sim::strprintf("%.2f ms", ms(dc.tpot)) << ", "
-           << sim::strprintf("%.1f", dc.tokens_per_s_per_user) << " tokens/s per user, "
-           << sim::strprintf("%.0f", dc.tokens_per_s_per_node) << " output tokens/s per node\n";
-      print_step(text, "decode step", dc.step);
+           << "  decode EP" << s.decode.ep << " x " << s.decode.nodes << " nodes: ";
+      if (dc.feasible) {
+        text << sim::strprintf("%.1f", dc.batch_per_gpu) << " requests/GPU (limited by " << dc.limited_by
+             << "; KV holds " << sim::strprintf("%.1f", dc.kv_capacity) << "), "
+             << sim::strprintf("%.2f", dc.accepted_per_step) << " tokens/step, TPOT "
+             << sim::strprintf("%.2f ms", ms(dc.tpot)) << ", " << sim::strprintf("%.1f", dc.tokens_per_s_per_user)
+             << " tokens/s per user, " << sim::strprintf("%.0f", dc.tokens_per_s_per_node)
+             << " output tokens/s per node\n";
+        print_step(text, "decode step", dc.step);
+      } else {  // no request fits: no step, no TPOT, no cost per output token
+        text << "cannot serve a request (" << dc.limited_by << "; KV holds "
+             << sim::strprintf("%.1f", dc.kv_capacity) << " requests/GPU)\n";
+      }
       text << "  prefill EP" << s.prefill.ep << " x " << s.prefill.nodes << " nodes: "
            << sim::strprintf("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
            << sim::strprintf("%.1f ms", ms(e.prefill.step.total)) << ", " << sim::strprintf("%.0f", e.prefill.new_tokens_per_s_per_gpu)
@@ -442,8 +448,10 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
-           << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, " << sim::strprintf("$%.3f", e.usd_per_m_output)
-           << "/M output; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
+           << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, "
+           << (dc.feasible ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
+                           : std::string("no output ($/M output n/a)"))
+           << "; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
       if (avg)
         text << "  day average (search.units: " << config::enum_to_string(s.search.units) << "): "
