@@ -417,6 +417,8 @@ struct SizeSearch {
     for (double b : decode_batch)
       r.check(b >= 0, "decode_batch", "every batch must be >= 0 requests per GPU (0: the largest feasible)");
     r.check(runners_up >= 0, "runners_up", "must be >= 0");
+    for (int e : prefill_ep) r.check(e >= 1, "prefill_ep", "every EP size must be >= 1 GPU, got " + std::to_string(e));
+    for (int e : decode_ep) r.check(e >= 1, "decode_ep", "every EP size must be >= 1 GPU, got " + std::to_string(e));
   }
 };
 
