@@ -150,8 +150,11 @@ Duration concurrent_rings_time(std::initializer_list<Ring> rings) {
     // (n-1)/n of the buffer. NCCL runs one ring (channel) per NIC, each
     // leaving the node from a different GPU, so a node's g NICs share the
     // inter-node part and each GPU's NVLink carries the other g-1 of the g
-    // channels (as the flow replay's rail rings plus NVLink ring in the node:
-    // (g-1)/g of the buffer on NVLink). A ring inside one node is all NVLink.
+    // channels: (g-1)/g of the moved bytes on NVLink. (The flow replay runs
+    // rail rings plus an NVLink ring in each node instead, (g-1)/g of the
+    // buffer on NVLink and (N-1) rail hops: the same bytes to within 1/N,
+    // fewer latencies; the two differ on rings of few nodes.) A ring inside
+    // one node is all NVLink.
     const int g = std::min(r.ranks, std::max(1, net.gpus_per_node));
     const bool multi_node = r.ranks > g;
     const Bytes moved = r.bytes * (static_cast<double>(r.ranks - 1) / r.ranks);
@@ -821,18 +824,20 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
       else
         ag = concurrent_rings_time({Ring{&dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf},
                                     Ring{&per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all,
-                                         mirrored_crosses}});
+                                         dp_crosses_leaf}});
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1 && plan.data.zero_stage >= 1) {
       rs = concurrent_rings_time(
           {Ring{&dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf},
-           Ring{&per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, mirrored_crosses}});
+           Ring{&per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, dp_crosses_leaf}});
       ag = concurrent_rings_time(
           {Ring{&dp_net, bytes(rp.dense, kWeightBytesPerParam), dp_all, dp_crosses_leaf},
-           Ring{&per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, mirrored_crosses}});
+           Ring{&per_rail, bytes(rp.expert, kWeightBytesPerParam), dp_expert_all, dp_crosses_leaf}});
       shard = static_cast<double>(rp.dense) / dp_all + static_cast<double>(rp.expert) / dp_expert_all;
     } else if (dp_all > 1) {  // ZeRO-0: all-reduce = reduce-scatter + all-gather
-      rs = ring_collective_time(dp_net, bytes(rp.dense + rp.expert, kGradBytesPerParam), dp_all, dp_crosses_leaf);
+      rs = concurrent_rings_time(
+          {Ring{&dp_net, bytes(rp.dense, kGradBytesPerParam), dp_all, dp_crosses_leaf},
+           Ring{&per_rail, bytes(rp.expert, kGradBytesPerParam), dp_expert_all, dp_crosses_leaf}});
       ag = rs;
     }
     if (!flow_rs.empty()) {
@@ -1052,7 +1057,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     if (in.net.direct)
       res.notes.push_back("WARNING: the " + in.net.kind +
                           " fabric is a direct network: the analytic model does not see its router links and "
-                          "times the step as on a non-blocking fabric, a lower bound; training.comm: flow (the "
+                          "times the step as on a non-blocking fabric, an optimistic estimate; training.comm: flow (the "
                           "default) routes every collective over them");
   }
   if (spec.moe && c.ep_island > in.net.gpus_per_node) {
