@@ -287,6 +287,40 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
     rank_of_task.push_back(rank);
     extra.push_back(fc.step_latency * static_cast<int64_t>(ring - 2));
   };
+  // A ring over GPUs of several islands, as NCCL runs it: one flat ring
+  // over all n members, split into m channels (m members per island), each
+  // carrying 1/m of the buffer and leaving every island from a different
+  // GPU, so the islands' m NICs share the inter-island bytes, (n-1)/n of
+  // the buffer per island. A channel enters an island at the member on the
+  // rail it arrived on and leaves it on the rail of the next island's entry
+  // (alternate islands walk their members in reverse), so every inter-island
+  // hop stays on one rail (only an odd island count's closing hop changes
+  // rail). Members are in island order. Irregular groups (islands with
+  // different member counts) and one-island groups get one flat ring.
+  auto add_group = [&](int rank, const std::vector<int>& members, Bytes size) {
+    std::vector<std::vector<int>> by_island;
+    for (int gpu : members) {
+      if (by_island.empty() || by_island.back().front() / n != gpu / n) by_island.emplace_back();
+      by_island.back().push_back(gpu);
+    }
+    const size_t m = by_island.empty() ? 0 : by_island.front().size();
+    const bool regular =
+        std::all_of(by_island.begin(), by_island.end(), [&](const auto& v) { return v.size() == m; });
+    if (!regular || by_island.size() < 2 || m < 2) {
+      add_ring(rank, members, size);
+      return;
+    }
+    for (size_t j = 0; j < m; ++j) {
+      std::vector<int> channel;
+      for (size_t i = 0; i < by_island.size(); ++i)
+        for (size_t k = 0; k < m; ++k) {
+          // Even islands: j, j+1, ..., j-1; odd ones: j-1, j-2, ..., j.
+          const size_t idx = i % 2 == 0 ? (j + k) % m : (j + 2 * m - 1 - k) % m;
+          channel.push_back(by_island[i][idx]);
+        }
+      add_ring(rank, std::move(channel), size * (1.0 / static_cast<double>(m)));
+    }
+  };
   const int tp = std::max(1, per_rank / std::max(1, dp));
   auto twin = [&](int r) { return mirror.empty() ? r : mirror[static_cast<size_t>(r)]; };
   for (int r = 0; r < l.pp; ++r) {
@@ -296,29 +330,10 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
     if (twin(r) != r) firsts.push_back(twin(r) * per_rank);
     // Dense: per TP index, the dp GPUs of the rank(s) with that index.
     for (int ti = 0; ti < tp && dp * static_cast<int>(firsts.size()) > 1; ++ti) {
-      std::vector<std::vector<int>> by_node;  // members per node, in order
+      std::vector<int> group;
       for (int first : firsts)
-        for (int k = 0; k < dp; ++k) {
-          const int gpu = first + ti + k * tp;
-          if (by_node.empty() || by_node.back().front() / n != gpu / n) by_node.emplace_back();
-          by_node.back().push_back(gpu);
-        }
-      const size_t m = by_node.front().size();
-      const bool regular = std::all_of(by_node.begin(), by_node.end(), [&](const auto& v) { return v.size() == m; });
-      if (!regular || by_node.size() == 1) {  // one flat ring
-        std::vector<int> all;
-        for (const auto& v : by_node) all.insert(all.end(), v.begin(), v.end());
-        add_ring(r, std::move(all), dense[static_cast<size_t>(r)]);
-        continue;
-      }
-      // Rail rings over the nodes (1/m of the buffer each) ...
-      for (size_t j = 0; j < m; ++j) {
-        std::vector<int> rail;
-        for (const auto& v : by_node) rail.push_back(v[j]);
-        add_ring(r, std::move(rail), dense[static_cast<size_t>(r)] * (1.0 / static_cast<double>(m)));
-      }
-      // ... and the NVLink ring inside each node, concurrently.
-      for (const auto& v : by_node) add_ring(r, v, dense[static_cast<size_t>(r)]);
+        for (int k = 0; k < dp; ++k) group.push_back(first + ti + k * tp);
+      add_group(r, group, dense[static_cast<size_t>(r)]);
     }
     // Experts: one ring over the replicas of each expert slot.
     if (dp_expert * static_cast<int>(firsts.size()) > 1) {
@@ -327,7 +342,7 @@ std::vector<Duration> replay_dp(const FabricComm& fc, const CommLayout& l, int d
         std::vector<int> reps;
         for (int first : firsts)
           for (int k = 0; k < dp_expert; ++k) reps.push_back(first + off + k * ep);
-        add_ring(r, std::move(reps), expert[static_cast<size_t>(r)]);
+        add_group(r, reps, expert[static_cast<size_t>(r)]);
       }
     }
   }

@@ -89,9 +89,9 @@ struct CommLayout {
   int pp = 1;
   int ep = 1;
   int ep_nodes = 1;  // nodes per EP group (g)
-  // GPUs the DP rings treat as one NVLink island (their NVLink ring; the
-  // rail rings join islands); 0 = gpus_per_node. A rank whose GPUs do not
-  // fill whole islands gets one flat ring.
+  // GPUs the DP rings treat as one NVLink island (a ring's channels share
+  // the island's NICs, one leaving from each member); 0 = gpus_per_node. A
+  // rank whose GPUs do not fill whole islands gets one flat ring.
   int ring_gpus = 0;
   // GPUs of one NVLink domain (0: gpus_per_node). EP network copies between
   // nodes of one domain travel NVLink, so DeepEP's RDMA scaling skips them.

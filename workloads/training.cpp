@@ -151,10 +151,8 @@ Duration concurrent_rings_time(std::initializer_list<Ring> rings) {
     // leaving the node from a different GPU, so a node's g NICs share the
     // inter-node part and each GPU's NVLink carries the other g-1 of the g
     // channels: (g-1)/g of the moved bytes on NVLink. (The flow replay runs
-    // rail rings plus an NVLink ring in each node instead, (g-1)/g of the
-    // buffer on NVLink and (N-1) rail hops: the same bytes to within 1/N,
-    // fewer latencies; the two differ on rings of few nodes.) A ring inside
-    // one node is all NVLink.
+    // the same channels, fabric_comm.cpp replay_dp.) A ring inside one node
+    // is all NVLink.
     const int g = std::min(r.ranks, std::max(1, net.gpus_per_node));
     const bool multi_node = r.ranks > g;
     const Bytes moved = r.bytes * (static_cast<double>(r.ranks - 1) / r.ranks);

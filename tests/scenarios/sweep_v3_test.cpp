@@ -62,9 +62,11 @@ TEST(SweepV3, MpftIsNotDominatedAtTheSameNicSpeed) {
     }
     ++direct;
     EXPECT_EQ(r.result.text.at("comm_timing"), "flow");
-    for (const auto& f : sum.rows)
-      if (f.point.labels[0].second == "kind=ft2,planes=1" && f.point.labels[1].second == r.point.labels[1].second)
+    for (const auto& f : sum.rows) {
+      if (f.point.labels[0].second == "kind=ft2,planes=1" && f.point.labels[1].second == r.point.labels[1].second) {
         EXPECT_GT(r.result.metrics.at("step_time_s"), 1.05 * f.result.metrics.at("step_time_s"));
+      }
+    }
   }
   EXPECT_EQ(direct, 2);
 }
