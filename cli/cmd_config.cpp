@@ -2,22 +2,59 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "scenarios/evaluators.hpp"
 #include "scenarios/scenario.hpp"
+#include "scenarios/sweep.hpp"
 
 namespace codesim::cli {
+namespace {
+
+// A file whose top level holds `sweep:` (and nothing a scenario has).
+bool is_sweep_file(const std::string& path) {
+  config::Node root;
+  config::Diagnostics ignored;
+  return config::load_file(path, root, ignored) && root.is_map() && root.find("sweep") != nullptr &&
+         root.find("cluster") == nullptr;
+}
+
+// What `codesim sweep` checks before it runs a point, for its mode and,
+// where registered, the same mode under --full.
+bool check_sweep_file(const std::string& path, const std::vector<std::string>& overrides, config::Diagnostics& d) {
+  scenarios::register_builtin_evaluators();
+  scenarios::SweepSpec spec;
+  std::string base_path;
+  if (!scenarios::load_sweep(path, overrides, spec, base_path, d)) return false;
+  scenarios::Scenario base_scenario;
+  if (!scenarios::load_scenario(base_path, {}, base_scenario, d)) return false;
+  config::Node base;
+  if (!config::load_file(base_path, base, d) || !scenarios::check_sweep(path, spec, spec.mode, base, d)) return false;
+  const std::string full = spec.mode + "-full";
+  return !scenarios::find_evaluator(full) || scenarios::check_sweep(path, spec, full, base, d);
+}
+
+}  // namespace
 
 void register_config_commands(CLI::App& app, GlobalOptions& global) {
-  auto* check = app.add_subcommand("check", "Validate scenario files strictly; report every error")
-                    ->footer("Example:\n  codesim check scenarios/paper/*.yaml");
+  auto* check = app.add_subcommand("check", "Validate scenario and sweep files strictly; report every error")
+                    ->footer("Examples:\n  codesim check scenarios/paper/*.yaml\n  codesim check scenarios/sweeps/*.yaml");
   static std::vector<std::string> check_files;
   static std::vector<std::string> overrides;
-  check->add_option("files", check_files, "Scenario files")->required()->check(CLI::ExistingFile);
+  check->add_option("files", check_files, "Scenario or sweep files")->required()->check(CLI::ExistingFile);
   check->add_option("--set", overrides, "Override a key: --set cluster.fabric.planes=4");
   check->callback([&global] {
     int bad = 0;
     for (const auto& f : check_files) {
       scenarios::Scenario s;
       config::Diagnostics d;
+      if (is_sweep_file(f)) {  // a sweep: its own keys, then its axes against its base scenario
+        if (check_sweep_file(f, overrides, d)) {
+          if (!global.quiet) std::cout << f << ": ok (sweep)\n";
+        } else {
+          std::cerr << d.str();
+          ++bad;
+        }
+        continue;
+      }
       if (scenarios::load_scenario(f, overrides, s, d)) {
         if (!global.quiet) std::cout << f << ": ok\n";
       } else {

@@ -267,18 +267,16 @@ int run(const SweepArgs& a, const GlobalOptions& global) {
     std::cerr << diags.str();
     return 1;
   }
-  std::string mode = a.full ? spec.mode + "-full" : spec.mode;
-  const scenarios::Evaluator* eval = scenarios::find_evaluator(mode);
-  if (!eval) {
-    std::cerr << a.file << ": key 'sweep.mode': unknown mode '" << mode
-              << "'; valid values are: " << scenarios::evaluator_names() << "\n";
-    return 1;
-  }
+  // --full picks the mode's full variant; a mode without one (topology:
+  // exact already) runs as it is.
+  scenarios::register_builtin_evaluators();
+  std::string mode = a.full && scenarios::find_evaluator(spec.mode + "-full") ? spec.mode + "-full" : spec.mode;
   config::Node base;
-  if (!config::load_file(base_path, base, diags)) {
+  if (!config::load_file(base_path, base, diags) || !scenarios::check_sweep(a.file, spec, mode, base, diags)) {
     std::cerr << diags.str();
     return 1;
   }
+  const scenarios::Evaluator* eval = scenarios::find_evaluator(mode);
 
   std::filesystem::path dir = a.out_dir.empty() ? std::filesystem::path("out/sweeps") / spec.name
                                                 : std::filesystem::path(a.out_dir);
@@ -397,7 +395,7 @@ void register_sweep_commands(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--out", args.out_dir, "Output folder (default out/sweeps/NAME)");
   cmd->add_option("-j,--threads", args.threads, "Worker threads (default: all cores)");
   cmd->add_flag("--fresh", args.fresh, "Ignore earlier results in the output folder");
-  cmd->add_flag("--full", args.full, "Use the full simulation instead of the fast model");
+  cmd->add_flag("--full", args.full, "Use the full simulation instead of the fast model (modes that have one: train, serve)");
   cmd->add_flag("--json", args.json, "Print a JSON summary with the Pareto rows");
   cmd->add_flag("--csv", args.csv, "Print all rows as CSV");
   cmd->add_option("--report", args.report_dir, "Also write DIR/index.html with the Pareto scatter plot")->option_text("DIR");

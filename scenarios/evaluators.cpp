@@ -193,16 +193,47 @@ PointResult evaluate_serve_full(const config::Node& tree, const std::string&) {
 
 }  // namespace
 
+namespace {
+
+// Every metric each evaluator may report (a point reports the conditional
+// ones, marked, only where they exist), in the order of the code above.
+const std::vector<std::string> kTopologyMetrics = {
+    "endpoints", "switches", "switch_links", "diameter_hops", "bisection_GBps", "fabric_cost_usd", "total_cost_usd",
+    "cost_per_endpoint_usd"};
+const std::vector<std::string> kTrainMetrics = {
+    "step_time_s", "tokens_per_day", "days_per_trillion_tokens", "mfu_causal", "gpu_hours_per_trillion_tokens",
+    "usd_per_trillion_tokens_rental", "usd_per_trillion_tokens_owned", "fabric_cost_usd",
+    "fabric_cost_per_endpoint_usd", "gpus", "memory_GB", "mfu_noncausal",
+    "fb_pair_rank4_ms",  // with more than 4 pipeline ranks
+    "moe_compute_f_ms", "moe_compute_b_ms", "moe_compute_w_ms", "moe_dispatch_f_ms", "moe_combine_f_ms",
+    "moe_dispatch_b_ms", "moe_combine_b_ms", "table4_1f_s", "table4_bubble_s", "table4_1b_s", "table4_1w_s",
+    "table4_1f1b_s", "table4_opt_s"};
+const std::vector<std::string> kServeMetrics = {
+    "total_nodes", "prefill_nodes", "decode_nodes", "cost_per_day_usd", "usd_per_m_output", "usd_per_m_input",
+    "tpot_s", "tokens_per_s_per_user", "decode_tokens_per_s_per_node", "decode_batch_per_gpu", "meets_slo",
+    "prefill_input_tokens_per_s_per_node", "decode_tokens_per_s_per_node_average",
+    "prefill_input_tokens_per_s_per_node_average"};
+std::vector<std::string> serve_full_metrics() {
+  std::vector<std::string> m = kServeMetrics;
+  for (const char* extra : {"fleet_prefill_comm_slowdown", "fleet_decode_comm_slowdown",  // with a fleet replay
+                            "tpot_p99_s", "ttft_p50_s", "ttft_p99_s", "requests_completed"})
+    m.push_back(extra);
+  return m;
+}
+
+}  // namespace
+
 void register_builtin_evaluators() {
-  register_evaluator("train", "fast training step model: step time, MFU, $/1T tokens", evaluate_train);
+  register_evaluator("train", "fast training step model: step time, MFU, $/1T tokens", evaluate_train,
+                     kTrainMetrics);
   register_evaluator("train-full",
                      "training step with its communication replayed on the fabric (flow engine)",
-                     evaluate_train_full);
-  register_evaluator("serve", "steady-state serving estimate: nodes, $/day, TPOT", evaluate_serve);
+                     evaluate_train_full, kTrainMetrics);
+  register_evaluator("serve", "steady-state serving estimate: nodes, $/day, TPOT", evaluate_serve, kServeMetrics);
   register_evaluator("serve-full", "serving estimate, then the request-level simulation of its pools",
-                     evaluate_serve_full);
+                     evaluate_serve_full, serve_full_metrics());
   register_evaluator("topology", "fabric size, cost and bisection of the scenario's cluster",
-                     evaluate_topology);
+                     evaluate_topology, kTopologyMetrics);
 }
 
 }  // namespace codesim::scenarios

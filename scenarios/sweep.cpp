@@ -1,5 +1,7 @@
 #include "scenarios/sweep.hpp"
 
+#include "scenarios/scenario.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -18,6 +20,7 @@ namespace {
 struct EvaluatorEntry {
   std::string help;
   Evaluator fn;
+  std::vector<std::string> metrics;
 };
 
 std::map<std::string, EvaluatorEntry>& registry() {
@@ -92,15 +95,21 @@ void SweepAxis::validate(config::Reader& r) {
   r.check(!key.empty() || !name.empty(), "name", "a linked axis (no 'key') needs a 'name'");
 }
 
-void register_evaluator(const std::string& mode, std::string help, Evaluator fn) {
+void register_evaluator(const std::string& mode, std::string help, Evaluator fn, std::vector<std::string> metrics) {
   std::lock_guard<std::mutex> lock(registry_mutex());
-  registry()[mode] = EvaluatorEntry{std::move(help), std::move(fn)};
+  registry()[mode] = EvaluatorEntry{std::move(help), std::move(fn), std::move(metrics)};
 }
 
 const Evaluator* find_evaluator(const std::string& mode) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   auto it = registry().find(mode);
   return it == registry().end() ? nullptr : &it->second.fn;
+}
+
+const std::vector<std::string>* evaluator_metrics(const std::string& mode) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(mode);
+  return it == registry().end() ? nullptr : &it->second.metrics;
 }
 
 std::string evaluator_names() {
@@ -126,6 +135,70 @@ bool load_sweep(const std::string& path, const std::vector<std::string>& overrid
     return false;
   }
   return true;
+}
+
+bool check_sweep(const std::string& path, const SweepSpec& spec, const std::string& mode, const config::Node& base,
+                 config::Diagnostics& diags) {
+  config::Node root;
+  config::Diagnostics ignored;
+  config::load_file(path, root, ignored);  // for the marks only: load_sweep read it already
+  const config::Node* sweep = root.find("sweep");
+  auto mark_of = [&](const char* section, size_t i, const char* key) {
+    const config::Node* sec = sweep ? sweep->find(section) : nullptr;
+    if (!sec || !sec->is_seq() || i >= sec->items.size()) return sweep ? sweep->mark : root.mark;
+    const config::Node* k = key ? sec->items[i].find(key) : nullptr;
+    return k ? k->mark : sec->items[i].mark;
+  };
+  const size_t before = diags.size();
+  if (!find_evaluator(mode)) {
+    const config::Node* m = sweep ? sweep->find("mode") : nullptr;
+    diags.add(m ? m->mark : root.mark, "sweep.mode",
+              "unknown mode '" + mode + "'; valid values are: " + evaluator_names());
+    return false;
+  }
+  if (const std::vector<std::string>* known = evaluator_metrics(mode); known && !known->empty()) {
+    std::vector<std::string_view> names(known->begin(), known->end());
+    std::string list;
+    for (const auto& n : *known) list += (list.empty() ? "" : ", ") + n;
+    auto check_metric = [&](const std::string& metric, const char* section, size_t i) {
+      if (std::find(known->begin(), known->end(), metric) != known->end()) return;
+      const std::string hint = config::suggest(metric, names);
+      diags.add(mark_of(section, i, "metric"), "sweep." + std::string(section) + "[" + std::to_string(i) + "].metric",
+                "mode '" + mode + "' reports no metric '" + metric + "'" +
+                    (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)") + "; it reports: " + list);
+    };
+    for (size_t i = 0; i < spec.constraints.size(); ++i) check_metric(spec.constraints[i].metric, "constraints", i);
+    for (size_t i = 0; i < spec.objectives.size(); ++i) check_metric(spec.objectives[i].metric, "objectives", i);
+  }
+  // Every value of every axis (a range: its first), set on the base alone:
+  // diagnostics that point at the value itself (its marks are the
+  // override's) and say the key is unknown or the type is wrong.
+  SweepSpec one;
+  for (size_t a = 0; a < spec.axes.size(); ++a) {
+    one.axes = {spec.axes[a]};
+    std::vector<SweepPoint> choices = expand(one);
+    if (spec.axes[a].range && choices.size() > 1) choices.resize(1);
+    std::set<std::string> reported;
+    for (const SweepPoint& c : choices) {
+      config::Node tree = base;
+      config::Diagnostics d;
+      bool applied = true;
+      for (const auto& o : c.overrides) applied = config::apply_override(tree, o, d) && applied;
+      Scenario s;
+      if (applied) read_scenario(tree, s, d);
+      for (const config::Diagnostic& e : d.list()) {
+        const bool at_value = e.mark.file.rfind("--set ", 0) == 0;
+        const bool schema = e.message.rfind("unknown key", 0) == 0 || e.message.rfind("expected ", 0) == 0 ||
+                            e.message.rfind("cannot set a key below", 0) == 0;
+        if (!at_value || !schema || !reported.insert(e.key + e.message).second) continue;
+        const std::string axis = spec.axes[a].name.empty() ? spec.axes[a].key : spec.axes[a].name;
+        diags.add(mark_of("axes", a, spec.axes[a].range ? "range" : "values"),
+                  "sweep.axes[" + std::to_string(a) + "]",
+                  "axis '" + axis + "' value '" + c.labels.front().second + "' sets '" + e.key + "': " + e.message);
+      }
+    }
+  }
+  return diags.size() == before;
 }
 
 std::vector<SweepPoint> expand(const SweepSpec& spec) {

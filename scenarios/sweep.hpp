@@ -157,14 +157,28 @@ struct PointResult {
 // thread-safe and deterministic. Errors in the scenario become kSkipped.
 using Evaluator = std::function<PointResult(const config::Node& scenario, const std::string& origin)>;
 
-// A registry of evaluators by mode name ("valid values are: ...").
-void register_evaluator(const std::string& mode, std::string help, Evaluator fn);
+// A registry of evaluators by mode name ("valid values are: ..."), each
+// with the names of every metric it may report (constraints and objectives
+// are checked against them before a sweep runs).
+void register_evaluator(const std::string& mode, std::string help, Evaluator fn,
+                        std::vector<std::string> metrics = {});
 const Evaluator* find_evaluator(const std::string& mode);
+const std::vector<std::string>* evaluator_metrics(const std::string& mode);
 std::string evaluator_names();
 
 // Loads and checks a sweep file; resolves `base` relative to it.
 bool load_sweep(const std::string& path, const std::vector<std::string>& overrides, SweepSpec& out,
                 std::string& base_path, config::Diagnostics& diags);
+
+// What a sweep must pass before any point runs, each failure a diagnostic
+// at the sweep file's line (path: the sweep file; base: its resolved base
+// scenario tree; mode: the evaluator that will run, e.g. "train-full"):
+// the mode is registered; every constraint and objective names a metric
+// the evaluator reports; every axis value, set on the base, names keys the
+// scenario has and has the type they take. (A value the scenario rejects
+// for other reasons, an invalid plan, is a skipped point, not an error.)
+bool check_sweep(const std::string& path, const SweepSpec& spec, const std::string& mode,
+                 const config::Node& base, config::Diagnostics& diags);
 
 // Expands the axes into points (cartesian product, last axis fastest).
 std::vector<SweepPoint> expand(const SweepSpec& spec);

@@ -1,23 +1,27 @@
 // Every file in tests/bad/*.yaml is a malformed scenario whose first line is
 //   # expect: <the exact error: file:line:col: key 'k': message (or a prefix)>
 // Loading it must fail and the reported errors must contain that text, so
-// each file pins the file, line, column, key and wording of its error.
+// each file pins the file, line, column, key and wording of its error. The
+// files in tests/bad/sweeps/ are sweeps that load but fail the checks a
+// sweep gets before it runs a point (check_sweep), pinned the same way.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "scenarios/evaluators.hpp"
 #include "scenarios/scenario.hpp"
+#include "scenarios/sweep.hpp"
 
 namespace codesim::scenarios {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> bad_files() {
+std::vector<fs::path> bad_files(const char* dir = "bad") {
   std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(fs::path(CODESIM_TEST_DATA) / "bad"))
+  for (const auto& e : fs::directory_iterator(fs::path(CODESIM_TEST_DATA) / dir))
     if (e.is_regular_file() && e.path().extension() == ".yaml") out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
@@ -43,6 +47,46 @@ TEST(Malformed, EachFileGetsItsPreciseError) {
     EXPECT_FALSE(load_scenario(p.string(), {}, s, d));
     const std::string got = d.str();
     EXPECT_NE(got.find(expect), std::string::npos) << "expected: " << expect << "\ngot:\n" << got;
+  }
+}
+
+TEST(Malformed, EachSweepGetsItsPreciseError) {
+  register_builtin_evaluators();
+  const std::vector<fs::path> files = bad_files("bad/sweeps");
+  EXPECT_GE(files.size(), 3u);
+  for (const fs::path& p : files) {
+    SCOPED_TRACE(p.filename().string());
+    const std::string expect = expectation(p);
+    ASSERT_FALSE(expect.empty()) << "first line must be '# expect: ...'";
+    SweepSpec spec;
+    std::string base_path;
+    config::Diagnostics d;
+    ASSERT_TRUE(load_sweep(p.string(), {}, spec, base_path, d)) << d.str();
+    config::Node base;
+    ASSERT_TRUE(config::load_file(base_path, base, d)) << d.str();
+    EXPECT_FALSE(check_sweep(p.string(), spec, spec.mode, base, d));
+    const std::string got = d.str();
+    EXPECT_NE(got.find(expect), std::string::npos) << "expected: " << expect << "\ngot:\n" << got;
+  }
+}
+
+// The bundled sweeps pass the same checks, in both modes (where the mode
+// has a full variant).
+TEST(Malformed, BundledSweepsPassTheirChecks) {
+  register_builtin_evaluators();
+  for (const auto& e : fs::directory_iterator(fs::path(CODESIM_TEST_DATA) / ".." / "scenarios" / "sweeps")) {
+    if (e.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(e.path().filename().string());
+    SweepSpec spec;
+    std::string base_path;
+    config::Diagnostics d;
+    ASSERT_TRUE(load_sweep(e.path().string(), {}, spec, base_path, d)) << d.str();
+    config::Node base;
+    ASSERT_TRUE(config::load_file(base_path, base, d)) << d.str();
+    EXPECT_TRUE(check_sweep(e.path().string(), spec, spec.mode, base, d)) << d.str();
+    if (find_evaluator(spec.mode + "-full")) {
+      EXPECT_TRUE(check_sweep(e.path().string(), spec, spec.mode + "-full", base, d)) << d.str();
+    }
   }
 }
 
