@@ -23,6 +23,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -324,7 +326,9 @@ struct LengthDist {
 // follows from the mean output length).
 struct Traffic {
   double requests_per_s = 0;        // 0: from output_tokens_per_day / output mean
-  double input_tokens_per_day = 0;  // informational when requests_per_s is set
+  // A check only: the prompts are input_length; when given, it must agree
+  // with arrival_rate() x input_length.mean a day.
+  double input_tokens_per_day = 0;
   double output_tokens_per_day = 0;
   double cache_hit_rate = 0;        // fraction of input tokens served from the prefix cache
   LengthDist input_length;
@@ -333,7 +337,8 @@ struct Traffic {
   template <class V>
   void fields(V& v) {
     v.opt("requests_per_s", requests_per_s, "arrival rate (Poisson); 0: from output_tokens_per_day");
-    v.opt("input_tokens_per_day", input_tokens_per_day, "input tokens per day (incl. cache hits)");
+    v.opt("input_tokens_per_day", input_tokens_per_day,
+          "input tokens per day (incl. cache hits); a check: must match the rate x input_length.mean");
     v.opt("output_tokens_per_day", output_tokens_per_day, "output tokens per day");
     v.opt("cache_hit_rate", cache_hit_rate, "fraction of input tokens hitting the prefix cache");
     v.req("input_length", input_length, "prompt length distribution");
@@ -341,8 +346,23 @@ struct Traffic {
   }
   void validate(config::Reader& r) {
     r.check(cache_hit_rate >= 0 && cache_hit_rate < 1, "cache_hit_rate", "must be in [0, 1)");
+    r.check(requests_per_s >= 0, "requests_per_s", "must be >= 0 (0: from output_tokens_per_day)");
+    r.check(output_tokens_per_day >= 0, "output_tokens_per_day", "must be >= 0");
+    r.check(input_tokens_per_day >= 0, "input_tokens_per_day", "must be >= 0");
     r.check(requests_per_s > 0 || output_tokens_per_day > 0, "requests_per_s",
             "set requests_per_s or output_tokens_per_day");
+    // The prompts are input_length: a daily input total that another mean
+    // would give is a contradiction, not a second load (2%: the figures'
+    // rounding; the lognormal's clipping is not counted).
+    if (input_tokens_per_day > 0 && arrival_rate() > 0 && input_length.mean >= 1) {
+      const double implied = input_tokens_per_day / 86400.0 / arrival_rate();
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "implies %.0f tokens per prompt at %.4g requests/s, but input_length.mean is %.0f; make them "
+                    "agree or drop input_tokens_per_day (the prompt length drives the model)",
+                    implied, arrival_rate(), input_length.mean);
+      r.check(std::abs(implied / input_length.mean - 1.0) <= 0.02, "input_tokens_per_day", buf);
+    }
   }
   // Mean arrival rate, requests per second.
   double arrival_rate() const {
@@ -360,6 +380,12 @@ struct Slo {
     v.opt("ttft", ttft, "time to first token (mean, steady state)");
     v.opt("tpot", tpot, "time per output token");
     v.opt("tokens_per_s_per_user", tokens_per_s_per_user, "decode speed each user sees");
+  }
+  void validate(config::Reader& r) {
+    r.check(!ttft || *ttft > Duration::zero(), "ttft", "must be > 0 (leave it out for no target)");
+    r.check(!tpot || *tpot > Duration::zero(), "tpot", "must be > 0 (leave it out for no target)");
+    r.check(!tokens_per_s_per_user || *tokens_per_s_per_user > 0, "tokens_per_s_per_user",
+            "must be > 0 (leave it out for no target)");
   }
   // The tightest TPOT implied by tpot and tokens_per_s_per_user.
   std::optional<Duration> tpot_limit() const {
@@ -484,6 +510,8 @@ struct ServingSpec {
     v.opt("kv_comparison", kv_comparison, "another model to compare KV concurrency with");
   }
   void validate(config::Reader& r) {
+    r.check(mean_decode_context >= 0, "mean_decode_context", "must be >= 0 (0: from the traffic)");
+    r.check(kv_context >= 1, "kv_context", "must be >= 1 token");
     r.check(prefill.ep == prefill.nodes * hardware.gpus_per_node, "prefill.ep",
             "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");
     r.check(decode.ep == decode.nodes * hardware.gpus_per_node, "decode.ep",
