@@ -76,8 +76,10 @@ json kv_json(const KvConcurrency& k) {
           {"concurrent_requests_per_gpu", k.requests_per_gpu}};
 }
 
+// No sample: null statistics (not 0 s).
 json stats_json(const LatencyStats& s) {
-  return {{"count", s.count}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+  auto v = [&](double x) { return s.count > 0 ? json(x) : json(nullptr); };
+  return {{"count", s.count}, {"mean", v(s.mean)}, {"p50", v(s.p50)}, {"p90", v(s.p90)}, {"p99", v(s.p99)}};
 }
 
 json sim_json(const SimResult& r) {
@@ -99,16 +101,20 @@ json sim_json(const SimResult& r) {
 
 std::string sim_text(const SimResult& r) {
   std::ostringstream o;
-  o << "Request-level simulation (" << sim::strprintf("%.0f s", r.simulated.seconds()) << " after warm-up, "
+  o << "Request-level simulation (" << sim::strprintf("%.4g s", r.simulated.seconds()) << " after warm-up, "
     << r.prefill_nodes << " prefill + " << r.decode_nodes << " decode nodes, " << r.events << " events):\n"
     << "  " << r.arrived << " requests arrived, " << r.completed << " completed; prefill busy "
     << sim::strprintf("%.1f%%", 100 * r.prefill_busy) << ", queue at end " << r.prefill_queue_at_end << "\n"
     << "  prefill " << sim::strprintf("%.0f", r.input_tokens_per_s_per_prefill_node) << " input tokens/s per node; decode "
     << sim::strprintf("%.0f", r.output_tokens_per_s_per_decode_node) << " output tokens/s per node, mean batch "
     << sim::strprintf("%.1f", r.mean_decode_batch_per_gpu) << " requests/GPU\n"
-    << "  TTFT p50/p90/p99 " << sim::strprintf("%.3f", r.ttft.p50) << " / " << sim::strprintf("%.3f", r.ttft.p90) << " / "
-    << sim::strprintf("%.3f s", r.ttft.p99) << "; TPOT p50/p90/p99 " << sim::strprintf("%.2f", r.tpot.p50 * 1e3) << " / "
-    << sim::strprintf("%.2f", r.tpot.p90 * 1e3) << " / " << sim::strprintf("%.2f ms", r.tpot.p99 * 1e3) << "\n";
+    << "  TTFT p50/p90/p99 "
+    << (r.ttft.count > 0 ? sim::strprintf("%.3f / %.3f / %.3f s", r.ttft.p50, r.ttft.p90, r.ttft.p99)
+                         : std::string("n/a (no request reached its first token)"))
+    << "; TPOT p50/p90/p99 "
+    << (r.tpot.count > 0 ? sim::strprintf("%.2f / %.2f / %.2f ms", r.tpot.p50 * 1e3, r.tpot.p90 * 1e3, r.tpot.p99 * 1e3)
+                         : std::string("n/a (no request completed)"))
+    << "\n";
   return o.str();
 }
 
@@ -183,8 +189,13 @@ reports::ResultTable sim_table(const SimResult& r) {
   reports::ResultTable t("Request-level simulation");
   t.add_column("quantity").add_column("p50", "p50", 4).add_column("p90", "p90", 4).add_column("p99", "p99", 4)
       .add_column("mean", "mean", 4).add_column("count");
-  t.add_row({"TTFT (s)", r.ttft.p50, r.ttft.p90, r.ttft.p99, r.ttft.mean, r.ttft.count});
-  t.add_row({"TPOT (s)", r.tpot.p50, r.tpot.p90, r.tpot.p99, r.tpot.mean, r.tpot.count});
+  // No sample: empty cells (not 0 s).
+  for (const auto& [name, st] : {std::pair{"TTFT (s)", &r.ttft}, std::pair{"TPOT (s)", &r.tpot}}) {
+    if (st->count > 0)
+      t.add_row({name, st->p50, st->p90, st->p99, st->mean, st->count});
+    else
+      t.add_row({name, reports::Cell(), reports::Cell(), reports::Cell(), reports::Cell(), st->count});
+  }
   return t;
 }
 
@@ -363,7 +374,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                              {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)},
                              {"decode_slowest_unit_ps_per_token", ps(fleet.decode_slowest_ps)}};
         if (fleet.replayed) {
-          out["fleet_comm"]["slowest_unit_tpot_s"] = tail.decode_tpot.seconds();
+          out["fleet_comm"]["slowest_unit_tpot_s"] = dc.feasible ? json(tail.decode_tpot.seconds()) : json(nullptr);
           out["fleet_comm"]["slowest_unit_ttft_s"] = tail.ttft.seconds();
           if (!tail.warning.empty()) out["fleet_comm"]["tail_warning"] = tail.warning;
         }
@@ -442,7 +453,8 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       text << "  compute: decode " << dc.compute_timing << "; prefill " << e.prefill.compute_timing << "\n";
       if (!fleet.note.empty()) text << "  fleet: " << fleet.note << "\n";
       if (fleet.replayed)
-        text << "  fleet tail: slowest decode unit TPOT " << sim::strprintf("%.2f ms", ms(tail.decode_tpot))
+        text << "  fleet tail: slowest decode unit TPOT "
+             << (dc.feasible ? sim::strprintf("%.2f ms", ms(tail.decode_tpot)) : std::string("n/a (no request fits)"))
              << ", slowest prefill unit mean TTFT " << sim::strprintf("%.2f s", tail.ttft.seconds())
              << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";

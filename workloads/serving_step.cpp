@@ -336,6 +336,11 @@ void StepModel::place_experts() {
                               p.hierarchical ? "hierarchical" : "global", slots_per_gpu_ * plan_.ep, plan_.ep,
                               slots_per_gpu_, slots_per_gpu_ * plan_.ep - experts, static_imbalance_,
                               cal.expert_popularity_sigma);
+  if (slots_per_gpu_ * plan_.ep - experts != plan_.redundant_experts)
+    placement_ += sim::strprintf("; redundant_experts %d rounded up to %d so that every GPU holds %d whole "
+                                 "expert slot%s",
+                                 plan_.redundant_experts, slots_per_gpu_ * plan_.ep - experts, slots_per_gpu_,
+                                 slots_per_gpu_ == 1 ? "" : "s");
   // The busiest GPU of a finite step: E[max] over the GPUs' Poisson row
   // counts, tabulated once per pool at rows = 2^i per GPU (the excess over
   // the static part falls as 1/sqrt(rows), so excess x sqrt(rows) is
