@@ -45,6 +45,18 @@ struct GpuSpec {
     v.opt("nvlink_per_direction", nvlink_per_direction, "NVLink per GPU, one direction");
     v.opt("nvlink_achievable", nvlink_achievable, "achievable NVLink per GPU, one direction");
   }
+  // Every rate and size is a divisor somewhere: zero would be an infinitely
+  // fast GPU, not a missing one.
+  void validate(config::Reader& r) {
+    r.check(bf16_dense > FlopRate{}, "bf16_dense", "expected a positive FLOP rate");
+    r.check(fp8_dense > FlopRate{}, "fp8_dense", "expected a positive FLOP rate (a GPU without FP8: give its BF16 rate)");
+    r.check(hbm > Bytes{}, "hbm", "expected a positive capacity");
+    r.check(hbm_bandwidth > Bandwidth{}, "hbm_bandwidth", "expected a positive bandwidth");
+    r.check(sms >= 1, "sms", "expected at least 1 SM, got " + std::to_string(sms));
+    r.check(nvlink_per_direction > Bandwidth{}, "nvlink_per_direction", "expected a positive bandwidth");
+    r.check(nvlink_achievable > Bandwidth{} && nvlink_achievable <= nvlink_per_direction, "nvlink_achievable",
+            "expected a positive bandwidth, at most nvlink_per_direction");
+  }
 };
 
 struct NicSpec {
@@ -59,6 +71,12 @@ struct NicSpec {
     v.opt("port_bandwidth", port_bandwidth, "per port, one direction, e.g. 400Gbps");
     v.opt("ports", ports, "ports per NIC");
     v.opt("effective_bandwidth", effective_bandwidth, "achievable per port, one direction");
+  }
+  void validate(config::Reader& r) {
+    r.check(port_bandwidth > Bandwidth{}, "port_bandwidth", "expected a positive bandwidth");
+    r.check(ports >= 1, "ports", "expected at least 1 port, got " + std::to_string(ports));
+    r.check(effective_bandwidth > Bandwidth{} && effective_bandwidth <= port_bandwidth, "effective_bandwidth",
+            "expected a positive bandwidth, at most port_bandwidth (what the all-to-all reaches of the line rate)");
   }
 };
 
@@ -85,6 +103,13 @@ struct SwitchSpec {
     v.opt("link_layer", link_layer, "infiniband or ethernet");
     v.opt("same_leaf_latency", same_leaf_latency, "end-to-end latency, hosts on one leaf");
     v.opt("cross_leaf_latency", cross_leaf_latency, "end-to-end latency across a spine");
+  }
+  void validate(config::Reader& r) {
+    r.check(radix >= 2, "radix", "expected at least 2 ports, got " + std::to_string(radix));
+    r.check(port_bandwidth > Bandwidth{}, "port_bandwidth", "expected a positive bandwidth");
+    r.check(same_leaf_latency >= Duration::zero(), "same_leaf_latency", "expected a latency >= 0");
+    r.check(cross_leaf_latency >= same_leaf_latency, "cross_leaf_latency",
+            "expected a latency >= same_leaf_latency (a spine adds hops)");
   }
 };
 

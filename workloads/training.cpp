@@ -1057,6 +1057,10 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
                           " fabric is a direct network: the analytic model does not see its router links and "
                           "times the step as on a non-blocking fabric, an optimistic estimate; training.comm: flow (the "
                           "default) routes every collective over them");
+    if (in.net.hashed_routing)
+      res.notes.push_back("WARNING: routing is static ECMP: the analytic model assumes every link evenly shared and "
+                          "does not count hash collisions, an optimistic estimate; training.comm: flow (the default) "
+                          "routes every flow by its hash");
   }
   if (spec.moe && c.ep_island > in.net.gpus_per_node) {
     if (c.ep_island >= plan.expert.degree)

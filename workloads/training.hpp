@@ -129,6 +129,9 @@ struct CommModel {
   // not in the closed forms, which see only NICs, NVLink and a fat tree's
   // leaf oversubscription; only the flow replay times them.
   bool direct = false;
+  // Static ECMP hashing: flows collide on links the closed forms assume
+  // evenly shared; only the flow replay counts the collisions.
+  bool hashed_routing = false;
   std::string kind;          // fabric kind, for the record
 };
 
