@@ -935,6 +935,48 @@ TEST(TrainingNvlDomain, EpInsideOneDomainRunsOnNvlinkOnly) {
   EXPECT_TRUE(warns(run(kMpft, with(nvl, "cluster.node_spec.scale_up_gpus=72"))));
 }
 
+// The analytic network sees the rates the flow replay's links run at: a
+// NIC port at the slowest of its effective rate, its line rate and the
+// switch port, the GPU's NIC traffic through its PCIe link. Physics: the
+// same bytes over the same bottleneck, so the two step times agree within
+// 1% (ring hop latencies) where that bottleneck is a switch port at 25 GB/s
+// or PCIe at 16 GB/s, and both are slower than the paper cluster's.
+TEST(TrainingV3, AnalyticSeesSwitchPortsAndPcie) {
+  const double base = run(kMpft, {"training.comm=analytic"}).step.seconds();
+  for (const std::string& o : {std::string("cluster.fabric.switch_spec.port_bandwidth=25GB/s"),
+                               std::string("cluster.node_spec.pcie_per_direction=16GB/s")}) {
+    SCOPED_TRACE(o);
+    const double flow = run(kMpft, {o}).step.seconds();
+    const double analytic = run(kMpft, {o, "training.comm=analytic"}).step.seconds();
+    std::printf("%s: step %.3f s (flow) / %.3f s (analytic), paper cluster %.3f s\n", o.c_str(), flow, analytic, base);
+    EXPECT_NEAR(analytic / flow, 1.0, 0.01);
+    EXPECT_GT(analytic, 1.1 * base);
+  }
+}
+
+// Static ECMP hashing collides flows the closed forms spread evenly: the
+// analytic model says so (WARNING) and fast sweeps replay such points
+// (analytic_sees_fabric false); adaptive routing and d-mod-k spread the
+// paper plan's traffic as the closed forms assume (the replay equals the
+// analytic step within 0.1% under both).
+TEST(TrainingV3, AnalyticWarnsUnderEcmp) {
+  topology::ClusterSpec c;
+  c.node = "h800";
+  topology::seed_node_preset(c);
+  c.nodes = 256;
+  c.fabric.kind = topology::FabricKind::kFt2;
+  EXPECT_FALSE(analytic_sees_fabric(c, topology::RoutingPolicy::kEcmp));
+  EXPECT_TRUE(analytic_sees_fabric(c, topology::RoutingPolicy::kAdaptive));
+  EXPECT_TRUE(analytic_sees_fabric(c, topology::RoutingPolicy::kDmodk));
+  const TrainingResult ecmp = run(kMpft, {"network.routing=ecmp", "training.comm=analytic"});
+  bool warned = false;
+  for (const auto& n : ecmp.notes) warned = warned || (n.rfind("WARNING", 0) == 0 && n.find("ECMP") != std::string::npos);
+  EXPECT_TRUE(warned);
+  const double analytic = run(kMpft, {"training.comm=analytic"}).step.seconds();
+  EXPECT_NEAR(run(kMpft, {"network.routing=dmodk"}).step.seconds() / analytic, 1.0, 1e-3);
+  EXPECT_GT(run(kMpft, {"network.routing=ecmp"}).step.seconds(), 1.03 * analytic);
+}
+
 // EP8 groups inside a 64-GPU NVLink domain (GB200 trays of 4): 8 EP groups
 // share a domain, so an expert slot's DP ring has 8 replicas in each domain
 // and spans 32 domains. Physics: NCCL's ring channels leave each domain
