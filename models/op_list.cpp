@@ -88,7 +88,7 @@ class LayerBuilder {
           break;
         case OpType::kCombine:  // its gradient is dispatched (FP8, TR Sec. 3.3)
           l.ops.push_back(comm_op(f.name + ".bwd", OpType::kDispatch, Pass::kBackwardInput,
-                                  Precision::kFp8E4M3, std::get<CommShape>(f.shape)));
+                                  o_.dispatch_precision, std::get<CommShape>(f.shape)));
           break;
         case OpType::kTpComm: {  // an all-gather's gradient is reduce-scattered, and back
           Op b = f;
@@ -247,8 +247,7 @@ void LayerBuilder::moe() {
   };
   if (m.n_expert_groups > 1) topk("moe.topk_groups", m.n_expert_groups, m.n_limited_groups);
   topk("moe.topk", m.n_routed_experts, k);
-  op(comm_op("moe.dispatch", OpType::kDispatch, Pass::kForward, Precision::kFp8E4M3,
-             CommShape{t, rows, d}));
+  op(comm_op("moe.dispatch", OpType::kDispatch, Pass::kForward, o_.dispatch_precision, CommShape{t, rows, d}));
   gemm_rows("moe.up", rows, 2 * int64_t{m.moe_inter_dim}, d, m.n_routed_experts,
             o_.linear_precision);
   pointwise("moe.swiglu", OpType::kActivation, rows, m.moe_inter_dim, 5.0, 2, 1);

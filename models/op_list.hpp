@@ -63,6 +63,10 @@ struct OpListOptions {
   std::optional<bool> mla_absorbed;
   Precision linear_precision = Precision::kFp8E4M3;  // projections, FFN, experts
   Precision attention_precision = Precision::kBf16;
+  // The EP dispatch payload, forward and the gradients' (the combine's
+  // backward): FP8 with 1x128 scales as DeepSeek-V3 (TR 3.3), or BF16.
+  // Combines stay BF16.
+  Precision dispatch_precision = Precision::kFp8E4M3;
   bool include_mtp = true;  // MTP modules (training only; decode/prefill skip them)
   // Serving (decode, prefill): append the MTP modules after the head.
   // Decode: the draft pass, one position per sequence (batch tokens,

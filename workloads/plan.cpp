@@ -179,6 +179,7 @@ std::vector<models::LayerOps> plan_op_list(const models::ModelSpec& spec, const 
   o.causal = true;
   o.linear_precision = plan.precision.gemm == GemmPrecision::kFp8 ? models::Precision::kFp8E4M3
                                                                    : models::Precision::kBf16;
+  o.dispatch_precision = plan.precision.fp8_dispatch ? models::Precision::kFp8E4M3 : models::Precision::kBf16;
   o.tensor_parallel = std::max(1, plan.tensor.degree);
   std::vector<models::LayerOps> layers = models::build_op_list(spec, o);
   const int local_experts =

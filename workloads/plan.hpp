@@ -133,7 +133,7 @@ struct PrecisionPlan {
   void fields(V& v) {
     v.opt("gemm", gemm, "bf16 or fp8 for the linear layers");
     v.opt("bf16_ops", bf16_ops, "ops that stay BF16 (informational)");
-    v.opt("fp8_dispatch", fp8_dispatch, "EP dispatch payload in FP8");
+    v.opt("fp8_dispatch", fp8_dispatch, "EP dispatch payload (and the gradients' dispatch) in FP8; false: BF16");
   }
 };
 

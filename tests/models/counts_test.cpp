@@ -231,7 +231,9 @@ TEST(OpList, TensorParallelSplitsTheWorkExactly) {
                 total_flops(one, Pass::kForward, false).count(), 1e-9 * total_flops(one, Pass::kForward, false).count());
     // The routed experts see the GPU's 1/4 of the tokens: 1024 x 8 rows.
     for (const auto& op : four[4].ops)
-      if (op.name == "moe.up") EXPECT_EQ(std::get<GemmShape>(op.shape).m, 1024 * 8);
+      if (op.name == "moe.up") {
+        EXPECT_EQ(std::get<GemmShape>(op.shape).m, 1024 * 8);
+      }
   }
 }
 
@@ -305,7 +307,9 @@ TEST(OpList, DecodeVerifiesMtpDraftsAndRunsTheDraftPass) {
         EXPECT_EQ(a.q_len, q);
         EXPECT_EQ(a.kv_len, 2048);
       }
-      if (op.name == "attn.wq_a") EXPECT_EQ(std::get<GemmShape>(op.shape).m, 16 * q);
+      if (op.name == "attn.wq_a") {
+        EXPECT_EQ(std::get<GemmShape>(op.shape).m, 16 * q);
+      }
     }
 }
 

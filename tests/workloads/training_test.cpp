@@ -977,6 +977,27 @@ TEST(TrainingV3, AnalyticWarnsUnderEcmp) {
   EXPECT_GT(run(kMpft, {"network.routing=ecmp"}).step.seconds(), 1.03 * analytic);
 }
 
+// plan.precision.fp8_dispatch: false sends the dispatch (and the gradients'
+// dispatch, the combine's backward) in BF16. Physics: the same kernel over
+// the same path with 2 x 7168 bytes a copy instead of 7168 + 56 x 4 (FP8
+// with 1x128 scales), so the dispatch time scales by that ratio (to 2%:
+// the fixed latency), the combine does not move, and the step is slower.
+TEST(TrainingV3, Bf16DispatchCarriesTwiceTheBytes) {
+  const TrainingResult fp8 = run(kMpft, {"training.comm=analytic"});
+  const TrainingResult bf16 = run(kMpft, {"training.comm=analytic", "plan.precision.fp8_dispatch=false"});
+  const double ratio = (2.0 * 7168) / (7168 + 7168 / 128 * 4);
+  std::printf("dispatch F: FP8 %.3f ms, BF16 %.3f ms (bytes ratio %.3f); step %.3f / %.3f s\n",
+              fp8.dispatch_f / Milliseconds(1), bf16.dispatch_f / Milliseconds(1), ratio, fp8.step.seconds(),
+              bf16.step.seconds());
+  EXPECT_NEAR(bf16.dispatch_f / fp8.dispatch_f / ratio, 1.0, 0.02);
+  // combine(B) is the dispatch kernel sending the gradients; dispatch(B),
+  // a combine kernel, stays BF16.
+  EXPECT_NEAR(bf16.combine_b / fp8.combine_b / ratio, 1.0, 0.02);
+  EXPECT_EQ(bf16.combine_f, fp8.combine_f);
+  EXPECT_EQ(bf16.dispatch_b, fp8.dispatch_b);
+  EXPECT_GT(bf16.step, fp8.step);
+}
+
 // EP8 groups inside a 64-GPU NVLink domain (GB200 trays of 4): 8 EP groups
 // share a domain, so an expert slot's DP ring has 8 replicas in each domain
 // and spans 32 domains. Physics: NCCL's ring channels leave each domain
