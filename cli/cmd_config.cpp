@@ -55,7 +55,17 @@ void register_config_commands(CLI::App& app, GlobalOptions& global) {
         }
         continue;
       }
-      if (scenarios::load_scenario(f, overrides, s, d)) {
+      // A training scenario: also what train checks before it simulates
+      // (the plan against cluster and model, the fabric priced).
+      config::Node root;
+      bool ok = config::load_file(f, root, d);
+      for (const auto& o : overrides) ok = ok && config::apply_override(root, o, d);
+      if (ok) ok = scenarios::read_scenario(root, s, d);
+      if (ok && s.cluster && s.plan && s.training) {
+        workloads::TrainingInputs in;
+        ok = scenarios::training_inputs(s, root, in, d);
+      }
+      if (ok) {
         if (!global.quiet) std::cout << f << ": ok\n";
       } else {
         std::cerr << d.str();

@@ -60,7 +60,7 @@ decode_limit:
 plan:
   pipeline:
     degree: 16                        # pipeline ranks (dualpipev: 2 stages each)
-    schedule: dualpipe                # 1f1b, zb1p, dualpipe or dualpipev
+    schedule: dualpipe                # 1f1b, zb1p, 1f1b-interleaved, dualpipe or dualpipev
   expert:
     degree: 64                        # 64-way expert parallelism over 8 nodes
     nodes_per_group: 8

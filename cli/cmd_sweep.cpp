@@ -276,6 +276,20 @@ int run(const SweepArgs& a, const GlobalOptions& global) {
     std::cerr << diags.str();
     return 1;
   }
+  if (!a.colour_by.empty()) {
+    std::string names;
+    bool found = false;
+    for (const auto& ax : spec.axes) {
+      const std::string n = ax.name.empty() ? ax.key : ax.name;
+      names += (names.empty() ? "" : ", ") + n;
+      found = found || n == a.colour_by;
+    }
+    if (!found) {
+      std::cerr << "codesim sweep: --colour-by '" << a.colour_by << "' is not an axis of " << a.file
+                << "; its axes are: " << names << "\n";
+      return 1;
+    }
+  }
   const scenarios::Evaluator* eval = scenarios::find_evaluator(mode);
 
   std::filesystem::path dir = a.out_dir.empty() ? std::filesystem::path("out/sweeps") / spec.name
@@ -386,14 +400,14 @@ void register_sweep_commands(CLI::App& app, GlobalOptions& global) {
                   ->footer(
                       "Examples:\n"
                       "  codesim sweep scenarios/sweeps/v3-fabrics.yaml\n"
-                      "  codesim sweep scenarios/sweeps/table3-fabrics.yaml --json\n"
+                      "  codesim sweep scenarios/sweeps/fabric-cost.yaml --json\n"
                       "  mpirun -n 4 codesim sweep scenarios/sweeps/v3-fabrics.yaml   # over MPI ranks\n"
                       "Results are appended to OUT/rows.jsonl as they complete; running the same\n"
                       "command again resumes (use --fresh to start over).");
   cmd->add_option("file", args.file, "Sweep file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--set", args.overrides, "Override a key of the sweep file");
   cmd->add_option("--out", args.out_dir, "Output folder (default out/sweeps/NAME)");
-  cmd->add_option("-j,--threads", args.threads, "Worker threads (default: all cores)");
+  cmd->add_option("-j,--threads", args.threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
   cmd->add_flag("--fresh", args.fresh, "Ignore earlier results in the output folder");
   cmd->add_flag("--full", args.full, "Use the full simulation instead of the fast model (modes that have one: train, serve)");
   cmd->add_flag("--json", args.json, "Print a JSON summary with the Pareto rows");

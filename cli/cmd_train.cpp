@@ -305,16 +305,8 @@ void register_train_commands(CLI::App& app, GlobalOptions& global) {
     bool ok = config::load_file(file, root, d);
     for (const auto& o : overrides) ok = ok && config::apply_override(root, o, d);
     if (ok) ok = scenarios::read_scenario(root, sc, d);
-    if (ok && (!sc.cluster || !sc.plan || !sc.training)) {
-      d.add(root.mark, "(document)",
-            std::string("codesim train needs the sections cluster, plan and training; missing:") +
-                (sc.cluster ? "" : " cluster") + (sc.plan ? "" : " plan") + (sc.training ? "" : " training"));
-      ok = false;
-    }
     TrainingInputs in;
-    if (ok)
-      ok = make_training_inputs(*sc.cluster, *sc.plan, *sc.training, root.find("plan"), in, d,
-                                scenarios::training_network(sc));
+    if (ok) ok = scenarios::training_inputs(sc, root, in, d);
     if (!ok) {
       std::cerr << d.str();
       global.exit_code = 1;

@@ -74,9 +74,7 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   s.training->comm = timing;
   workloads::TrainingInputs in;
   config::Diagnostics d;
-  if (!workloads::make_training_inputs(*s.cluster, *s.plan, *s.training, tree.find("plan"), in, d,
-                                       training_network(s)))
-    return skipped(d.list().empty() ? "invalid plan" : d.list().front().str());
+  if (!training_inputs(s, tree, in, d)) return skipped(d.list().empty() ? "invalid plan" : d.list().front().str());
   std::string err;
   const workloads::TrainingResult t = workloads::simulate_training(in, err);
   if (!err.empty()) return skipped(err);

@@ -82,7 +82,12 @@ struct NetworkSpec {
   void validate(config::Reader& r) {
     r.check(merge_quantum >= Duration::zero(), "merge_quantum", "expected a non-negative duration");
     r.check(message_overhead >= Duration::zero(), "message_overhead", "expected a non-negative duration");
-    r.check(flowlet_gap >= Duration::zero(), "flowlet_gap", "expected a non-negative duration (0 = off)");
+    // Each gap is one re-routing event per flow: below a microsecond a
+    // replay of milliseconds would run for hours (real flowlet timeouts are
+    // tens to hundreds of microseconds).
+    r.check(flowlet_gap == Duration::zero() || flowlet_gap >= Microseconds(1), "flowlet_gap",
+            "expected 0 (off) or at least 1us");
+    r.check(seed >= 0, "seed", "expected a non-negative hash salt, got " + std::to_string(seed));
   }
 };
 

@@ -25,4 +25,24 @@ workloads::TrainingNetwork training_network(const Scenario& s) {
   return n;
 }
 
+bool training_inputs(const Scenario& s, const config::Node& root, workloads::TrainingInputs& out,
+                     config::Diagnostics& diags) {
+  if (!s.cluster || !s.plan || !s.training) {
+    diags.add(root.mark, "(document)",
+              std::string("codesim train needs the sections cluster, plan and training; missing:") +
+                  (s.cluster ? "" : " cluster") + (s.plan ? "" : " plan") + (s.training ? "" : " training"));
+    return false;
+  }
+  if (s.network && !s.network->faults.empty()) {
+    const config::Node* n = root.find("network");
+    const config::Node* f = n ? n->find("faults") : nullptr;
+    diags.add(f ? f->mark : root.mark, "network.faults",
+              "codesim train does not model failures (faults are replayed by codesim net, with a comm section); "
+              "remove them, or degrade the cluster itself (e.g. cluster.node_spec.nic_spec.effective_bandwidth)");
+    return false;
+  }
+  return workloads::make_training_inputs(*s.cluster, *s.plan, *s.training, root.find("plan"), out, diags,
+                                         training_network(s));
+}
+
 }  // namespace codesim::scenarios

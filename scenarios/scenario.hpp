@@ -64,6 +64,14 @@ struct Scenario {
 // Faults in the section apply to `codesim net` only.
 workloads::TrainingNetwork training_network(const Scenario& s);
 
+// What `codesim train` (and `codesim check`) read from a scenario with the
+// sections cluster, plan and training: the plan checked against cluster and
+// model, the fabric priced (make_training_inputs), and nothing the step does
+// not model accepted silently (network.faults: `codesim net` only). `root`
+// is the scenario's resolved tree, for the errors' lines.
+bool training_inputs(const Scenario& s, const config::Node& root, workloads::TrainingInputs& out,
+                     config::Diagnostics& diags);
+
 // Reads a resolved scenario tree (e.g. a sweep point) strictly.
 bool read_scenario(const config::Node& root, Scenario& out, config::Diagnostics& diags);
 

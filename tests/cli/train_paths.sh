@@ -24,4 +24,15 @@ check "a missing model spec exits 1 (got $rc)" test $rc -eq 1
 check "the error names the key: $err" grep -q "key 'training.model': cannot read model spec file 'scenarios/models/nope.yaml'" <<<"$err"
 err=$("$bin" train "$s" "${fast[@]}" --set training.calibration=nope.yaml 2>&1 >/dev/null)
 check "a missing calibration file names its key: $err" grep -q "key 'training.calibration': cannot read calibration file 'nope.yaml'" <<<"$err"
+
+# What train rejects before it simulates, `check` rejects too: a plan that
+# does not fit the cluster, and faults (codesim net only), at their keys.
+err=$("$bin" check "$s" --set plan.data.degree=64 2>&1 >/dev/null)
+rc=$?
+check "check rejects a plan of 1024 GPUs on 2048 (rc $rc)" test $rc -eq 1
+check "check names the plan key: $err" grep -q "key 'plan.data.degree': PP x DP x TP = 16 x 64 x 1 = 1024 GPUs" <<<"$err"
+err=$("$bin" train "$s" "${fast[@]}" --set "network.faults=[{at: 0us, target: nic, id: 0, factor: 0.1}]" 2>&1 >/dev/null)
+rc=$?
+check "train rejects network.faults (rc $rc)" test $rc -eq 1
+check "the faults error names its key: $err" grep -q "key 'network.faults': codesim train does not model failures" <<<"$err"
 exit $fail
