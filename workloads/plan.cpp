@@ -416,7 +416,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     const double shard_d = plan.data.zero_stage >= 1 ? dp_dense : 1;
     const double shard_e = plan.data.zero_stage >= 1 ? dp_expert : 1;
     master += double{kMasterBytesPerParam} * (dense / shard_d + expert / shard_e);
-    moments += double{kMomentBytesPerParam} * (dense / shard_d + expert / shard_e);
+    moments += static_cast<double>(plan.precision.moment_bytes_per_param()) * (dense / shard_d + expert / shard_e);
     grads += double{kGradBytesPerParam} * (plan.data.zero_stage >= 2 ? grad_shard_params : p);
     // Under TP with sequence parallelism a GPU keeps 1/tp of every cached
     // activation (Korthikanti et al. 2022: each term of the per-layer

@@ -41,14 +41,13 @@
 namespace codesim::workloads {
 
 // Bytes per parameter of the training state (DeepSeek-V3 TR 3.3.1: FP32
-// master weights and gradient accumulation, BF16 weights and BF16 AdamW
-// moments). Memory (plan.cpp) and the DP collectives (training.cpp) share
-// them: gradients are reduce-scattered in FP32, parameters all-gathered in
-// BF16.
+// master weights and gradient accumulation, BF16 weights; the AdamW moments
+// in plan.precision.optimizer_moments). Memory (plan.cpp) and the DP
+// collectives (training.cpp) share them: gradients are reduce-scattered in
+// FP32, parameters all-gathered in BF16.
 constexpr uint64_t kGradBytesPerParam = 4;
 constexpr uint64_t kWeightBytesPerParam = 2;
 constexpr uint64_t kMasterBytesPerParam = 4;
-constexpr uint64_t kMomentBytesPerParam = 2 + 2;  // m and v
 
 struct PipelinePlan {
   int degree = 1;
@@ -122,6 +121,15 @@ constexpr auto enum_names(GemmPrecision) {
                     std::pair{GemmPrecision::kFp8, std::string_view("fp8")}};
 }
 
+// AdamW's first and second moments: BF16 as DeepSeek-V3 (TR 3.3.1, "BF16
+// instead of FP32 ... without observable performance degradation"), or FP32
+// as Megatron's and DeepSpeed's default recipes.
+enum class MomentPrecision { kBf16, kFp32 };
+constexpr auto enum_names(MomentPrecision) {
+  return std::array{std::pair{MomentPrecision::kBf16, std::string_view("bf16")},
+                    std::pair{MomentPrecision::kFp32, std::string_view("fp32")}};
+}
+
 struct PrecisionPlan {
   GemmPrecision gemm = GemmPrecision::kFp8;  // linear layers (Fprop, Dgrad, Wgrad)
   // Kept in BF16 whatever `gemm` says (DeepSeek-V3 TR 3.3): embedding, output
@@ -129,11 +137,16 @@ struct PrecisionPlan {
   // op list (models/op_list.hpp) already follows that policy.
   std::vector<std::string> bf16_ops = {"embedding", "head", "gate", "norm", "attention"};
   bool fp8_dispatch = true;  // dispatch in FP8 (combine stays BF16)
+  MomentPrecision optimizer_moments = MomentPrecision::kBf16;
+  // m and v together.
+  uint64_t moment_bytes_per_param() const { return optimizer_moments == MomentPrecision::kFp32 ? 8 : 4; }
   template <class V>
   void fields(V& v) {
     v.opt("gemm", gemm, "bf16 or fp8 for the linear layers");
     v.opt("bf16_ops", bf16_ops, "ops that stay BF16 (informational)");
     v.opt("fp8_dispatch", fp8_dispatch, "EP dispatch payload (and the gradients' dispatch) in FP8; false: BF16");
+    v.opt("optimizer_moments", optimizer_moments,
+          "AdamW moments: bf16 (DeepSeek-V3, the default) or fp32 (Megatron's and DeepSpeed's recipes)");
   }
 };
 
@@ -220,7 +233,7 @@ struct MemoryBreakdown {
   Bytes weights;              // BF16 working weights (2 B/param)
   Bytes gradients;            // FP32 gradient accumulators (4 B/param; ZeRO-2: /DP of one stage copy, + one layer's bucket)
   Bytes master_weights;       // FP32 master copy (4 B/param; /replicas under ZeRO >= 1; replicas = DP x stage copies)
-  Bytes optimizer_moments;    // AdamW m and v in BF16 (2 x 2 B/param; /replicas under ZeRO >= 1)
+  Bytes optimizer_moments;    // AdamW m and v (plan.precision.optimizer_moments: 2 x 2 or 2 x 4 B/param; /replicas under ZeRO >= 1)
   Bytes activations;          // peak in-flight micro-batch activations of the schedule
   int peak_in_flight = 0;     // micro-batch-stages of activations held at the peak
   Bytes activation_per_micro_batch_stage;

@@ -230,11 +230,13 @@ struct Context {
 };
 
 // AdamW on one parameter of the shard: read the FP32 gradient, FP32 master
-// and BF16 moments m, v (plan.hpp's bytes per parameter); write master,
-// moments and the BF16 weight for the next step.
-constexpr double kAdamBytesPerParam = kGradBytesPerParam + 2 * (kMasterBytesPerParam + kMomentBytesPerParam) +
-                                      kWeightBytesPerParam;
-static_assert(kAdamBytesPerParam == 4 + 4 + 2 + 2 + 4 + 2 + 2 + 2);
+// and the moments m, v (plan.hpp's bytes per parameter); write master,
+// moments and the BF16 weight for the next step. BF16 moments: 4 + 2 x (4 +
+// 4) + 2 = 22 bytes.
+double adam_bytes_per_param(const PrecisionPlan& p) {
+  return static_cast<double>(kGradBytesPerParam + 2 * (kMasterBytesPerParam + p.moment_bytes_per_param()) +
+                             kWeightBytesPerParam);
+}
 
 // An EP op's (dispatch?, tokens, bytes per token copy).
 std::tuple<bool, int64_t, uint64_t> ep_key(const models::Op& op) {
@@ -853,7 +855,7 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
     Tail& t = tails[static_cast<size_t>(r)];
     t.rs = rs;
     t.ag = ag;
-    t.opt = Bytes::from_double(kAdamBytesPerParam * shard) / hbm_rate;
+    t.opt = Bytes::from_double(adam_bytes_per_param(plan.precision) * shard) / hbm_rate;
     // The squared norm reads the FP32 gradient shard once.
     if (in.options.gradient_clipping)
       t.norm = Bytes::from_double(static_cast<double>(kGradBytesPerParam) * shard) / hbm_rate;

@@ -998,6 +998,17 @@ TEST(TrainingV3, Bf16DispatchCarriesTwiceTheBytes) {
   EXPECT_GT(bf16.step, fp8.step);
 }
 
+// plan.precision.optimizer_moments: fp32 doubles the moments' bytes (2 x 4
+// instead of 2 x 2 per parameter of the shard) in memory and in AdamW's
+// HBM traffic (4 + 2 x (4 + 8) + 2 = 30 bytes a parameter against 22).
+TEST(TrainingV3, Fp32MomentsDoubleTheMoments) {
+  const TrainingResult bf16 = run(kMpft, {"training.comm=analytic"});
+  const TrainingResult fp32 = run(kMpft, {"training.comm=analytic", "plan.precision.optimizer_moments=fp32"});
+  EXPECT_NEAR(fp32.memory.optimizer_moments.as_double() / bf16.memory.optimizer_moments.as_double(), 2.0, 1e-9);
+  EXPECT_EQ(fp32.memory.master_weights, bf16.memory.master_weights);
+  EXPECT_NEAR(fp32.optimizer_compute / bf16.optimizer_compute, 30.0 / 22.0, 1e-6);
+}
+
 // EP8 groups inside a 64-GPU NVLink domain (GB200 trays of 4): 8 EP groups
 // share a domain, so an expert slot's DP ring has 8 replicas in each domain
 // and spans 32 domains. Physics: NCCL's ring channels leave each domain
