@@ -96,7 +96,13 @@ void ClusterSpec::validate(config::Reader& r) {
               std::to_string(num_endpoints()));
   if (nodes >= 1 && find_node(node) != nullptr && num_endpoints() <= kMaxEndpoints) {
     const std::string why = check_fabric(*this);
-    r.check(why.empty(), "nodes", why);
+    // At the key the problem is about: the planes, a direct network's own
+    // parameters, or else the node count against the fabric's capacity.
+    const char* key = "nodes";
+    if (why.rfind("mpft puts NIC port", 0) == 0) key = "fabric.planes";
+    else if (why.rfind("dragonfly", 0) == 0 && fabric.dragonfly) key = "fabric.dragonfly";
+    else if (why.rfind("slim fly", 0) == 0 && fabric.slimfly) key = "fabric.slimfly";
+    r.check(why.empty(), key, why);
   }
   if (!prices.empty()) {
     const config::Node* at = r.node().find("prices");

@@ -608,9 +608,18 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       // The key of the largest part one knob shrinks: activations (the
       // micro-batch) or the model state (its expert share, by EP).
       const Bytes state = m.weights + m.gradients + m.master_weights + m.optimizer_moments;
+      // Near the limit one decimal would print the same figure twice.
+      std::string need = gb(m.total()), have = gb(hbm);
+      if (need == have) {
+        char b1[32], b2[32];
+        std::snprintf(b1, sizeof b1, "%.3fGB", m.total().as_double() / 1e9);
+        std::snprintf(b2, sizeof b2, "%.3fGB", hbm.as_double() / 1e9);
+        need = b1;
+        have = b2;
+      }
       r.check(false, key(m.activations >= state ? "batch.micro_batch" : spec.moe ? "expert.degree" : "tensor.degree"),
-              "pipeline rank " + std::to_string(rank) + " needs " + gb(m.total()) + " of HBM but the GPU has " +
-                  gb(hbm) + ": " + m.str() +
+              "pipeline rank " + std::to_string(rank) + " needs " + need + " of HBM but the GPU has " + have +
+                  ": " + m.str() +
                   (!fixes.empty()   ? "; it fits with " + fixes
                    : knobs.empty() ? std::string()
                                    : "; no single change of " + knobs + " makes it fit"));
