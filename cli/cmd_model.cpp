@@ -112,31 +112,38 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
   static int proxy_tokens = 2048;
   model->add_option("file", model_file, "Model spec (scenarios/models/*.yaml)")->required();
   model->add_option("--seq-len", seq_len, "Sequence length for the attention FLOPs")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   model->add_flag("--json", model_json_out, "Print JSON");
   model->add_option("--set", overrides, "Override a key: --set moe.n_activated_experts=6");
-  model->add_option("--trace-out", trace_out,
+  auto* trace_opt = model->add_option("--trace-out", trace_out,
                     "Also write the analytic per-layer op list of one training micro-batch "
                     "(1 sequence of --seq-len) as a codesim trace");
-  model->add_option("--scale-from", scale_from,
+  auto* scale_opt = model->add_option("--scale-from", scale_from,
                     "With --trace-out: add routing and EP byte matrices scaled from a run of a "
                     "small model (e.g. scenarios/models/deepseek-v3-routing-proxy.yaml; "
-                    "TRACE_FORMAT.md, 'Scaling to full size')");
+                    "TRACE_FORMAT.md, 'Scaling to full size')")
+      ->needs(trace_opt);
   model->add_option("--router", router,
                     "With --scale-from: 'reference' runs the Eigen reference forward of the small "
                     "model and measures its routing; 'synthetic' draws skewed random affinities "
                     "through the same gate")
-      ->check(CLI::IsMember({"reference", "synthetic"}));
+      ->check(CLI::IsMember({"reference", "synthetic"}))
+      ->needs(scale_opt);
   model->add_option("--proxy-tokens", proxy_tokens,
                     "With --scale-from: tokens the small model routes (whole sequences of 256: "
                     "rounded down to a multiple of 256)")
-      ->check(CLI::Range(kProxySeqLen, 1 << 20));
+      ->check(CLI::Range(kProxySeqLen, 1 << 20))
+      ->needs(scale_opt);
   model->add_option("--ep", trace_ep, "With --scale-from: EP GPUs (experts placed contiguously)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20))
+      ->needs(scale_opt);
   model->add_option("--gpus-per-node", trace_gpn, "With --scale-from: GPUs per node")
-      ->check(CLI::PositiveNumber);
-  model->add_option("--max-nodes", trace_max_nodes, "With --scale-from: node limit M (0: none)");
-  model->add_option("--seed", trace_seed, "With --scale-from: random seed");
+      ->check(CLI::Range(1, 1 << 10))
+      ->needs(scale_opt);
+  model->add_option("--max-nodes", trace_max_nodes, "With --scale-from: node limit M (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(scale_opt);
+  model->add_option("--seed", trace_seed, "With --scale-from: random seed")->needs(scale_opt);
   model->callback([&global] {
     ModelSpec spec;
     config::Diagnostics d;
@@ -146,10 +153,8 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
       return;
     }
     const ordered_json j = model_json(spec, seq_len);
-    if (model_json_out)
-      std::cout << j.dump(2) << "\n";
-    else
-      print_model(j);
+    // The counts are printed once the trace (if any) is written: a failed
+    // run prints only its error.
     if (!trace_out.empty()) {
       OpListOptions o;
       o.seq_len = seq_len;
@@ -171,6 +176,13 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
         if (spec.moe->n_routed_experts % trace_ep != 0) {
           std::cerr << "--ep " << trace_ep << ": must divide the "
                     << spec.moe->n_routed_experts << " routed experts\n";
+          global.exit_code = 1;
+          return;
+        }
+        if (trace_ep % trace_gpn != 0 || (trace_max_nodes > trace_ep / trace_gpn)) {
+          std::cerr << "--ep " << trace_ep << " --gpus-per-node " << trace_gpn << " --max-nodes " << trace_max_nodes
+                    << ": the EP group must be whole nodes and the node limit at most its "
+                    << trace_ep / std::max(1, trace_gpn) << " nodes (0: none)\n";
           global.exit_code = 1;
           return;
         }
@@ -228,8 +240,13 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
         global.exit_code = 1;
         return;
       }
-      if (!global.quiet && !model_json_out) std::cout << "  trace written to " << trace_out << "\n";
     }
+    if (model_json_out)
+      std::cout << j.dump(2) << "\n";
+    else
+      print_model(j);
+    if (!trace_out.empty() && !global.quiet && !model_json_out)
+      std::cout << "  trace written to " << trace_out << "\n";
     global.exit_code = 0;
   });
 

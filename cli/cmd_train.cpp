@@ -142,9 +142,13 @@ std::string format_text(const TrainingResult& r, const scenarios::Scenario& sc, 
   if (ranks)
     for (size_t i = 0; i < r.per_rank.size(); ++i) {
       const Table4& u = r.per_rank[i];
-      P("    rank %2zu: 1F %.2f bubble %.2f 1B %.2f 1W %.2f 1F1B %.2f opt %.2f | F&B %.1f/%.1f ms\n", i,
-                  u.f.seconds(), u.bubble.seconds(), u.b.seconds(), u.w.seconds(), u.fb.seconds(),
-                  u.opt.seconds(), r.fb.empty() ? 0.0 : ms(r.fb[i][0]), r.fb.empty() ? 0.0 : ms(r.fb[i][1]));
+      P("    rank %2zu: 1F %.2f bubble %.2f 1B %.2f 1W %.2f 1F1B %.2f opt %.2f", i, u.f.seconds(), u.bubble.seconds(),
+        u.b.seconds(), u.w.seconds(), u.fb.seconds(), u.opt.seconds());
+      // The overlapped F&B pair's time per direction: only schedules that have one.
+      if (i < r.fb.size())
+        P(" | F&B %.1f/%.1f ms\n", ms(r.fb[i][0]), ms(r.fb[i][1]));
+      else
+        P("\n");
     }
   if (r.moe_compute_f > Duration::zero()) {
     P("  per MoE layer and micro-batch: dispatch %.2f ms, combine %.2f ms (F); %.2f / %.2f ms (B)\n",
