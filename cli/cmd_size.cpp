@@ -4,11 +4,13 @@
 // workloads/serving_size.hpp. --csv prints one row per deployment shown
 // (the cheapest first); the report plots their decode throughput against
 // TPOT with the SLO, their node counts, and the KV cache capacity.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "cli/output_flags.hpp"
@@ -193,7 +195,18 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     }
     const ServingSpec& s = *sc.serving;
     const int gpn = s.hardware.gpus_per_node;
-    const SizeResult r = size_deployment(s);
+    // Progress on a terminal: the pool estimates (each unit's all-to-all on
+    // the flow engine), then the fleet replays.
+    const bool tty = isatty(STDERR_FILENO) && !global.quiet;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto show = [&](const char* what, size_t done, size_t total, bool last) {
+      if (!tty) return;
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "\r  %s %zu/%zu  %.1fs elapsed ", what, done, total, el);
+      if (last) std::fprintf(stderr, "\n");
+    };
+    const SizeResult r = size_deployment(
+        s, [&](size_t done, size_t total) { show("pool estimates", done, total, done == total); });
     if (r.ranked.empty()) {
       if (r.evaluated == 0)
         std::cerr << file << ": no deployment to evaluate: serving.search.prefill_ep and decode_ep must each list "
@@ -217,8 +230,10 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     size_t fleet_index = 0;  // rank (0-based) of the candidate the fleet check reports
     size_t fleet_tried = 0;  // candidates whose fleet was replayed and estimated
     if (s.hardware.fleet_replay && s.hardware.fabric) {
-      for (size_t i = 0; i < std::min(r.ranked.size(), kFleetChecks); ++i) {
+      const size_t checks = std::min(r.ranked.size(), kFleetChecks);
+      for (size_t i = 0; i < checks; ++i) {
         const ServingSpec chosen = candidate_spec(s, r.ranked[i]);
+        show("fleet replay (of up to)", i + 1, checks, false);
         FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.units);
         if (!fe.estimate) {  // not replayed (e.g. the fabric cannot hold it): nothing shared to check
           if (i == 0) fleet_est = std::move(fe);
@@ -232,6 +247,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
         }
         if (ok) break;
       }
+      if (tty && checks > 0) std::fprintf(stderr, "\n");
       if (fleet_est.estimate) tail = fleet_tail(fleet_est.spec, *fleet_est.estimate, fleet_est.fleet);
     }
     const FleetComm& fleet = fleet_est.fleet;

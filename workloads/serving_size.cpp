@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 namespace codesim::workloads {
@@ -52,7 +53,7 @@ std::string kv_name(models::KvPrecision p) { return std::string(config::enum_to_
 
 }  // namespace
 
-SizeResult size_deployment(const ServingSpec& spec) {
+SizeResult size_deployment(const ServingSpec& spec, const std::function<void(size_t, size_t)>& progress) {
   SizeResult r;
   std::vector<double> batches = spec.search.decode_batch;
   if (batches.empty()) batches.push_back(0);  // 0: largest feasible
@@ -60,6 +61,16 @@ SizeResult size_deployment(const ServingSpec& spec) {
   if (depths.empty()) depths.push_back(spec.mtp.depth);
   std::vector<models::KvPrecision> kvs = spec.search.kv_precision;
   if (kvs.empty()) kvs.push_back(spec.decode.kv_precision);
+  // Pool estimates to make (an upper bound: EP sizes of whole nodes, each once).
+  const size_t total = depths.size() * kvs.size() *
+                       (std::set<int>(spec.search.prefill_ep.begin(), spec.search.prefill_ep.end()).size() +
+                        std::set<int>(spec.search.decode_ep.begin(), spec.search.decode_ep.end()).size() *
+                            batches.size());
+  size_t done = 0;
+  auto tick = [&] {
+    ++done;
+    if (progress) progress(std::min(done, total), total);
+  };
   ServingSpec s = spec;
   for (int depth : depths) {
     s.mtp.depth = depth;
@@ -72,6 +83,7 @@ SizeResult size_deployment(const ServingSpec& spec) {
         PoolPlan p;
         if (prefills.count(pep) || !plan_for_ep(spec, spec.prefill, pep, p)) continue;
         prefills.emplace(pep, std::pair{p, estimate_prefill(s, p)});
+        tick();
       }
       std::map<std::pair<int, size_t>, std::pair<PoolPlan, DecodeEstimate>> decodes;
       for (int pep : spec.search.prefill_ep) {
@@ -85,7 +97,10 @@ SizeResult size_deployment(const ServingSpec& spec) {
           for (size_t bi = 0; bi < batches.size(); ++bi) {
             d.batch_per_gpu = batches[bi];
             auto dit = decodes.find({dep, bi});
-            if (dit == decodes.end()) dit = decodes.emplace(std::pair{dep, bi}, std::pair{d, estimate_decode(s, d)}).first;
+            if (dit == decodes.end()) {
+              dit = decodes.emplace(std::pair{dep, bi}, std::pair{d, estimate_decode(s, d)}).first;
+              tick();
+            }
             s.decode = d;
             ++r.evaluated;
             ServingEstimate e = estimate_serving(s, pit->second.second, dit->second.second, spec.search.units);

@@ -11,6 +11,7 @@
 // infeasible ones are kept out of the ranking and counted.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "workloads/serving.hpp"
@@ -51,6 +52,10 @@ struct SizeResult {
 // Returns false when `ep` is not a whole number of nodes.
 bool plan_for_ep(const ServingSpec& spec, const PoolPlan& base, int ep, PoolPlan& out);
 
-SizeResult size_deployment(const ServingSpec& spec);
+// `progress` (optional) is called after each pool estimate with (done,
+// total): the estimates are the search's cost (each times its unit's
+// all-to-all on the flow engine when the hardware has a fabric).
+SizeResult size_deployment(const ServingSpec& spec,
+                           const std::function<void(size_t done, size_t total)>& progress = {});
 
 }  // namespace codesim::workloads
