@@ -1,4 +1,5 @@
 // codesim check FILE... / codesim show FILE: validate and print scenarios.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -87,6 +88,14 @@ void register_config_commands(CLI::App& app, GlobalOptions& global) {
       std::cerr << d.str();
       global.exit_code = 1;
       return;
+    }
+    // File keys as absolute paths (as resolved against the scenario's own
+    // folder): the printed scenario loads from anywhere.
+    auto absolute = [](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
+    if (s.cluster && !s.cluster->prices_path.empty()) s.cluster->prices = absolute(s.cluster->prices_path);
+    if (s.training) {
+      if (!s.training->model_path.empty()) s.training->model = absolute(s.training->model_path);
+      if (!s.training->calibration_path.empty()) s.training->calibration = absolute(s.training->calibration_path);
     }
     std::cout << config::emit(config::Writer::to_node(s));
   });

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "models/counts.hpp"
@@ -530,9 +531,13 @@ struct ServingSpec {
     // search nothing (the defaults are H800-sized: size says so if they miss).
     const int gpn = std::max(1, hardware.gpus_per_node);
     const config::Node* written = r.has("search") ? r.node().find("search") : nullptr;
-    for (const auto& [eps, key] : {std::pair{&search.prefill_ep, "search.prefill_ep"},
-                                   std::pair{&search.decode_ep, "search.decode_ep"}}) {
-      if (!written || !written->is_map() || !written->find(std::string_view(key).substr(7))) continue;
+    // (A list equal to the default is taken as the default: `codesim show`
+    // writes the defaults out.)
+    const SizeSearch defaults;
+    for (const auto& [eps, key, dflt] : {std::tuple{&search.prefill_ep, "search.prefill_ep", &defaults.prefill_ep},
+                                         std::tuple{&search.decode_ep, "search.decode_ep", &defaults.decode_ep}}) {
+      if (!written || !written->is_map() || !written->find(std::string_view(key).substr(7)) || *eps == *dflt)
+        continue;
       std::string listed;
       bool any = false;
       for (int e : *eps) {

@@ -3,7 +3,7 @@
 # refuses to overwrite a file unless --force.
 # $1 = codesim binary, $2 = repository root.
 set -u
-codesim=$1
+codesim=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -13,6 +13,15 @@ fail() { echo "FAIL: $*"; exit 1; }
 grep -q '^#' "$tmp/s.yaml" || fail "example has no comments"
 "$codesim" check "$tmp/s.yaml" || fail "codesim check rejects the init example"
 "$codesim" show "$tmp/s.yaml" >/dev/null || fail "codesim show rejects the init example"
+
+# What `show` prints loads back, from any folder: every bundled scenario
+# (file keys printed as absolute paths, defaults written out accepted).
+root=$2
+for f in "$root"/scenarios/paper/*.yaml "$root"/scenarios/examples/*.yaml; do
+  "$codesim" show "$f" > "$tmp/shown.yaml" 2>/dev/null || fail "show rejects $f"
+  (cd "$tmp" && "$codesim" --quiet check shown.yaml) || fail "show's output of $f does not load back"
+done
+rm -f "$tmp/shown.yaml"
 
 # No overwrite without --force; the file is unchanged.
 echo "name: mine" > "$tmp/mine.yaml"
