@@ -428,13 +428,24 @@ bool write_report(const Report& r, const std::string& dir, std::string& error) {
   files.emplace_back("index.html", to_html(r));  // last: its presence means the rest is there
 
   std::error_code ec;
+  const bool existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     error = "cannot create report directory " + dir + ": " + ec.message();
     return false;
   }
-  for (const auto& [name, content] : files)
-    if (!write_file_atomic((std::filesystem::path(dir) / name).string(), content, error)) return false;
+  // A failed write takes back what this call wrote (and the folder, if it
+  // made it): no half-written report.
+  std::vector<std::filesystem::path> written;
+  for (const auto& [name, content] : files) {
+    const std::filesystem::path path = std::filesystem::path(dir) / name;
+    if (!write_file_atomic(path.string(), content, error)) {
+      for (const auto& w : written) std::filesystem::remove(w, ec);
+      if (!existed) std::filesystem::remove_all(dir, ec);
+      return false;
+    }
+    written.push_back(path);
+  }
   return true;
 }
 
