@@ -176,7 +176,7 @@ reports::ResultTable fabric_table(const std::vector<Row>& rows) {
       .add_column("links", "links (switch-to-switch)")
       .add_column("diameter_hops", "diameter (hops)")
       .add_column("fabric_components", "planes/rails")
-      .add_column("bisection_tbps", "bisection (TB/s)", 1)
+      .add_column("bisection_TBps", "bisection (TB/s)", 1)
       .add_column("cost_usd", "fabric cost ($)", 0)
       .add_column("cost_per_endpoint_usd", "cost/endpoint ($)", 0)
       .add_column("total_cost_usd", "total cost ($)", 0);
