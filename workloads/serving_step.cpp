@@ -479,6 +479,12 @@ topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes) {
   // servers of the fabric (18 trays of a GB200 NVL72 rack; 1 on HGX).
   cluster.nodes = nodes * std::max(1, hw.gpus_per_node / std::max(1, cluster.node_spec.gpus));
   if (hw.fabric) cluster.fabric = *hw.fabric;
+  // hardware.scale_out_bandwidth (the preset's NIC unless the scenario says
+  // otherwise) is what the fabric's NIC ports carry, split over the GPU's ports.
+  auto& nic = cluster.node_spec.nic_spec;
+  const int ports = std::max(1, cluster.node_spec.nics_per_gpu * nic.ports);
+  nic.port_bandwidth = hw.scale_out_bandwidth / static_cast<double>(ports);
+  nic.effective_bandwidth = std::min(nic.effective_bandwidth, nic.port_bandwidth);
   return cluster;
 }
 
@@ -487,7 +493,7 @@ FabricComm serving_fabric_comm(const ServingHardware& hw, const topology::Cluste
   FabricComm fc;
   fc.fabric = std::make_shared<const topology::Fabric>(topology::build_fabric(cluster, what));
   fc.routing.policy = hw.routing;
-  fc.nic_effective_per_port = hw.node_spec.nic_spec.port_bandwidth;  // efficiency applied to the bytes
+  fc.nic_effective_per_port = cluster.node_spec.nic_spec.port_bandwidth;  // efficiency applied to the bytes
   fc.nvlink_achievable = hw.scale_up_bandwidth;
   return fc;
 }

@@ -30,6 +30,23 @@ TEST(ServingFabric, CatalogNodeFillsTheHardware) {
   EXPECT_EQ(s.hardware.network_latency, Nanoseconds(3700));
 }
 
+// hardware.scale_out_bandwidth is what the fabric's NIC ports carry when the
+// all-to-all is replayed on it (it was the preset's NIC whatever the
+// scenario said). Physics: EP64 is NIC-bound (56 of 64 copies off the
+// node), so at 25 GB/s the RDMA part of the call takes twice as long: the
+// call minus its fixed cost doubles, to the 2% band of flow sharing.
+TEST(ServingFabric, ScaleOutBandwidthSetsTheReplayedNics) {
+  ServingSpec s = day6();
+  const double fixed_us = (s.hardware.network_latency + s.calibration.a2a_overhead) / Microseconds(1);
+  const DeepEpLatency full = deepep_low_latency(s, 64, 128);
+  s.hardware.scale_out_bandwidth = GBps(25);
+  const DeepEpLatency half = deepep_low_latency(s, 64, 128);
+  const double a = full.dispatch / Microseconds(1) - fixed_us, b = half.dispatch / Microseconds(1) - fixed_us;
+  std::printf("EP64 dispatch: %.1f us at 50 GB/s, %.1f us at 25 GB/s (fixed %.1f us)\n", a + fixed_us,
+              b + fixed_us, fixed_us);
+  EXPECT_NEAR(b / a, 2.0, 0.04);
+}
+
 // DeepEP's low-latency benchmark (T18; its numbers are in `codesim
 // validate`), timed as the day-6 decode pool times one call: 128 tokens x 8
 // copies per GPU, each straight to its expert's GPU.
