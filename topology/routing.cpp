@@ -490,12 +490,21 @@ struct Router::Impl {
     // The receiver's own NIC wins wherever it sits in the list: look for it
     // first, without the forwarding-path checks the others need (once per
     // flow, so this is most of the routing time of a 4M-flow all-to-all).
+    // With several ports per GPU in one component (two NICs on a single-
+    // plane fat tree), the port with the sender port's index: each of the
+    // sender's ports lands on its own receiving port, so a GPU receives on
+    // all its ports, not all on the first.
+    const size_t ports = gpu_ports[static_cast<size_t>(dst)].size();
+    int own = -1;
     for (int b : candidates_b) {
       const Nic& nb = nics[static_cast<size_t>(b)];
       if (nb.owner == dst && nb.comp == na.comp && s.up(nb.down) &&
-          (!opt.rail_forwarding || nb.plane == na.plane))
-        return b;
+          (!opt.rail_forwarding || nb.plane == na.plane)) {
+        if (ports <= 1 || nb.local % ports == na.local % ports) return b;
+        if (own < 0) own = b;
+      }
     }
+    if (own >= 0) return own;
     // Among the NICs in a's plane, the one on a's rail (the same index on
     // its node, as NCCL's PXN lands a message): every sender NIC then has
     // its own landing NIC on each node, so a plane with several NICs per

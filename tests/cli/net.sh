@@ -35,3 +35,17 @@ if err=$("$codesim" net "$scn" --set network.routing=magic 2>&1); then
 fi
 grep -q "network.routing" <<<"$err" || { echo "error does not name the key: $err"; exit 1; }
 echo ok
+
+# Two NICs per GPU on a single-plane fat tree: each sender port lands on
+# the receiver's port of the same index, so every GPU sends and receives on
+# both and a NIC-bound all-to-all takes half the time under spraying (it
+# used to land every flow on the receiver's first NIC: no faster). 2%:
+# the NVLink share of the node-local copies.
+one=$("$codesim" net "$scn" --json --set network.faults=[] --set comm.size=4MiB --set network.routing=spray \
+      --set cluster.node_spec.pcie_per_direction=200GB/s)
+two=$("$codesim" net "$scn" --json --set network.faults=[] --set comm.size=4MiB --set network.routing=spray \
+      --set cluster.node_spec.pcie_per_direction=200GB/s --set cluster.node_spec.nics_per_gpu=2)
+python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); \
+r=a["completion_time_s"]/b["completion_time_s"]; assert abs(r-2)<0.04, r' "$one" "$two" \
+  || { echo "two NICs per GPU should halve a NIC-bound all-to-all: $one / $two"; exit 1; }
+echo "net ok (two NICs)"
