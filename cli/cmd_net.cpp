@@ -254,6 +254,24 @@ int run_net(const NetOptions& o, GlobalOptions& global) {
     std::cerr << o.file << ": key 'comm.src'/'comm.dst': GPU ids must be in [0, " << f.num_gpus() << ")\n";
     return 1;
   }
+  // What the pattern cannot take on this fabric (the builders would clamp
+  // it silently): a group larger than the cluster, more peers than the
+  // group has, a transfer to itself.
+  const int group = s.comm->group > 0 ? s.comm->group : f.num_gpus();
+  std::string bad;
+  if (s.comm->group > f.num_gpus())
+    bad = "key 'comm.group': " + std::to_string(s.comm->group) + " GPUs, but the cluster has " +
+          std::to_string(f.num_gpus());
+  else if (s.comm->pattern == scenarios::CommPatternKind::kAllToAllPeers && s.comm->peers > group - 1)
+    bad = "key 'comm.peers': " + std::to_string(s.comm->peers) + " peers, but a group of " + std::to_string(group) +
+          " GPUs has " + std::to_string(group - 1) + " others";
+  else if (s.comm->pattern == scenarios::CommPatternKind::kSendRecv && s.comm->src == s.comm->dst)
+    bad = "key 'comm.dst': a send_recv needs two different GPUs (src and dst are both " +
+          std::to_string(s.comm->src) + ")";
+  if (!bad.empty()) {
+    std::cerr << o.file << ": " << bad << "\n";
+    return 1;
+  }
 
   std::vector<topology::RoutingPolicy> pols = {s.network->routing};
   if (o.compare)

@@ -245,7 +245,14 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
         global.exit_code = 1;
         return;
       }
-      if (sc.serving) sc.serving->simulate.duration = dur;
+      if (sc.serving) {
+        sc.serving->simulate.duration = dur;
+        if (const std::string problem = sc.serving->simulate_problem(); !problem.empty()) {
+          std::cerr << "--duration '" << duration_text << "': " << problem << "\n";
+          global.exit_code = 1;
+          return;
+        }
+      }
     }
     json out = {{"scenario", sc.name}};
     std::ostringstream text;
@@ -355,9 +362,12 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                               {"prefill_tokens_per_s_per_node", avg->input_tokens_per_s_per_prefill_node},
                               {"decode_tokens_per_s_per_node", avg->output_tokens_per_s_per_decode_node}};
       }
-      out["tpot_s"] = dc.tpot.seconds();
-      out["tokens_per_s_per_user"] = dc.tokens_per_s_per_user;
-      out["decode_tokens_per_s_per_node"] = dc.tokens_per_s_per_node;
+      // A decode pool that holds no request has no step: null, as the text's n/a.
+      auto if_feasible = [&](double v) { return dc.feasible ? json(v) : json(nullptr); };
+      out["decode_feasible"] = dc.feasible;
+      out["tpot_s"] = if_feasible(dc.tpot.seconds());
+      out["tokens_per_s_per_user"] = if_feasible(dc.tokens_per_s_per_user);
+      out["decode_tokens_per_s_per_node"] = if_feasible(dc.tokens_per_s_per_node);
       out["ep_comm_timing"] = {{"decode", dc.comm_timing}, {"prefill", e.prefill.comm_timing}};
       out["compute_timing"] = {{"decode", dc.compute_timing}, {"prefill", e.prefill.compute_timing}};
       out["expert_placement"] = {{"decode", dc.expert_placement}, {"prefill", e.prefill.expert_placement}};
@@ -393,7 +403,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["total_nodes"] = e.total_nodes;
       out["cost_per_day_usd"] = e.cost_per_day_usd;
       out["usd_per_million_input_tokens"] = e.usd_per_m_input;
-      out["usd_per_million_output_tokens"] = e.usd_per_m_output;
+      out["usd_per_million_output_tokens"] = if_feasible(e.usd_per_m_output);
       out["meets_slo"] = e.meets_slo;
       if (!e.meets_slo) out["why_not"] = e.why_not;
       const KvConcurrency kv = kv_concurrency(s, s.decode, s.kv_context);
@@ -418,11 +428,13 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           .add_column("usd_per_million_input_tokens", "$/M input", 3)
           .add_column("usd_per_million_output_tokens", "$/M output", 3)
           .add_column("meets_slo", "meets SLO");
-      main_table.add_row({sc.name, dc.tpot.seconds(), dc.tokens_per_s_per_user, dc.tokens_per_s_per_node,
-                          dc.batch_per_gpu, dc.limited_by, dc.kv_capacity, dc.accepted_per_step,
-                          e.prefill.input_tokens_per_s_per_node, e.prefill.new_tokens_per_s_per_gpu,
-                          e.ttft.seconds(), e.prefill_nodes, e.decode_nodes, e.total_nodes, e.cost_per_day_usd,
-                          e.usd_per_m_input, e.usd_per_m_output, e.meets_slo});
+      auto cell = [&](double v) { return dc.feasible ? reports::Cell(v) : reports::Cell(); };
+      main_table.add_row({sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
+                          cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by, dc.kv_capacity,
+                          dc.accepted_per_step, e.prefill.input_tokens_per_s_per_node,
+                          e.prefill.new_tokens_per_s_per_gpu, e.ttft.seconds(), e.prefill_nodes, e.decode_nodes,
+                          e.total_nodes, e.cost_per_day_usd, e.usd_per_m_input, cell(e.usd_per_m_output),
+                          e.meets_slo});
       if (!e.meets_slo) main_table.add_note("SLO not met: " + e.why_not);
       trace_decode = dc.step;
       trace_prefill = e.prefill.step;

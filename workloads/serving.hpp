@@ -320,6 +320,7 @@ struct LengthDist {
     r.check(mean >= 1, "mean", "must be >= 1");
     r.check(cv >= 0, "cv", "must be >= 0");
     r.check(min >= 1 && max >= min, "max", "need 1 <= min <= max");
+    r.check(mean >= min && mean <= max, "mean", "must lie in [min, max] (lengths are clipped to them)");
   }
 };
 
@@ -510,8 +511,26 @@ struct ServingSpec {
     v.opt("kv_context", kv_context, "request length for the concurrent-requests-per-GPU figure");
     v.opt("kv_comparison", kv_comparison, "another model to compare KV concurrency with");
   }
+  // "" or why the request-level simulation would not fit a workstation: its
+  // time and memory grow with the requests of the run (a day of the day-6
+  // load, 1.6e8 requests: about 100 s and 1.3 GB), so a run is capped at
+  // 2e8 requests.
+  std::string simulate_problem() const {
+    if (simulate.duration <= Duration::zero()) return "simulate.duration must be > 0";
+    if (simulate.warmup < Duration::zero()) return "simulate.warmup must be >= 0";
+    const double requests = traffic.arrival_rate() * (simulate.duration + simulate.warmup).seconds();
+    if (requests > 2e8) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "%.3g s at %.4g requests/s is %.3g requests; the request-level simulation takes at most 2e8",
+                    (simulate.duration + simulate.warmup).seconds(), traffic.arrival_rate(), requests);
+      return buf;
+    }
+    return "";
+  }
   void validate(config::Reader& r) {
     r.check(mean_decode_context >= 0, "mean_decode_context", "must be >= 0 (0: from the traffic)");
+    if (const std::string why = simulate_problem(); !why.empty()) r.check(false, "simulate.duration", why);
     r.check(kv_context >= 1, "kv_context", "must be >= 1 token");
     r.check(prefill.ep == prefill.nodes * hardware.gpus_per_node, "prefill.ep",
             "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");

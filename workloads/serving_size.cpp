@@ -86,13 +86,15 @@ SizeResult size_deployment(const ServingSpec& spec, const std::function<void(siz
         tick();
       }
       std::map<std::pair<int, size_t>, std::pair<PoolPlan, DecodeEstimate>> decodes;
+      std::set<int> prefill_seen;
       for (int pep : spec.search.prefill_ep) {
         const auto pit = prefills.find(pep);
-        if (pit == prefills.end()) continue;
+        if (pit == prefills.end() || !prefill_seen.insert(pep).second) continue;  // a listed twice: once
         s.prefill = pit->second.first;
+        std::set<int> decode_seen;
         for (int dep : spec.search.decode_ep) {
           PoolPlan d;
-          if (!plan_for_ep(spec, spec.decode, dep, d)) continue;
+          if (!decode_seen.insert(dep).second || !plan_for_ep(spec, spec.decode, dep, d)) continue;
           d.kv_precision = kv;
           for (size_t bi = 0; bi < batches.size(); ++bi) {
             d.batch_per_gpu = batches[bi];
