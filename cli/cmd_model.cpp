@@ -179,10 +179,9 @@ void register_model_commands(CLI::App& app, GlobalOptions& global) {
           global.exit_code = 1;
           return;
         }
-        if (trace_ep % trace_gpn != 0 || (trace_max_nodes > trace_ep / trace_gpn)) {
-          std::cerr << "--ep " << trace_ep << " --gpus-per-node " << trace_gpn << " --max-nodes " << trace_max_nodes
-                    << ": the EP group must be whole nodes and the node limit at most its "
-                    << trace_ep / std::max(1, trace_gpn) << " nodes (0: none)\n";
+        if (trace_ep % trace_gpn != 0) {  // (a node limit above the group's nodes limits nothing)
+          std::cerr << "--ep " << trace_ep << " --gpus-per-node " << trace_gpn
+                    << ": the EP group must be whole nodes\n";
           global.exit_code = 1;
           return;
         }

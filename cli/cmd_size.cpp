@@ -205,8 +205,12 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       std::fprintf(stderr, "\r  %s %zu/%zu  %.1fs elapsed ", what, done, total, el);
       if (last) std::fprintf(stderr, "\n");
     };
-    const SizeResult r = size_deployment(
-        s, [&](size_t done, size_t total) { show("pool estimates", done, total, done == total); });
+    bool progress_shown = false;
+    const SizeResult r = size_deployment(s, [&](size_t done, size_t total) {
+      show("pool estimates", done, total, false);
+      progress_shown = true;
+    });
+    if (tty && progress_shown) std::fprintf(stderr, "\n");  // (the total is an upper bound: end the line here)
     if (r.ranked.empty()) {
       if (r.evaluated == 0)
         std::cerr << file << ": no deployment to evaluate: serving.search.prefill_ep and decode_ep must each list "

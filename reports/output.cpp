@@ -441,6 +441,8 @@ bool write_report(const Report& r, const std::string& dir, std::string& error) {
     const std::filesystem::path path = std::filesystem::path(dir) / name;
     if (!write_file_atomic(path.string(), content, error)) {
       for (const auto& w : written) std::filesystem::remove(w, ec);
+      // An earlier report's index.html would point at files just replaced.
+      std::filesystem::remove(std::filesystem::path(dir) / "index.html", ec);
       if (!existed) std::filesystem::remove_all(dir, ec);
       return false;
     }

@@ -65,11 +65,10 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   if (!s.cluster || !s.plan || !s.training)
     return skipped("the scenario needs the sections cluster, plan and training");
   if (std::string why = topology::check_fabric(*s.cluster); !why.empty()) return skipped(why);
-  // The fast model does not see a direct network's links nor ECMP's hash
-  // collisions (analytic_sees_fabric): such points are replayed on the flow
-  // engine (the row's comm_timing says which).
-  if (timing == workloads::CommTiming::kAnalytic &&
-      !workloads::analytic_sees_fabric(*s.cluster, training_network(s).routing.policy))
+  // The fast model does not see a direct network's links: such points are
+  // replayed on the flow engine (the row's comm_timing says which). Under
+  // ECMP it stays fast and the row's warning says it is optimistic.
+  if (timing == workloads::CommTiming::kAnalytic && !workloads::analytic_sees_fabric(*s.cluster))
     timing = workloads::CommTiming::kFlow;
   s.training->comm = timing;
   workloads::TrainingInputs in;

@@ -188,7 +188,16 @@ bool check_sweep(const std::string& path, const SweepSpec& spec, const std::stri
       if (applied) read_scenario(tree, s, d);
       for (const config::Diagnostic& e : d.list()) {
         const bool at_value = e.mark.file.rfind("--set ", 0) == 0;
-        const bool schema = e.message.rfind("unknown key", 0) == 0 || e.message.rfind("expected ", 0) == 0 ||
+        // Unknown keys and type errors ("expected an integer, got 'eight'":
+        // the Reader quotes the value it could not read); a value that
+        // fails a check against other keys may be valid with another
+        // axis's value, so it stays a skipped point.
+        auto has = [&](const char* t) { return e.message.find(t) != std::string::npos; };
+        const bool type_error = (e.message.rfind("expected ", 0) == 0 &&
+                                 (has(", got '") || has(", got a list") || has(", got a mapping") ||
+                                  has(", got nothing"))) ||
+                                has(" unit '");  // "unknown bandwidth unit 'x'"
+        const bool schema = e.message.rfind("unknown key", 0) == 0 || type_error ||
                             e.message.rfind("cannot set a key below", 0) == 0;
         if (!at_value || !schema || !reported.insert(e.key + e.message).second) continue;
         const std::string axis = spec.axes[a].name.empty() ? spec.axes[a].key : spec.axes[a].name;

@@ -152,6 +152,8 @@ void NodeSpec::validate(config::Reader& r) {
           "expected a multiple of gpus per node (" + std::to_string(gpus) + "), got " +
               std::to_string(scale_up_gpus));
   r.check(pcie_per_direction > Bandwidth{}, "pcie_per_direction", "expected a positive bandwidth");
+  r.check(gpus <= 1 || gpu_spec.nvlink_per_direction > Bandwidth{}, "gpu_spec.nvlink_per_direction",
+          "a node of " + std::to_string(gpus) + " GPUs needs NVLink between them: expected a positive bandwidth");
 }
 
 }  // namespace codesim::topology

@@ -53,9 +53,11 @@ struct GpuSpec {
     r.check(hbm > Bytes{}, "hbm", "expected a positive capacity");
     r.check(hbm_bandwidth > Bandwidth{}, "hbm_bandwidth", "expected a positive bandwidth");
     r.check(sms >= 1, "sms", "expected at least 1 SM, got " + std::to_string(sms));
-    r.check(nvlink_per_direction > Bandwidth{}, "nvlink_per_direction", "expected a positive bandwidth");
-    r.check(nvlink_achievable > Bandwidth{} && nvlink_achievable <= nvlink_per_direction, "nvlink_achievable",
-            "expected a positive bandwidth, at most nvlink_per_direction");
+    // NVLink may be absent (0: a one-GPU node; NodeSpec checks); achievable
+    // 0 means the per-direction rate.
+    r.check(nvlink_per_direction >= Bandwidth{}, "nvlink_per_direction", "expected a bandwidth >= 0");
+    r.check(nvlink_achievable >= Bandwidth{} && nvlink_achievable <= nvlink_per_direction, "nvlink_achievable",
+            "expected a bandwidth >= 0 (0: nvlink_per_direction), at most nvlink_per_direction");
   }
 };
 

@@ -9,9 +9,7 @@
 
 namespace codesim::workloads {
 
-bool analytic_sees_fabric(const topology::ClusterSpec& cluster, topology::RoutingPolicy routing) {
-  return !comm_model_of(cluster).direct && routing != topology::RoutingPolicy::kEcmp;
-}
+bool analytic_sees_fabric(const topology::ClusterSpec& cluster) { return !comm_model_of(cluster).direct; }
 
 CommModel comm_model_of(const topology::ClusterSpec& c) {
   CommModel n;
@@ -21,7 +19,8 @@ CommModel comm_model_of(const topology::ClusterSpec& c) {
   // a NIC port's link runs at the slower of its two ends, the NIC's port
   // and the switch's, and at most at what the all-to-all reaches of it;
   // the GPU's traffic to its NICs crosses its PCIe link (one per GPU behind
-  // a PCIe switch, one per NIC when the NICs hang off the GPU).
+  // a PCIe switch, one per NIC port when the NICs hang off the GPU, as
+  // topology/detail/builder.cpp links them).
   Bandwidth per_port = node.nic_spec.effective_bandwidth;
   if (per_port.bytes_per_second() <= 0) per_port = node.nic_spec.port_bandwidth;
   if (node.nic_spec.port_bandwidth.bytes_per_second() > 0) per_port = std::min(per_port, node.nic_spec.port_bandwidth);
@@ -29,7 +28,7 @@ CommModel comm_model_of(const topology::ClusterSpec& c) {
     per_port = std::min(per_port, c.fabric.switch_spec.port_bandwidth);
   n.nic_effective = per_port * static_cast<double>(ports);
   if (node.pcie_per_direction.bytes_per_second() > 0) {
-    const int pcie_links = node.gpus_per_pcie_switch > 0 ? 1 : std::max(1, node.nics_per_gpu);
+    const int pcie_links = node.gpus_per_pcie_switch > 0 ? 1 : ports;  // the builder links each port
     n.nic_effective = std::min(n.nic_effective, node.pcie_per_direction * static_cast<double>(pcie_links));
   }
   n.nvlink = node.gpu_spec.nvlink_achievable.bytes_per_second() > 0 ? node.gpu_spec.nvlink_achievable
@@ -163,7 +162,8 @@ bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan
     out.fabric_comm.nvlink_achievable = cluster.node_spec.gpu_spec.nvlink_achievable;
     out.fabric_comm.step_latency = out.net.latency;
   }
-  out.net.hashed_routing = network.routing.policy == topology::RoutingPolicy::kEcmp;
+  // (Rail-only has one switch per rail: no equal-cost choice to hash.)
+  out.net.hashed_routing = network.routing.policy == topology::RoutingPolicy::kEcmp && !out.net.rail_only;
   out.capex_usd = cost->total_usd() - cost->fabric_usd();
   return true;
 }

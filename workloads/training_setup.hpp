@@ -18,12 +18,12 @@ namespace codesim::workloads {
 // The analytic network view of a cluster (see CommModel).
 CommModel comm_model_of(const topology::ClusterSpec& cluster);
 // Whether the analytic model (training.comm: analytic) sees what limits the
-// cluster's fabric under this routing: not on direct networks (dragonfly,
-// slim fly), whose router links only the flow replay routes over, and not
-// under hashed ECMP, whose flow collisions it cannot count (it assumes the
-// even spread that adaptive routing, spraying and d-mod-k reach). codesim
-// sweep's fast mode replays those points on the flow engine.
-bool analytic_sees_fabric(const topology::ClusterSpec& cluster, topology::RoutingPolicy routing);
+// cluster's fabric: not on direct networks (dragonfly, slim fly), whose
+// router links only the flow replay routes over. codesim sweep's fast mode
+// replays those points on the flow engine. (Under hashed ECMP it sees the
+// links but not the flows' collisions: it warns, CommModel::hashed_routing,
+// and a fast sweep's row carries the warning.)
+bool analytic_sees_fabric(const topology::ClusterSpec& cluster);
 
 // How the flow-timed communication is routed (the scenario's `network`
 // section, translated by scenarios/).

@@ -87,9 +87,10 @@ TEST(FabricCommDp, MirrorRanksShareOneRing) {
 // flat ring of 4 in 2 channels, one leaving each node from each member, so
 // each GPU's NIC carries (n-1)/n x D/m = 3/4 x D/2 (a hierarchical
 // algorithm would carry (N-1)/N x D/m = 1/2 x D/2, and the earlier replay
-// did). The closed form (concurrent_rings_time, the analytic model) charges
-// the same: the two agree to 1% (hop latencies, microseconds against ~9 ms).
-TEST(FabricCommDp, FewNodeRingChannelsMatchTheClosedForm) {
+// did): the replay is at that bound to 1% (hop latencies, microseconds
+// against ~9 ms). (training_test's TrainingTp.FewNodeDpRingsAgree holds the
+// analytic model's own plan against it.)
+TEST(FabricCommDp, FewNodeRingChannelsReachTheNicBound) {
   const FabricComm fc = h800_mpft(2);
   CommLayout l;
   l.gpus = 16;
@@ -102,15 +103,9 @@ TEST(FabricCommDp, FewNodeRingChannelsMatchTheClosedForm) {
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(total.undelivered, 0u);
   const double bound = 3.0 / 4 * dense.as_double() / 2 / 40e9;
-  CommModel net;
-  net.gpus_per_node = 2;  // the ring's members per node (8 GPUs / TP4)
-  net.nic_effective = GBps(40);
-  net.nvlink = GBps(160);
-  const Duration closed = ring_collective_time(net, dense, 4, false);
-  std::printf("TP4 x DP4 ring on 2 nodes: replay %.3f ms, closed form %.3f ms, NIC bound %.3f ms\n",
-              t[0] / Milliseconds(1), closed / Milliseconds(1), bound * 1e3);
+  std::printf("TP4 x DP4 ring on 2 nodes: replay %.3f ms, NIC bound %.3f ms\n", t[0] / Milliseconds(1),
+              bound * 1e3);
   EXPECT_NEAR(t[0].seconds(), bound, 0.01 * bound);
-  EXPECT_NEAR(t[0].seconds(), closed.seconds(), 0.01 * bound);
 }
 
 // The EP builders take whole nodes and whole EP groups inside the fabric.
