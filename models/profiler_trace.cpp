@@ -182,6 +182,11 @@ bool parse_profiler_trace(std::string_view text, std::string_view name, ProfileT
       error = where + ": expected numeric 'ts' and 'dur' (microseconds)";
       return false;
     }
+    // A duration is >= 0 and inside the picosecond clock (9e12 us is 106 days).
+    if (const double d = e["dur"].get<double>(); !(d >= 0 && d < 9e12)) {
+      error = where + ": /dur: expected a duration in [0, 9e12) microseconds, got " + e["dur"].dump();
+      return false;
+    }
     const Stamp ts = Stamp::of(e["ts"]);
     const int64_t dur = us_to_ps(e["dur"].get<double>());
     const std::string ename = e.value("name", "");

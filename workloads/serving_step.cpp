@@ -548,8 +548,14 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double i
     ib_copies = remote_nodes_;
     nvl_copies = k * (gpn - 1) / gpn;
   }
-  const Bandwidth ib_bw =
-      hw.scale_out_bandwidth * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
+  // With a fabric, the NIC ports run at most at its switch ports (as the
+  // replay's links do, serving_cluster).
+  Bandwidth scale_out = hw.scale_out_bandwidth;
+  if (hw.fabric && hw.fabric->switch_spec.port_bandwidth.bytes_per_second() > 0 && !hw.node.empty()) {
+    const int ports = std::max(1, hw.node_spec.nics_per_gpu * hw.node_spec.nic_spec.ports);
+    scale_out = std::min(scale_out, hw.fabric->switch_spec.port_bandwidth * static_cast<double>(ports));
+  }
+  const Bandwidth ib_bw = scale_out * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
   const Duration ib = bytes(tokens * ib_copies * per_copy * imb) / ib_bw;
   if (low_latency) return low_latency_call(ib, on_node, rdma_fixed, nvlink_fixed);
   const Duration nvl = bytes(tokens * nvl_copies * per_copy * imb) / hw.scale_up_bandwidth;
