@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/config.hpp"
+#include "sim/units.hpp"
 
 namespace codesim::models {
 
@@ -182,8 +183,8 @@ bool parse_profiler_trace(std::string_view text, std::string_view name, ProfileT
       error = where + ": expected numeric 'ts' and 'dur' (microseconds)";
       return false;
     }
-    // A duration is >= 0 and inside the picosecond clock (9e12 us is 106 days).
-    if (const double d = e["dur"].get<double>(); !(d >= 0 && d < 9e12)) {
+    // A duration is >= 0 and inside the picosecond clock (kMaxSeconds).
+    if (const double d = e["dur"].get<double>(); !(d >= 0 && d < kMaxSeconds * 1e6)) {
       error = where + ": /dur: expected a duration in [0, 9e12) microseconds, got " + e["dur"].dump();
       return false;
     }

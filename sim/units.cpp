@@ -144,8 +144,7 @@ std::string pretty(double base, const std::array<UnitEntry, N>& table,
 bool parse_duration(std::string_view text, Duration& out, std::string& why) {
   double s = 0;
   if (!parse_with(text, kDurationUnits, "duration", s, why)) return false;
-  // Time is integer picoseconds: int64 holds 9.2e6 s (106 days).
-  if (s > 9e6) {
+  if (s > kMaxSeconds) {
     why = "'" + std::string(text) + "' is longer than the 9e6 s (104 days) codesim's picosecond clock holds";
     return false;
   }
@@ -163,9 +162,7 @@ bool parse_bytes(std::string_view text, Bytes& out, std::string& why) {
 bool parse_bandwidth(std::string_view text, Bandwidth& out, std::string& why) {
   double b = 0;
   if (!parse_with(text, kBandwidthUnits, "bandwidth", b, why)) return false;
-  // Below a megabyte a second no interconnect is modelled, and the times it
-  // gives would overflow the picosecond clock.
-  if (b > 0 && b < 1e6) {
+  if (b > 0 && b < kMinBandwidthBytesPerS) {
     why = "'" + std::string(text) + "' is below 1MB/s; give a bandwidth of at least 1MB/s (or 0 where allowed)";
     return false;
   }

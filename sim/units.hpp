@@ -251,6 +251,12 @@ inline FlopRate Flops::operator/(Duration d) const { return FlopRate::from_per_s
 // scenario files and on the command line. Each parse_* returns false and
 // leaves `why` set when the text is not a number with a unit of that kind.
 
+// The limits parsing enforces. Time is int64 picoseconds: 9.22e6 s (106.7
+// days) fits; kMaxSeconds leaves headroom for sums. Below kMinBandwidth no
+// interconnect is modelled, and the times it would give overflow the clock.
+inline constexpr double kMaxSeconds = 9e6;            // 104 days
+inline constexpr double kMinBandwidthBytesPerS = 1e6;  // 1 MB/s
+
 bool parse_duration(std::string_view text, Duration& out, std::string& why);
 bool parse_bytes(std::string_view text, Bytes& out, std::string& why);
 bool parse_bandwidth(std::string_view text, Bandwidth& out, std::string& why);

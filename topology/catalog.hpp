@@ -15,6 +15,7 @@
 //    per_hop_latency() / host_latency() below.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,6 +131,9 @@ struct NodeSpec {
   int storage_nics = 0;
   int scale_up_gpus = 0;         // GPUs in one NVLink domain (8 for HGX, 72 for NVL72)
   Duration nvlink_latency;       // GPU -> NVSwitch -> GPU end-to-end (ISCA Tab. 5)
+
+  // NIC ports per GPU: each its own endpoint on the fabric.
+  int ports_per_gpu() const { return std::max(1, nics_per_gpu) * std::max(1, nic_spec.ports); }
 
   // Reading: naming a preset in `gpu` / `nic` first copies that preset into
   // gpu_spec / nic_spec, so the *_spec keys override single fields.

@@ -8,9 +8,9 @@
 namespace codesim::workloads {
 namespace {
 
-std::string gb(Bytes b) {
+std::string gb(Bytes b, int digits = 1) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fGB", b.as_double() / 1e9);
+  std::snprintf(buf, sizeof buf, "%.*fGB", digits, b.as_double() / 1e9);
   return buf;
 }
 
@@ -609,14 +609,8 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
       // micro-batch) or the model state (its expert share, by EP).
       const Bytes state = m.weights + m.gradients + m.master_weights + m.optimizer_moments;
       // Near the limit one decimal would print the same figure twice.
-      std::string need = gb(m.total()), have = gb(hbm);
-      if (need == have) {
-        char b1[32], b2[32];
-        std::snprintf(b1, sizeof b1, "%.3fGB", m.total().as_double() / 1e9);
-        std::snprintf(b2, sizeof b2, "%.3fGB", hbm.as_double() / 1e9);
-        need = b1;
-        have = b2;
-      }
+      const int digits = gb(m.total()) == gb(hbm) ? 3 : 1;
+      const std::string need = gb(m.total(), digits), have = gb(hbm, digits);
       r.check(false, key(m.activations >= state ? "batch.micro_batch" : spec.moe ? "expert.degree" : "tensor.degree"),
               "pipeline rank " + std::to_string(rank) + " needs " + need + " of HBM but the GPU has " + have +
                   ": " + m.str() +

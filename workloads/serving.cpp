@@ -22,7 +22,7 @@ void seed_serving_hardware(ServingHardware& hw) {
   hw.fp8_peak = g.fp8_dense;
   hw.bf16_peak = g.bf16_dense;
   hw.sms = g.sms;
-  hw.scale_out_bandwidth = n->nic_spec.port_bandwidth * static_cast<double>(n->nics_per_gpu * n->nic_spec.ports);
+  hw.scale_out_bandwidth = n->nic_spec.port_bandwidth * static_cast<double>(n->ports_per_gpu());
   hw.scale_up_bandwidth = g.nvlink_achievable.bytes_per_second() > 0 ? g.nvlink_achievable : g.nvlink_per_direction;
   // One all-to-all phase crosses the spine: the default switch's cross-leaf latency.
   if (const topology::SwitchSpec* sw = topology::find_switch(topology::FabricSpec{}.switch_model))

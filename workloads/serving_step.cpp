@@ -482,8 +482,7 @@ topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes) {
   // hardware.scale_out_bandwidth (the preset's NIC unless the scenario says
   // otherwise) is what the fabric's NIC ports carry, split over the GPU's ports.
   auto& nic = cluster.node_spec.nic_spec;
-  const int ports = std::max(1, cluster.node_spec.nics_per_gpu * nic.ports);
-  nic.port_bandwidth = hw.scale_out_bandwidth / static_cast<double>(ports);
+  nic.port_bandwidth = hw.scale_out_bandwidth / static_cast<double>(cluster.node_spec.ports_per_gpu());
   nic.effective_bandwidth = std::min(nic.effective_bandwidth, nic.port_bandwidth);
   return cluster;
 }
@@ -552,8 +551,8 @@ Duration StepModel::moe_comm_per_layer(double tokens, bool low_latency, double i
   // replay's links do, serving_cluster).
   Bandwidth scale_out = hw.scale_out_bandwidth;
   if (hw.fabric && hw.fabric->switch_spec.port_bandwidth.bytes_per_second() > 0 && !hw.node.empty()) {
-    const int ports = std::max(1, hw.node_spec.nics_per_gpu * hw.node_spec.nic_spec.ports);
-    scale_out = std::min(scale_out, hw.fabric->switch_spec.port_bandwidth * static_cast<double>(ports));
+    scale_out = std::min(scale_out,
+                         hw.fabric->switch_spec.port_bandwidth * static_cast<double>(hw.node_spec.ports_per_gpu()));
   }
   const Bandwidth ib_bw = scale_out * (low_latency ? cal.decode_a2a_efficiency : cal.prefill_a2a_efficiency);
   const Duration ib = bytes(tokens * ib_copies * per_copy * imb) / ib_bw;

@@ -14,7 +14,7 @@ bool analytic_sees_fabric(const topology::ClusterSpec& cluster) { return !comm_m
 CommModel comm_model_of(const topology::ClusterSpec& c) {
   CommModel n;
   const auto& node = c.node_spec;
-  const int ports = std::max(1, node.nics_per_gpu) * std::max(1, node.nic_spec.ports);
+  const int ports = node.ports_per_gpu();
   // What the flow replay's links carry (fabric_comm.cpp achievable_links):
   // a NIC port's link runs at the slower of its two ends, the NIC's port
   // and the switch's, and at most at what the all-to-all reaches of it;

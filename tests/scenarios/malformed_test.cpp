@@ -90,5 +90,30 @@ TEST(Malformed, BundledSweepsPassTheirChecks) {
   }
 }
 
+// The metric names each evaluator registers (what the checks above hold
+// constraints and objectives against) cover every metric a real point
+// reports: the fast train, serve and topology modes on the paper scenarios.
+TEST(Malformed, RegisteredMetricsCoverWhatEvaluatorsReport) {
+  register_builtin_evaluators();
+  const std::string root = std::string(CODESIM_TEST_DATA) + "/../scenarios/paper/";
+  for (const auto& [mode, file] : {std::pair{"train", "v3-train-2048-h800-mpft.yaml"},
+                                   std::pair{"serve", "v3-serve-day6.yaml"},
+                                   std::pair{"topology", "table3-mpft.yaml"}}) {
+    SCOPED_TRACE(mode);
+    config::Node tree;
+    config::Diagnostics d;
+    ASSERT_TRUE(config::load_file(root + file, tree, d)) << d.str();
+    if (std::string(mode) == "train") {
+      ASSERT_TRUE(config::apply_override(tree, "training.comm=analytic", d));
+    }
+    const PointResult r = (*find_evaluator(mode))(tree, root + file);
+    ASSERT_EQ(r.status, PointResult::Status::kOk) << r.reason;
+    const std::vector<std::string>& known = *evaluator_metrics(mode);
+    EXPECT_GE(r.metrics.size(), 8u);
+    for (const auto& [name, value] : r.metrics)
+      EXPECT_NE(std::find(known.begin(), known.end(), name), known.end()) << name << " is not registered";
+  }
+}
+
 }  // namespace
 }  // namespace codesim::scenarios

@@ -14,7 +14,7 @@ Builder::Builder(Fabric& fabric, const ClusterSpec& cluster)
     : fabric_(fabric),
       cluster_(cluster),
       radix_(cluster.fabric.effective_radix()),
-      ports_per_gpu_(cluster.node_spec.nics_per_gpu * cluster.node_spec.nic_spec.ports),
+      ports_per_gpu_(cluster.node_spec.ports_per_gpu()),
       port_bandwidth_(std::min(cluster.node_spec.nic_spec.port_bandwidth,
                                cluster.fabric.switch_spec.port_bandwidth)),
       hop_latency_(cluster.fabric.switch_spec.per_hop_latency()) {}
