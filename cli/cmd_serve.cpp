@@ -409,6 +409,10 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       const KvConcurrency kv = kv_concurrency(s, s.decode, s.kv_context);
       std::vector<KvConcurrency> kvs = {kv};
       out["kv_concurrency"] = json::array({kv_json(kv)});
+      // The request-level simulation, when asked for, also fills the CSV
+      // row's sim_* columns (empty where no request got that far).
+      std::optional<SimResult> sim;
+      if (simulate) sim = simulate_serving(s, e);
       main_table = reports::ResultTable("Serving steady state");
       main_table.add_column("scenario")
           .add_column("tpot_s", "TPOT (s)", 5)
@@ -429,12 +433,28 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           .add_column("usd_per_million_output_tokens", "$/M output", 3)
           .add_column("meets_slo", "meets SLO");
       auto cell = [&](double v) { return dc.feasible ? reports::Cell(v) : reports::Cell(); };
-      main_table.add_row({sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
-                          cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by, dc.kv_capacity,
-                          dc.accepted_per_step, e.prefill.input_tokens_per_s_per_node,
-                          e.prefill.new_tokens_per_s_per_gpu, e.ttft.seconds(), e.prefill_nodes, e.decode_nodes,
-                          e.total_nodes, e.cost_per_day_usd, e.usd_per_m_input, cell(e.usd_per_m_output),
-                          e.meets_slo});
+      std::vector<reports::Cell> row = {sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
+                                        cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by,
+                                        dc.kv_capacity, dc.accepted_per_step, e.prefill.input_tokens_per_s_per_node,
+                                        e.prefill.new_tokens_per_s_per_gpu, e.ttft.seconds(), e.prefill_nodes,
+                                        e.decode_nodes, e.total_nodes, e.cost_per_day_usd, e.usd_per_m_input,
+                                        cell(e.usd_per_m_output), e.meets_slo};
+      if (sim) {
+        main_table.add_column("sim_arrived", "sim arrived")
+            .add_column("sim_completed", "sim completed")
+            .add_column("sim_ttft_mean_s", "sim TTFT mean (s)", 3)
+            .add_column("sim_ttft_p99_s", "sim TTFT p99 (s)", 3)
+            .add_column("sim_tpot_mean_s", "sim TPOT mean (s)", 5)
+            .add_column("sim_tpot_p99_s", "sim TPOT p99 (s)", 5)
+            .add_column("sim_decode_tokens_per_s_per_node", "sim decode tokens/s per node", 0)
+            .add_column("sim_prefill_busy", "sim prefill busy", 3);
+        auto stat = [](const LatencyStats& l, double v) { return l.count > 0 ? reports::Cell(v) : reports::Cell(); };
+        row.insert(row.end(), {sim->arrived, sim->completed,
+                               stat(sim->ttft, sim->ttft.mean), stat(sim->ttft, sim->ttft.p99),
+                               stat(sim->tpot, sim->tpot.mean), stat(sim->tpot, sim->tpot.p99),
+                               sim->output_tokens_per_s_per_decode_node, sim->prefill_busy});
+      }
+      main_table.add_row(std::move(row));
       if (!e.meets_slo) main_table.add_note("SLO not met: " + e.why_not);
       trace_decode = dc.step;
       trace_prefill = e.prefill.step;
@@ -501,9 +521,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           text << "  ratio " << sim::strprintf("%.2fx", kv.requests_per_gpu / other.requests_per_gpu) << " (KV per token "
                << sim::strprintf("%.2fx", other.kv_per_token.as_double() / kv.kv_per_token.as_double()) << ")\n";
       }
-      std::optional<SimResult> sim;
-      if (simulate) {
-        sim = simulate_serving(s, e);
+      if (sim) {
         out["simulation"] = sim_json(*sim);
         text << "\n" << sim_text(*sim);
       }
