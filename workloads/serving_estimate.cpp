@@ -124,22 +124,22 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
   const int gpn = s.hardware.gpus_per_node;
 
   // Prefill pool. Units batch whatever is queued when they start a forward
-  // (continuous batching), so a forward lasts T = T0 / (1 - rho) at
-  // utilisation rho (T0: the fixed part of a forward, weights and latency),
-  // capped at S, the forward of a full batch. A request waits on average
-  // half a forward, then its own: TTFT ~ 1.5 T. A TTFT target caps rho.
+  // (continuous batching). A forward's time grows from T0 (one new token per
+  // GPU: weights and latency) to S (a full batch) linearly in its tokens, so
+  // at utilisation rho a unit's forward lasts T = T0 / (1 - rho (1 - T0/S)):
+  // T0 at no load, S at rho = 1. The k units share one queue and start at
+  // independent phases, so an arriving request waits for the first of k
+  // busy units to free, T / (k + 1) on average, then its own forward:
+  // TTFT ~ T (1 + 1 / (k + 1)). A TTFT target caps rho.
   const Duration S = r.prefill.step.total;
-  const Duration T0 = r.prefill.fixed_forward;
+  const Duration T0 = std::min(r.prefill.fixed_forward, S);
+  const double fixed = T0.seconds() / std::max(S.seconds(), 1e-300);
   const double unit_cap = r.prefill.input_tokens_per_s_per_node * s.prefill.nodes;
-  double rho = 1.0;
-  bool ttft_ok = true;
-  if (s.slo.ttft && *s.slo.ttft < S * 1.5) {
-    rho = 1 - 1.5 * T0.seconds() / s.slo.ttft->seconds();
-    if (rho <= 0) {
-      ttft_ok = false;
-      rho = 0.5;
-    }
-  }
+  auto forward_at = [&](double util) {
+    const double x = std::clamp(util, 0.0, 1.0) * (1 - fixed);
+    return x >= 1 ? S : std::min(S, T0 / (1 - x));
+  };
+  auto wait_factor = [](double units) { return 1 + 1 / (std::max(units, 1.0) + 1); };
   // Units sized from the traffic (UnitCount); at least one, but a
   // fractional fleet may hold less.
   auto count = [&](double x) {
@@ -150,15 +150,37 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
     }
     return x;
   };
+  // The largest utilisation whose TTFT meets the target with k units.
+  bool ttft_ok = true;
+  auto rho_for = [&](double k) {
+    if (!s.slo.ttft) return 1.0;
+    const double t_max = s.slo.ttft->seconds() / wait_factor(k);  // the longest forward allowed
+    if (t_max >= S.seconds()) return 1.0;
+    if (t_max < T0.seconds() || fixed >= 1) return 0.0;
+    return (1 - T0.seconds() / t_max) / (1 - fixed);
+  };
   if (s.prefill.units > 0) {
     r.prefill_units = s.prefill.units;
-    r.prefill_utilization = r.input_tokens_per_s / (unit_cap * r.prefill_units);
   } else {
+    // Sized with one unit's wait (the longest), then with the wait of the
+    // count that gives; the second count stands unless its TTFT misses.
+    double rho = rho_for(1);
+    if (rho <= 0) {
+      ttft_ok = false;
+      rho = 0.5;
+    }
     r.prefill_units = count(r.input_tokens_per_s / (unit_cap * rho));
-    r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
+    if (ttft_ok && s.slo.ttft) {
+      const double rho2 = rho_for(r.prefill_units);
+      if (rho2 > rho) {
+        const double k2 = count(r.input_tokens_per_s / (unit_cap * rho2));
+        const double u2 = r.input_tokens_per_s / (unit_cap * std::max(k2, 1e-12));
+        if (forward_at(u2) * wait_factor(k2) <= *s.slo.ttft) r.prefill_units = k2;
+      }
+    }
   }
-  const double u = std::min(r.prefill_utilization, 0.999);
-  r.ttft = std::min(S, T0 / (1 - u)) * 1.5;
+  r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
+  r.ttft = forward_at(r.prefill_utilization) * wait_factor(r.prefill_units);
 
   // Decode pool.
   const double dec_unit_cap = r.decode.tokens_per_s_per_node * s.decode.nodes;

@@ -57,5 +57,30 @@ TEST(ServingSim, AgreesWithTheSteadyStateEstimate) {
   EXPECT_NEAR(r.input_tokens_per_s_per_prefill_node, offered, 0.10 * offered);
 }
 
+// The estimate's mean TTFT against the simulated mean, at moderate load where
+// both should hold: T0 / (1 - rho (1 - T0/S)) per forward, a wait of
+// T / (k + 1) for the first of k units. Measured (600 s windows, rho 0.3-0.8):
+// 1.09-1.20x the simulated mean for 4 and 26 units. One unit is not tested:
+// there the estimate is 0.64-0.87x, as its wait is the residual of forwards
+// whose lengths vary with cv-1 prompts (E[T^2] / 2E[T], not T / 2). The band
+// is what a closed-form mean over Poisson arrivals can ask; the old
+// half-a-forward wait was 1.6x at 26 units and fails it.
+TEST(ServingSim, MeanTtftNearTheEstimateAtModerateLoad) {
+  for (const int units : {4, 26}) {
+    ServingSpec s = short_day6();
+    const double f = 0.6 * units / 26.0;
+    s.traffic.input_tokens_per_day *= f;
+    s.traffic.output_tokens_per_day *= f;
+    s.prefill.units = units;
+    s.simulate.warmup = Seconds(int64_t{30});
+    s.simulate.duration = Seconds(static_cast<int64_t>(units < 8 ? 300 : 60));
+    const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
+    const SimResult r = simulate_serving(s, e);
+    ASSERT_GT(r.ttft.count, 100) << units;
+    EXPECT_GT(e.ttft.seconds(), 0.7 * r.ttft.mean) << units << " units";
+    EXPECT_LT(e.ttft.seconds(), 1.3 * r.ttft.mean) << units << " units";
+  }
+}
+
 }  // namespace
 }  // namespace codesim::workloads
