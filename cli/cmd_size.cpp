@@ -5,8 +5,10 @@
 // (the cheapest first); the report plots their decode throughput against
 // TPOT with the SLO, their node counts, and the KV cache capacity.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -221,23 +223,36 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       global.exit_code = 2;
       return;
     }
-    const SizeCandidate& best = r.ranked.front();
-    const ServingEstimate& e = best.estimate;
     // The search ranks deployments with each unit's all-to-all timed alone.
-    // The first few are then replayed as whole fleets on one fabric and
-    // re-sized at the shared rates (workloads/serving_fleet.hpp); the first
-    // that still meets the SLOs is reported as the fleet check. The headline
-    // ("Cheapest") stays the ranking's, timed with units alone.
-    constexpr size_t kFleetChecks = 5;
+    // With fleet_replay, candidates are then replayed as whole fleets on one
+    // fabric and re-sized at the shared rates (workloads/serving_fleet.hpp),
+    // cheapest alone first, as a branch and bound: sharing a fabric never
+    // speeds a unit up, so a deployment's cost alone bounds its shared cost
+    // from below, and the replays stop once the next candidate alone costs
+    // at least the best shared one that meets the SLOs (or after
+    // kMaxFleetChecks). The headline ("Cheapest") is that best: the units and
+    // cost it needs on the shared fabric.
+    constexpr size_t kMaxFleetChecks = 8;
     FleetEstimate fleet_est;
     FleetTail tail;
     size_t fleet_index = 0;  // rank (0-based) of the candidate the fleet check reports
     size_t fleet_tried = 0;  // candidates whose fleet was replayed and estimated
+    bool fleet_ok = false;   // fleet_est meets the SLOs on the shared fabric
+    bool fleet_proven = false;  // no unreplayed candidate can be cheaper shared
+    struct Replayed {
+      size_t rank;
+      double nodes, cost;
+      bool ok;
+    };
+    std::vector<Replayed> replayed;
     if (s.hardware.fleet_replay && s.hardware.fabric) {
-      const size_t checks = std::min(r.ranked.size(), kFleetChecks);
-      for (size_t i = 0; i < checks; ++i) {
+      const size_t checks = std::min(r.ranked.size(), kMaxFleetChecks);
+      double bound = std::numeric_limits<double>::infinity();
+      size_t i = 0;
+      for (; i < checks; ++i) {
+        if (fleet_ok && r.ranked[i].estimate.cost_per_day_usd >= bound) break;
         const ServingSpec chosen = candidate_spec(s, r.ranked[i]);
-        show("fleet replay (of up to)", i + 1, checks, false);
+        show("fleet replays (at most)", i + 1, checks, false);
         FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.units);
         if (!fe.estimate) {  // not replayed (e.g. the fabric cannot hold it): nothing shared to check
           if (i == 0) fleet_est = std::move(fe);
@@ -245,18 +260,38 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
         }
         ++fleet_tried;
         const bool ok = fe.estimate->meets_slo;
-        if (i == 0 || ok) {
+        replayed.push_back({i, fe.estimate->total_nodes, fe.estimate->cost_per_day_usd, ok});
+        if (ok && fe.estimate->cost_per_day_usd < bound) {
+          bound = fe.estimate->cost_per_day_usd;
           fleet_est = std::move(fe);
           fleet_index = i;
+          fleet_ok = true;
+        } else if (i == 0) {
+          fleet_est = std::move(fe);
         }
-        if (ok) break;
       }
+      fleet_proven = fleet_ok && (i >= r.ranked.size() || r.ranked[i].estimate.cost_per_day_usd >= bound);
       if (tty && checks > 0) std::fprintf(stderr, "\n");
       if (fleet_est.estimate) tail = fleet_tail(fleet_est.spec, *fleet_est.estimate, fleet_est.fleet);
     }
+    // The headline: the fleet-checked best at its shared rates where one met
+    // the SLOs, else the ranking's first alone.
+    SizeCandidate best = r.ranked[fleet_ok ? fleet_index : 0];
+    if (fleet_ok) best.estimate = *fleet_est.estimate;
+    const ServingEstimate& e = best.estimate;
+    const SizeCandidate& alone = r.ranked[fleet_ok ? fleet_index : 0];
+    const bool moved = fleet_ok && (fleet_index > 0 || std::abs(e.cost_per_day_usd / alone.estimate.cost_per_day_usd - 1) > 1e-4);
     const FleetComm& fleet = fleet_est.fleet;
     const std::optional<ServingEstimate>& shared = fleet_est.estimate;
-    const size_t n_runners = std::min(r.ranked.size() - 1, static_cast<size_t>(std::max(0, s.search.runners_up)));
+    // Runners-up: the units-alone ranking without the headline's candidate.
+    std::vector<size_t> runners;
+    for (size_t i = 0; i < r.ranked.size() && runners.size() < static_cast<size_t>(std::max(0, s.search.runners_up)); ++i)
+      if (i != (fleet_ok ? fleet_index : 0)) runners.push_back(i);
+    auto replay_of = [&](size_t rank) -> const Replayed* {
+      for (const Replayed& x : replayed)
+        if (x.rank == rank) return &x;
+      return nullptr;
+    };
     const reports::OutputOptions opt = with_quiet(oo, global);
     reports::Forms forms;
     std::ostringstream text;
@@ -268,14 +303,28 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       out["units"] = std::string(config::enum_to_string(s.search.units));
       out["input_tokens_per_s"] = e.input_tokens_per_s;
       out["output_tokens_per_s"] = e.output_tokens_per_s;
+      out["ranked_on"] = fleet_ok ? "shared fabric" : "units alone";
+      if (fleet_ok) out["units_alone"] = candidate_json(alone, gpn);
       json ru = json::array();
-      for (size_t i = 1; i <= n_runners; ++i) ru.push_back(candidate_json(r.ranked[i], gpn));
+      for (size_t i : runners) {
+        json j = candidate_json(r.ranked[i], gpn);
+        j["rank_alone"] = i + 1;
+        if (const Replayed* x = replay_of(i))
+          j["shared_fabric"] = {{"total_nodes", x->nodes}, {"cost_per_day_usd", x->cost}, {"meets_slo", x->ok}};
+        ru.push_back(j);
+      }
       out["runners_up"] = ru;
       if (!r.by_mtp_depth.empty()) out["by_mtp_depth"] = options_json(r, r.by_mtp_depth, gpn);
       if (!r.by_kv_precision.empty()) out["by_kv_precision"] = options_json(r, r.by_kv_precision, gpn);
       if (!fleet.note.empty()) {
         json fc = {{"replayed", fleet.replayed}, {"note", fleet.note}, {"candidate_rank", fleet_index + 1},
-                   {"candidates_checked", fleet_tried}, {"candidate", candidate_json(r.ranked[fleet_index], gpn)}};
+                   {"candidates_checked", fleet_tried}, {"candidate", candidate_json(r.ranked[fleet_index], gpn)},
+                   {"cheapest_proven", fleet_proven}};
+        json reps = json::array();
+        for (const Replayed& x : replayed)
+          reps.push_back({{"rank_alone", x.rank + 1}, {"total_nodes", x.nodes}, {"cost_per_day_usd", x.cost},
+                          {"meets_slo", x.ok}});
+        fc["replays"] = reps;
         if (!fleet_est.stopped.empty()) fc["stopped"] = fleet_est.stopped;
         if (shared) {
           fc["slowest_unit_tpot_s"] = tail.decode_tpot.seconds();
@@ -307,11 +356,18 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                 << "  " << sim::strprintf("$%.3f", e.usd_per_m_input) << " per million input tokens, "
                 << sim::strprintf("$%.3f", e.usd_per_m_output) << " per million output tokens"
                 << (s.search.units == UnitCount::kWhole ? "" : " (time-averaged units)") << "\n";
+      if (moved) {
+        text << "  ranked on the shared fabric: with each unit alone it takes " << sim::strprintf("%.2f", alone.estimate.total_nodes)
+             << " nodes, " << sim::strprintf("$%.0f/day", alone.estimate.cost_per_day_usd) << " (rank " << fleet_index + 1
+             << " of the units-alone ranking); " << fleet_tried << " candidate" << (fleet_tried == 1 ? "" : "s")
+             << " replayed as whole fleets, "
+             << (fleet_proven ? "no other can be cheaper on it (each costs at least its units-alone figure)"
+                              : "the cheapest shared is not proven (replays stop at " + std::to_string(kMaxFleetChecks) + ")")
+             << "\n";
+      }
       if (!fleet.note.empty()) {
         text << "  fleet check";
-        if (fleet_index > 0)
-          text << " (candidate " << fleet_index + 1 << ": " << candidate_line(r.ranked[fleet_index], gpn)
-               << "; the cheaper ones miss their SLOs on the shared fabric)";
+        if (fleet_index > 0) text << " (candidate " << fleet_index + 1 << " of the units-alone ranking)";
         text << ": " << fleet.note << "\n";
         if (shared) {
           text << "    at those rates: " << sim::strprintf("%.2f", shared->total_nodes) << " nodes, "
@@ -333,15 +389,24 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
         }
       }
-      if (n_runners) text << "\nRunners-up:\n";
-      for (size_t i = 1; i <= n_runners; ++i) text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn) << "\n";
+      if (!runners.empty())
+        text << "\nRunners-up" << (fleet_ok ? " (ranked with each unit alone; rank, then the shared fabric's figures where replayed)" : "")
+             << ":\n";
+      for (size_t i : runners) {
+        text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn);
+        if (const Replayed* x = replay_of(i))
+          text << "; shared fabric: " << sim::strprintf("%.2f", x->nodes) << " nodes, " << sim::strprintf("$%.0f/day", x->cost)
+               << (x->ok ? "" : ", misses the SLOs");
+        text << "\n";
+      }
       if (const std::vector<std::string> lines = option_lines(r); !lines.empty()) {
-        text << "\nWhat each choice is worth (the cheapest deployment that makes it):\n";
+        text << "\nWhat each choice is worth (the cheapest deployment that makes it" << (moved ? ", each unit alone" : "") << "):\n";
         for (const std::string& l : lines) text << "  " << l << "\n";
       }
       forms.human_text = text.str();
     }
-    const std::vector<SizeCandidate> shown(r.ranked.begin(), r.ranked.begin() + static_cast<std::ptrdiff_t>(n_runners + 1));
+    std::vector<SizeCandidate> shown = {best};
+    for (size_t i : runners) shown.push_back(r.ranked[i]);
     const reports::ResultTable table = candidates_table(shown, gpn);
     forms.csv_table = &table;
     std::optional<reports::Report> rep;

@@ -140,6 +140,23 @@ for k in ("replayed", "note", "candidate_rank", "candidates_checked", "candidate
 assert f["replayed"] and f["meets_slo"] and f["settled"] and f["candidate_rank"] == 1, f
 PY
 check "size text has the fleet check" grep -q "^  fleet check: " "$tmp/size.txt"
+# On a 2:1 single-plane fat tree the units-alone winner (EP64 decode, 216.51
+# nodes) needs 244.58 on the shared fabric; EP32 decode (224.85 alone) shares
+# nothing and is the cheapest there: size replays both and heads with EP32.
+"$bin" -q size "$P/v3-serve-day6.yaml" --set serving.hardware.fabric.kind=ft2 --set serving.hardware.fabric.planes=1 \
+  --set serving.hardware.fabric.oversubscription=2 --set 'serving.search.prefill_ep=[16]' \
+  --set 'serving.search.decode_ep=[32,64]' --set 'serving.search.mtp_depth=[1]' --json > "$tmp/size-ft2.json" ||
+  { echo "FAIL: size on ft2 2:1 exited $?"; fail=1; }
+python3 - "$tmp/size-ft2.json" <<'PY' || { echo "FAIL: size ranks on the shared fabric"; fail=1; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = d["fleet_check"]
+assert d["ranked_on"] == "shared fabric" and d["decode_ep"] == 32, d
+assert f["cheapest_proven"] and len(f["replays"]) == 2 and f["candidate_rank"] == 2, f
+r = d["runners_up"][0]
+assert r["decode_ep"] == 64 and r["rank_alone"] == 1, r
+assert r["total_nodes"] < d["total_nodes"] < r["shared_fabric"]["total_nodes"], (r, d["total_nodes"])
+PY
 
 # net (small: 128 GPUs, 1 MiB, no faults), then the routing comparison
 small=(--set network.faults=[] --set comm.size=1MiB)
