@@ -226,9 +226,10 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     // The search ranks deployments with each unit's all-to-all timed alone.
     // With fleet_replay, candidates are then replayed as whole fleets on one
     // fabric and re-sized at the shared rates (workloads/serving_fleet.hpp),
-    // cheapest alone first, as a branch and bound: sharing a fabric never
-    // speeds a unit up, so a deployment's cost alone bounds its shared cost
-    // from below, and the replays stop once the next candidate alone costs
+    // cheapest alone first, as a branch and bound: sharing a fabric does not
+    // speed a unit up (true of every fleet replayed, though max-min sharing
+    // does not promise it), so a deployment's cost alone bounds its shared
+    // cost from below, and the replays stop once the next candidate alone costs
     // at least the best shared one that meets the SLOs (or after
     // kMaxFleetChecks). The headline ("Cheapest") is that best: the units and
     // cost it needs on the shared fabric.
