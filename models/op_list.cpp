@@ -232,7 +232,7 @@ void LayerBuilder::moe() {
   // weight gradient) and bf16bf16_bf16f32 (nn input gradient), 41-47 us
   // each. Then sigmoid/softmax, bias and the group scores (about 4 FLOPs
   // per score, the selections' compares included).
-  gemm("moe.gate", m.n_routed_experts, d, Precision::kBf16);
+  gemm("moe.gate", m.n_routed_experts, d, o_.gate_precision);
   pointwise("moe.route", OpType::kRouter, t, m.n_routed_experts, 4.0, 1, 1);
   // The selections: with group-limited routing (TR 2.1.2: M of the
   // n_expert_groups groups, then the top-k experts within them) two top-k
@@ -319,7 +319,7 @@ std::vector<LayerOps> build_op_list(const ModelSpec& s, const OpListOptions& o) 
   auto head = [&](LayerBuilder& b, const std::string& prefix) {
     b.norm(prefix + "norm", s.dim);
     b.tp_gather(prefix + "head");  // vocabulary-parallel head and loss under TP
-    b.gemm(prefix + "head", s.vocab_size / b.tp(), s.dim, Precision::kBf16);  // BF16 (TR Sec. 3.3)
+    b.gemm(prefix + "head", s.vocab_size / b.tp(), s.dim, o.head_precision);  // BF16 by default (TR Sec. 3.3)
     if (o.workload == Workload::kTraining)
       b.pointwise(prefix + "loss", OpType::kLoss, b.rows(), s.vocab_size / b.tp(), 5.0, 1, 1);
   };

@@ -63,6 +63,10 @@ struct OpListOptions {
   std::optional<bool> mla_absorbed;
   Precision linear_precision = Precision::kFp8E4M3;  // projections, FFN, experts
   Precision attention_precision = Precision::kBf16;
+  // The output head and the MoE gate (router) GEMMs: BF16 in DeepSeek-V3's
+  // recipe (TR 3.3) whatever linear_precision says.
+  Precision head_precision = Precision::kBf16;
+  Precision gate_precision = Precision::kBf16;
   // The EP dispatch payload, forward and the gradients' (the combine's
   // backward): FP8 with 1x128 scales as DeepSeek-V3 (TR 3.3), or BF16.
   // Combines stay BF16.

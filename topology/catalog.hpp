@@ -79,7 +79,8 @@ struct NicSpec {
     r.check(port_bandwidth > Bandwidth{}, "port_bandwidth", "expected a positive bandwidth");
     r.check(ports >= 1, "ports", "expected at least 1 port, got " + std::to_string(ports));
     r.check(effective_bandwidth > Bandwidth{} && effective_bandwidth <= port_bandwidth, "effective_bandwidth",
-            "expected a positive bandwidth, at most port_bandwidth (what the all-to-all reaches of the line rate)");
+            "expected a positive bandwidth, at most port_bandwidth (what the all-to-all reaches of the line rate); "
+            "got " + to_string(effective_bandwidth) + " against a port_bandwidth of " + to_string(port_bandwidth));
   }
 };
 

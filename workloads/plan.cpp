@@ -27,6 +27,12 @@ void Plan::validate(config::Reader& r) {
   r.check(batch.sequence_length >= 1, "batch.sequence_length", "must be >= 1");
   r.check(batch.global_batch >= 1, "batch.global_batch", "must be >= 1 sequence");
   r.check(comm_sms >= 0, "comm_sms", "must be >= 0");
+  for (const std::string& op : precision.bf16_ops)
+    if (!PrecisionPlan::known_bf16_op(op)) {
+      r.check(false, "precision.bf16_ops",
+              "unknown op '" + op + "'; expected some of embedding, head, gate, norm, attention");
+      break;
+    }
   for (size_t i = 0; i < pipeline.layers_per_stage.size(); ++i)
     if (pipeline.layers_per_stage[i] < 1) {
       r.check(false, "pipeline.layers_per_stage",
@@ -180,6 +186,17 @@ std::vector<models::LayerOps> plan_op_list(const models::ModelSpec& spec, const 
   o.linear_precision = plan.precision.gemm == GemmPrecision::kFp8 ? models::Precision::kFp8E4M3
                                                                    : models::Precision::kBf16;
   o.dispatch_precision = plan.precision.fp8_dispatch ? models::Precision::kFp8E4M3 : models::Precision::kBf16;
+  // With FP8 GEMMs, the head, the gate and the attention core run in FP8
+  // unless precision.bf16_ops keeps them in BF16 (DeepSeek's recipe keeps
+  // all three; embedding and norms have no FP8 kernels here).
+  auto kept = [&](const char* op) {
+    return o.linear_precision != models::Precision::kFp8E4M3 || plan.precision.keeps_bf16(op)
+               ? models::Precision::kBf16
+               : models::Precision::kFp8E4M3;
+  };
+  o.head_precision = kept("head");
+  o.gate_precision = kept("gate");
+  o.attention_precision = kept("attention");
   o.tensor_parallel = std::max(1, plan.tensor.degree);
   std::vector<models::LayerOps> layers = models::build_op_list(spec, o);
   const int local_experts =
@@ -508,11 +525,24 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
                 std::to_string(stage_gpus) + " GPUs of a pipeline stage");
     return;
   }
+  if (!spec.moe && plan.expert.degree > 1) {
+    r.check(false, key("expert.degree"),
+            "EP = " + std::to_string(plan.expert.degree) + ", but the model (" + spec.name +
+                ") has no routed experts to spread; set it to 1");
+    return;
+  }
   if (spec.moe) {
     if (spec.moe->n_routed_experts % plan.expert.degree != 0) {
       r.check(false, key("expert.degree"),
               std::to_string(spec.moe->n_routed_experts) + " routed experts do not split over EP = " +
                   std::to_string(plan.expert.degree) + " GPUs");
+      return;
+    }
+    if (gpus_per_node > 0 && plan.expert.degree % gpus_per_node != 0) {
+      r.check(false, key("expert.degree"),
+              "EP = " + std::to_string(plan.expert.degree) + " is not a whole number of " +
+                  std::to_string(gpus_per_node) + "-GPU nodes (an EP group is expert.nodes_per_group whole nodes: EP = " +
+                  "nodes_per_group x " + std::to_string(gpus_per_node) + ")");
       return;
     }
     if (gpus_per_node > 0 && plan.expert.nodes_per_group * gpus_per_node != plan.expert.degree) {
@@ -529,6 +559,19 @@ void check_plan(const Plan& plan, int cluster_gpus, int gpus_per_node, const mod
   }
   // Memory on every rank (the most loaded one decides).
   const auto layers = plan_op_list(spec, plan);
+  if (const int stages = plan.pipeline.stages(); stages > static_cast<int>(layers.size())) {
+    const bool virt = stages != plan.pipeline.degree;
+    r.check(false,
+            key(plan.pipeline.schedule == PipelineSchedule::kInterleaved ? "pipeline.virtual_stages" : "pipeline.degree"),
+            std::to_string(stages) + " pipeline stages" +
+                (virt ? " (" + std::to_string(plan.pipeline.degree) + " ranks x " +
+                            std::to_string(stages / plan.pipeline.degree) + " per rank)"
+                      : std::string()) +
+                " for the model's " + std::to_string(layers.size()) + " op-list layers (embed + " +
+                std::to_string(spec.n_layers) + " layers + head + " + std::to_string(spec.mtp_depth) +
+                " MTP): every stage needs at least one layer");
+    return;
+  }
   const std::vector<int> kinds = layer_kinds(layers);
   if (!plan.pipeline.layers_per_stage.empty()) {
     int sum = 0;

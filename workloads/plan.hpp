@@ -133,9 +133,19 @@ constexpr auto enum_names(MomentPrecision) {
 struct PrecisionPlan {
   GemmPrecision gemm = GemmPrecision::kFp8;  // linear layers (Fprop, Dgrad, Wgrad)
   // Kept in BF16 whatever `gemm` says (DeepSeek-V3 TR 3.3): embedding, output
-  // head, MoE gate, norms and the attention core. Listed for the record; the
-  // op list (models/op_list.hpp) already follows that policy.
+  // head, MoE gate, norms and the attention core. With gemm: fp8, leaving
+  // head, gate or attention out runs that op in FP8 (at the FP8 peak, the
+  // same fitted efficiency); embedding and norm have no FP8 kernel and stay
+  // BF16 either way.
   std::vector<std::string> bf16_ops = {"embedding", "head", "gate", "norm", "attention"};
+  static bool known_bf16_op(const std::string& op) {
+    return op == "embedding" || op == "head" || op == "gate" || op == "norm" || op == "attention";
+  }
+  bool keeps_bf16(const std::string& op) const {
+    for (const std::string& o : bf16_ops)
+      if (o == op) return true;
+    return false;
+  }
   bool fp8_dispatch = true;  // dispatch in FP8 (combine stays BF16)
   MomentPrecision optimizer_moments = MomentPrecision::kBf16;
   // m and v together.
@@ -143,7 +153,9 @@ struct PrecisionPlan {
   template <class V>
   void fields(V& v) {
     v.opt("gemm", gemm, "bf16 or fp8 for the linear layers");
-    v.opt("bf16_ops", bf16_ops, "ops that stay BF16 (informational)");
+    v.opt("bf16_ops", bf16_ops,
+          "ops that stay BF16 under gemm: fp8, of embedding, head, gate, norm, attention (head, gate and attention "
+          "left out run in FP8; embedding and norm have no FP8 kernel)");
     v.opt("fp8_dispatch", fp8_dispatch, "EP dispatch payload (and the gradients' dispatch) in FP8; false: BF16");
     v.opt("optimizer_moments", optimizer_moments,
           "AdamW moments: bf16 (DeepSeek-V3, the default) or fp32 (Megatron's and DeepSpeed's recipes)");

@@ -211,6 +211,12 @@ struct Context {
   // The EP all-to-all's NVLink island (ep_island): the node on HGX.
   int ep_island = 8;
   int sms = 0;
+  // DeepEP's kernels below the SMs they were fitted at
+  // (calibration.deepep_fit_sms, TR 3.2.2's 20: "sufficient to fully
+  // utilize the bandwidths of IB and NVLink"): each of their channels (2
+  // SMs) moves its share, so fewer SMs move proportionally less per second,
+  // NIC and NVLink legs alike; more cannot speed past the links.
+  double deepep_sm_factor = 1;
   // Busiest GPU's routed rows / mean in one micro-batch (every MoE layer's
   // experts and all-to-alls wait for it).
   double expert_imbalance = 1;
@@ -307,7 +313,7 @@ Duration comm_cast_time(const Context& c, const models::Op& op) {
 }
 
 Duration comm_time(const Context& c, const models::Op& op) {
-  if (c.flow) return c.ep_times.at(ep_key(op)) * c.expert_imbalance;
+  if (c.flow) return c.ep_times.at(ep_key(op)) * (c.expert_imbalance * c.deepep_sm_factor);
   const auto& s = std::get<models::CommShape>(op.shape);
   const Bytes per_copy = Bytes::from_double(op.bytes_read.as_double() /
                                             static_cast<double>(std::max<int64_t>(1, s.copies)));
@@ -315,7 +321,8 @@ Duration comm_time(const Context& c, const models::Op& op) {
   net.nic_effective = net.nic_effective * deepep_fraction(c, op.kind == models::OpType::kDispatch);
   net.gpus_per_node = c.ep_island;
   if (c.ep_island >= c.in->plan.expert.degree) net.latency = net.nvlink_latency;  // never leaves NVLink
-  return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf) * c.expert_imbalance;
+  return ep_all_to_all_time(net, s.tokens, per_copy, c.fanout, c.ep_crosses_leaf) *
+         (c.expert_imbalance * c.deepep_sm_factor);
 }
 
 LayerWork layer_work(const Context& c, const models::LayerOps& layer) {
@@ -545,6 +552,8 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
   Context c;
   c.in = &in;
   c.sms = std::max(1, in.gpu.sms - plan.comm_sms);
+  if (plan.comm_sms > 0 && plan.comm_sms < in.calibration.deepep_fit_sms)
+    c.deepep_sm_factor = static_cast<double>(in.calibration.deepep_fit_sms) / plan.comm_sms;
   const int k = spec.moe ? spec.moe->n_activated_experts : 0;
   c.ep_island = ep_island(in.net, plan.expert.degree);
   c.fanout = spec.moe ? gate_fanout(spec, std::max(1, plan.expert.degree), c.ep_island,
@@ -1088,12 +1097,18 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         "boundary set the pace. Choose an EP degree that divides %d or is a multiple of it; if the job "
         "uses only part of each domain (say 64 of 72 GPUs), set cluster.node_spec.scale_up_gpus to that",
         plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
-  if (spec.moe && plan.expert.degree > 1 && plan.comm_sms != in.calibration.deepep_fit_sms)
+  if (spec.moe && plan.expert.degree > 1 && plan.comm_sms < in.calibration.deepep_fit_sms)
     res.notes.push_back(sim::strprintf(
-        "DeepEP: the all-to-all is timed at the NIC fractions fitted with %d communication SMs "
-        "(workloads/calibration.yaml); plan.comm_sms = %d changes only the SMs left to compute (%d), not "
-        "the all-to-all, which fewer SMs would slow and more could not speed past the NIC",
-        in.calibration.deepep_fit_sms, plan.comm_sms, c.sms));
+        "DeepEP: %d communication SMs, fewer than the %d its NIC fractions were fitted at "
+        "(workloads/calibration.yaml; TR 3.2.2: 20 SMs fill IB and NVLink): the all-to-all moves %d/%d of "
+        "the fitted rate, %.2fx its time, while the compute gets %d SMs",
+        plan.comm_sms, in.calibration.deepep_fit_sms, plan.comm_sms, in.calibration.deepep_fit_sms,
+        c.deepep_sm_factor, c.sms));
+  else if (spec.moe && plan.expert.degree > 1 && plan.comm_sms > in.calibration.deepep_fit_sms)
+    res.notes.push_back(sim::strprintf(
+        "DeepEP: %d communication SMs, more than the %d that fill the links (workloads/calibration.yaml; "
+        "TR 3.2.2): the all-to-all is no faster, and the compute loses the extra %d SMs (it gets %d)",
+        plan.comm_sms, in.calibration.deepep_fit_sms, plan.comm_sms - in.calibration.deepep_fit_sms, c.sms));
   res.expert_imbalance = c.expert_imbalance;
   if (c.expert_imbalance > 1)
     res.notes.push_back(sim::strprintf(

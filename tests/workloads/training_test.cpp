@@ -498,7 +498,9 @@ TEST(TrainingPlan, DegreesMustMultiplyToGpuCount) {
 }
 
 // Communication SMs: none at all cannot run DeepEP, all of them leave no
-// compute; any other value keeps the fitted all-to-all and says so.
+// compute. More than the fitted 20 keep the all-to-all (the links are full)
+// and take SMs from the compute; fewer slow it in proportion (DeepEP's
+// channels, TR 3.2.2), so the paper's 20 is the best choice.
 TEST(TrainingPlan, CommSmsMustLeaveComputeAndRunDeepEp) {
   std::string s = plan_error(kMpft, {"plan.comm_sms=132"});
   EXPECT_NE(s.find("plan.comm_sms"), std::string::npos) << s;
@@ -509,10 +511,18 @@ TEST(TrainingPlan, CommSmsMustLeaveComputeAndRunDeepEp) {
   const TrainingResult more = run(kMpft, {"plan.comm_sms=24"});
   EXPECT_EQ(more.dispatch_f, mpft().dispatch_f);
   EXPECT_GT(more.moe_compute_f, mpft().moe_compute_f);
-  const auto noted = std::any_of(more.notes.begin(), more.notes.end(), [](const std::string& n) {
-    return n.find("DeepEP: the all-to-all is timed at the NIC fractions fitted with 20") != std::string::npos;
-  });
-  EXPECT_TRUE(noted);
+  EXPECT_GT(more.step, mpft().step);
+  auto noted = [](const TrainingResult& r, const char* what) {
+    return std::any_of(r.notes.begin(), r.notes.end(),
+                       [&](const std::string& n) { return n.find(what) != std::string::npos; });
+  };
+  EXPECT_TRUE(noted(more, "DeepEP: 24 communication SMs, more than the 20 that fill the links"));
+  const TrainingResult fewer = run(kMpft, {"plan.comm_sms=10"});
+  EXPECT_NEAR(fewer.dispatch_f.seconds() / mpft().dispatch_f.seconds(), 2.0, 1e-6);
+  EXPECT_NEAR(fewer.combine_f.seconds() / mpft().combine_f.seconds(), 2.0, 1e-6);
+  EXPECT_LT(fewer.moe_compute_f, mpft().moe_compute_f);
+  EXPECT_GT(fewer.step, mpft().step);
+  EXPECT_TRUE(noted(fewer, "the all-to-all moves 10/20 of the fitted rate, 2.00x its time"));
   EXPECT_TRUE(std::none_of(mpft().notes.begin(), mpft().notes.end(),
                            [](const std::string& n) { return n.rfind("DeepEP:", 0) == 0; }));
 }
