@@ -1,6 +1,7 @@
 // Every file in tests/bad/*.yaml is a malformed scenario whose first line is
 //   # expect: <the exact error: file:line:col: key 'k': message (or a prefix)>
-// Loading it must fail and the reported errors must contain that text, so
+// Loading it (and, for a training scenario, checking its plan against the
+// model and cluster as `codesim check` does) must fail and the reported errors must contain that text, so
 // each file pins the file, line, column, key and wording of its error. The
 // files in tests/bad/sweeps/ are sweeps that load but fail the checks a
 // sweep gets before it runs a point (check_sweep), pinned the same way.
@@ -44,7 +45,16 @@ TEST(Malformed, EachFileGetsItsPreciseError) {
     ASSERT_FALSE(expect.empty()) << "first line must be '# expect: ...'";
     Scenario s;
     config::Diagnostics d;
-    EXPECT_FALSE(load_scenario(p.string(), {}, s, d));
+    bool ok = load_scenario(p.string(), {}, s, d);
+    // A training scenario that loads also gets what `check` and `train` ask
+    // of its plan against the model and cluster (training_inputs).
+    if (ok && s.cluster && s.plan && s.training) {
+      config::Node root;
+      ASSERT_TRUE(config::load_file(p.string(), root, d));
+      workloads::TrainingInputs in;
+      ok = training_inputs(s, root, in, d);
+    }
+    EXPECT_FALSE(ok);
     const std::string got = d.str();
     EXPECT_NE(got.find(expect), std::string::npos) << "expected: " << expect << "\ngot:\n" << got;
   }
