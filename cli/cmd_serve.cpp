@@ -237,6 +237,17 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       global.exit_code = 1;
       return;
     }
+    if (!duration_text.empty() && !simulate) {
+      std::cerr << "--duration '" << duration_text << "' sets the request-level simulation's length: add --simulate\n";
+      global.exit_code = 1;
+      return;
+    }
+    if (simulate && (!sc.serving || sc.decode_limit)) {
+      std::cerr << file << ": --simulate needs a 'serving' section without 'decode_limit' (the decode speed limit "
+                << "is a closed form; there are no requests to simulate)\n";
+      global.exit_code = 1;
+      return;
+    }
     if (!duration_text.empty()) {
       Duration dur;
       std::string why;
@@ -245,15 +256,15 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
         global.exit_code = 1;
         return;
       }
-      if (sc.serving) {
-        sc.serving->simulate.duration = dur;
-        if (const std::string problem = sc.serving->simulate_problem(); !problem.empty()) {
-          std::cerr << "--duration '" << duration_text << "': " << problem << "\n";
-          global.exit_code = 1;
-          return;
-        }
-      }
+      sc.serving->simulate.duration = dur;
     }
+    if (simulate)
+      if (const std::string problem = sc.serving->simulate_problem(); !problem.empty()) {
+        std::cerr << (duration_text.empty() ? file + ": serving.simulate" : "--duration '" + duration_text + "'")
+                  << ": " << problem << "\n";
+        global.exit_code = 1;
+        return;
+      }
     json out = {{"scenario", sc.name}};
     std::ostringstream text;
     reports::Report rep("codesim serve " + sc.name);
@@ -336,12 +347,20 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       const int prefill_units = sc.serving->prefill.units, decode_units = sc.serving->decode.units;
       FleetComm fleet;
       FleetTail tail;
+      // Pools the scenario leaves to the traffic (units: 0) are re-sized at
+      // the shared rates and the fleet replayed again (up to 3 rounds, as
+      // size does); units the scenario fixes stay, overloaded if they must.
+      std::string unsettled;
       if (sc.serving->hardware.fleet_replay && sc.serving->hardware.fabric) {
-        fleet = replay_fleet(*sc.serving, e);
-        if (fleet.replayed) {
-          *sc.serving = with_fleet(*sc.serving, e, fleet, true);
-          e = estimate_serving(*sc.serving, UnitCount::kWhole);
+        FleetEstimate fe = estimate_with_fleet(*sc.serving, e, UnitCount::kWhole);
+        fleet = fe.fleet;
+        if (fe.estimate) {
+          *sc.serving = fe.spec;
+          e = *fe.estimate;
           tail = fleet_tail(*sc.serving, e, fleet);
+          if (!fe.settled)
+            unsettled = "the re-sized pools differ from the replayed fleet" +
+                        (fe.stopped.empty() ? std::string() : ": " + fe.stopped);
         }
       }
       const ServingSpec& s = *sc.serving;
@@ -363,8 +382,9 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                               {"decode_tokens_per_s_per_node", avg->output_tokens_per_s_per_decode_node}};
       }
       // A decode pool that holds no request has no step: null, as the text's n/a.
-      auto if_feasible = [&](double v) { return dc.feasible ? json(v) : json(nullptr); };
+      auto if_feasible = [&](double v) { return dc.serves ? json(v) : json(nullptr); };
       out["decode_feasible"] = dc.feasible;
+      out["decode_serves"] = dc.serves;
       out["tpot_s"] = if_feasible(dc.tpot.seconds());
       out["tokens_per_s_per_user"] = if_feasible(dc.tokens_per_s_per_user);
       out["decode_tokens_per_s_per_node"] = if_feasible(dc.tokens_per_s_per_node);
@@ -384,7 +404,9 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                              {"decode_shared_ps_per_token", ps(fleet.decode_shared_ps)},
                              {"decode_slowest_unit_ps_per_token", ps(fleet.decode_slowest_ps)}};
         if (fleet.replayed) {
-          out["fleet_comm"]["slowest_unit_tpot_s"] = dc.feasible ? json(tail.decode_tpot.seconds()) : json(nullptr);
+          out["fleet_comm"]["settled"] = unsettled.empty();
+          if (!unsettled.empty()) out["fleet_comm"]["unsettled"] = unsettled;
+          out["fleet_comm"]["slowest_unit_tpot_s"] = dc.serves ? json(tail.decode_tpot.seconds()) : json(nullptr);
           out["fleet_comm"]["slowest_unit_ttft_s"] = tail.ttft.seconds();
           if (!tail.warning.empty()) out["fleet_comm"]["tail_warning"] = tail.warning;
         }
@@ -403,7 +425,8 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["total_nodes"] = e.total_nodes;
       out["cost_per_day_usd"] = e.cost_per_day_usd;
       out["usd_per_million_input_tokens"] = e.usd_per_m_input;
-      out["usd_per_million_output_tokens"] = if_feasible(e.usd_per_m_output);
+      out["usd_per_million_output_tokens"] =
+          dc.serves && e.decode_nodes > 0 ? json(e.usd_per_m_output) : json(nullptr);
       out["meets_slo"] = e.meets_slo;
       if (!e.meets_slo) out["why_not"] = e.why_not;
       const KvConcurrency kv = kv_concurrency(s, s.decode, s.kv_context);
@@ -432,7 +455,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           .add_column("usd_per_million_input_tokens", "$/M input", 3)
           .add_column("usd_per_million_output_tokens", "$/M output", 3)
           .add_column("meets_slo", "meets SLO");
-      auto cell = [&](double v) { return dc.feasible ? reports::Cell(v) : reports::Cell(); };
+      auto cell = [&](double v) { return dc.serves ? reports::Cell(v) : reports::Cell(); };
       std::vector<reports::Cell> row = {sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
                                         cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by,
                                         dc.kv_capacity, dc.accepted_per_step, e.prefill.input_tokens_per_s_per_node,
@@ -462,8 +485,9 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
            << sim::strprintf("%.0f", e.arrival_rate) << " requests/s, " << sim::strprintf("%.3g", e.input_tokens_per_s)
            << " input + " << sim::strprintf("%.3g", e.output_tokens_per_s) << " output tokens/s):\n"
            << "  decode EP" << s.decode.ep << " x " << s.decode.nodes << " nodes: ";
-      if (dc.feasible) {
-        text << sim::strprintf("%.1f", dc.batch_per_gpu) << " requests/GPU (limited by " << dc.limited_by
+      if (dc.serves) {
+        text << sim::strprintf("%.1f", dc.batch_per_gpu) << " requests/GPU (" << (dc.feasible ? "limited by " : "")
+             << dc.limited_by
              << "; KV holds " << sim::strprintf("%.1f", dc.kv_capacity) << "), "
              << sim::strprintf("%.2f", dc.accepted_per_step) << " tokens/step, TPOT "
              << sim::strprintf("%.2f ms", ms(dc.tpot)) << ", " << sim::strprintf("%.1f", dc.tokens_per_s_per_user)
@@ -483,18 +507,19 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       print_step(text, "prefill forward", e.prefill.step);
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
       text << "  compute: decode " << dc.compute_timing << "; prefill " << e.prefill.compute_timing << "\n";
-      if (!fleet.note.empty()) text << "  fleet: " << fleet.note << "\n";
+      if (!fleet.note.empty())
+        text << "  fleet: " << fleet.note << (unsettled.empty() ? "" : " [" + unsettled + "]") << "\n";
       if (fleet.replayed)
         text << "  fleet tail: slowest decode unit TPOT "
-             << (dc.feasible ? sim::strprintf("%.2f ms", ms(tail.decode_tpot)) : std::string("n/a (no request fits)"))
+             << (dc.serves ? sim::strprintf("%.2f ms", ms(tail.decode_tpot)) : std::string("n/a (no request fits)"))
              << ", slowest prefill unit mean TTFT " << sim::strprintf("%.2f s", tail.ttft.seconds())
              << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
            << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, "
-           << (dc.feasible ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
-                           : std::string("no output ($/M output n/a)"))
+           << (dc.serves && e.decode_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
+                                               : std::string("no output ($/M output n/a)"))
            << "; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
       if (avg)

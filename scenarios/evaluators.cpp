@@ -171,6 +171,8 @@ PointResult evaluate_serve_with(const config::Node& tree, bool full) {
   r.metrics["prefill_input_tokens_per_s_per_node_average"] = e.input_tokens_per_s_per_prefill_node;
   if (!e.meets_slo) r.text["why_not"] = e.why_not;
   if (full) {
+    if (const std::string why = spec.simulate_problem(); !why.empty())
+      return skipped("serving.simulate: " + why);
     const workloads::SimResult sim = workloads::simulate_serving(spec, e);
     if (sim.completed == 0) return skipped("the request-level simulation completed no request");
     r.metrics["tpot_s"] = sim.tpot.mean;

@@ -516,9 +516,12 @@ struct ServingSpec {
   // load, 1.6e8 requests: about 100 s and 1.3 GB, measured on this project's
   // 2-core machine), so a run is capped at kMaxSimulatedRequests.
   static constexpr double kMaxSimulatedRequests = 2e8;
+  // Checked when a simulation is asked for (serve --simulate, sweep --full),
+  // not when the scenario loads: the analytic commands simulate nothing.
   std::string simulate_problem() const {
     if (simulate.duration <= Duration::zero()) return "simulate.duration must be > 0";
     if (simulate.warmup < Duration::zero()) return "simulate.warmup must be >= 0";
+    if (!std::isfinite(traffic.arrival_rate())) return "the request rate must be finite";
     const double requests = traffic.arrival_rate() * (simulate.duration + simulate.warmup).seconds();
     if (requests > kMaxSimulatedRequests) {
       char buf[200];
@@ -532,7 +535,8 @@ struct ServingSpec {
   }
   void validate(config::Reader& r) {
     r.check(mean_decode_context >= 0, "mean_decode_context", "must be >= 0 (0: from the traffic)");
-    if (const std::string why = simulate_problem(); !why.empty()) r.check(false, "simulate.duration", why);
+    r.check(simulate.duration > Duration::zero(), "simulate.duration", "must be > 0");
+    r.check(simulate.warmup >= Duration::zero(), "simulate.warmup", "must be >= 0");
     r.check(kv_context >= 1, "kv_context", "must be >= 1 token");
     r.check(prefill.ep == prefill.nodes * hardware.gpus_per_node, "prefill.ep",
             "must equal prefill.nodes x hardware.gpus_per_node (one EP group per unit)");

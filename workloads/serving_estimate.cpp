@@ -69,15 +69,22 @@ DecodeEstimate estimate_decode(const ServingSpec& s, const PoolPlan& plan) {
   if (plan.batch_per_gpu > 0) {
     fill(plan.batch_per_gpu);
     e.limited_by = "fixed";
-    e.feasible = plan.batch_per_gpu <= e.kv_capacity * (1 + 1e-9) && (!limit || e.tpot <= *limit);
-    if (plan.batch_per_gpu > e.kv_capacity) e.limited_by = "fixed batch exceeds the KV cache";
-    else if (limit && e.tpot > *limit) e.limited_by = "fixed batch misses the TPOT target";
+    e.serves = plan.batch_per_gpu <= e.kv_capacity * (1 + 1e-9);
+    e.feasible = e.serves && (!limit || e.tpot <= *limit);
+    if (!e.serves) {
+      e.limited_by = "fixed batch exceeds the KV cache";
+      // A batch the KV cache cannot hold has no throughput to size a pool by.
+      e.tokens_per_s_per_gpu = e.tokens_per_s_per_node = 0;
+    } else if (limit && e.tpot > *limit) {
+      e.limited_by = "fixed batch misses the TPOT target";
+    }
     return e;
   }
   if (e.kv_capacity < 1) {
     e.limited_by = "KV cache holds less than one request";
     return e;
   }
+  e.serves = true;
   if (!limit || tpot_of(e.kv_capacity) <= *limit) {
     fill(e.kv_capacity);
     e.limited_by = "kv_cache";

@@ -60,7 +60,11 @@ struct PrefillEstimate {
 };
 
 struct DecodeEstimate {
-  bool feasible = false;
+  bool feasible = false;  // serves and meets the TPOT target
+  // Serves requests at all (weights fit, the batch fits the KV cache): its
+  // step, TPOT and rates mean something even where the target is missed.
+  // When false the rates are 0 and the pool cannot be sized.
+  bool serves = false;
   std::string comm_timing;  // how the EP all-to-all was timed (StepModel::comm_timing)
   std::string compute_timing;  // how compute was timed (StepModel::compute_timing)
   std::string expert_placement;  // EPLB placement of the expert slots (StepModel::expert_placement)

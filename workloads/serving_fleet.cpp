@@ -168,7 +168,7 @@ FleetTail fleet_tail(const ServingSpec& shared, const ServingEstimate& e, const 
   if (f.decode_slowest_ps >= 0) slow.decode.shared_comm_ps_per_token = f.decode_slowest_ps;
   if (f.prefill_slowest_ps >= 0) slow.prefill.shared_comm_ps_per_token = f.prefill_slowest_ps;
   const RequestShape shape = request_shape(shared);
-  if (e.decode.feasible && e.decode.batch_per_gpu > 0) {
+  if (e.decode.serves && e.decode.batch_per_gpu > 0) {
     const StepModel d(slow, slow.decode, false);
     t.decode_tpot = d.decode(e.decode.batch_per_gpu, shape.decode_context, shared.mtp.depth).total /
                     e.decode.accepted_per_step;

@@ -44,4 +44,29 @@ rc=$?
 check "head_tp not dividing the node exits non-zero (got $rc)" test $rc -ne 0
 check "the error names the key" grep -q "serving.decode.head_tp" "$tmp/bad.err"
 check "nothing on stdout for a bad --set" test ! -s "$tmp/bad.out"
+# A fixed batch that only misses the TPOT target still serves: its TPOT and
+# rates are reported (the SLO flag says it misses); one the KV cache cannot
+# hold has none and sizes no decode pool.
+"$bin" -q serve "$root/scenarios/paper/v3-serve-day6.yaml" --json --set serving.decode.batch_per_gpu=120 >"$tmp/b120.json"
+"$bin" -q serve "$root/scenarios/paper/v3-serve-day6.yaml" --json --set serving.decode.batch_per_gpu=1e9 >"$tmp/b1e9.json"
+python3 - "$tmp/b120.json" "$tmp/b1e9.json" <<'PY' || fail=1
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["decode_serves"] and not a["decode_feasible"] and a["tpot_s"] > 0.050 and not a["meets_slo"], a["why_not"]
+assert a["usd_per_million_output_tokens"] is not None and a["decode_nodes"] > 0
+assert not b["decode_serves"] and b["tpot_s"] is None and b["decode_nodes"] == 0
+assert b["usd_per_million_output_tokens"] is None and not b["meets_slo"]
+PY
+# The simulation's size cap holds only when a simulation is asked for: at
+# 100x the day-6 load the analytic serve runs; --simulate says why it cannot.
+big=(--set serving.traffic.input_tokens_per_day=608e11 --set serving.traffic.output_tokens_per_day=168e11
+     --set serving.hardware.fleet_replay=false)
+"$bin" -q serve "$root/scenarios/paper/v3-serve-day6.yaml" --json "${big[@]}" >"$tmp/big.json"
+check "analytic serve at 100x load exits 0" test $? -eq 0
+"$bin" -q serve "$root/scenarios/paper/v3-serve-day6.yaml" --simulate "${big[@]}" >"$tmp/bigsim.out" 2>"$tmp/bigsim.err"
+check "serve --simulate past the cap exits non-zero" test $? -ne 0
+check "the cap names serving.simulate" grep -q "serving.simulate: .* at most 2e+08" "$tmp/bigsim.err"
+"$bin" -q serve "$root/scenarios/paper/v3-serve-day6.yaml" --duration 10s >"$tmp/dur.out" 2>"$tmp/dur.err"
+check "--duration without --simulate exits non-zero" test $? -ne 0
+check "--duration asks for --simulate" grep -q "add --simulate" "$tmp/dur.err"
 exit $fail
