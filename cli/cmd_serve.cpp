@@ -416,15 +416,17 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["decode_kv_capacity_requests_per_gpu"] = dc.kv_capacity;
       out["accepted_tokens_per_step"] = dc.accepted_per_step;
       out["decode_step"] = step_json(dc.step);
-      out["prefill_tokens_per_s_per_node"] = e.prefill.input_tokens_per_s_per_node;
+      const bool prefill_fits = e.prefill.memory.fits;
+      out["prefill_serves"] = prefill_fits;
+      out["prefill_tokens_per_s_per_node"] = prefill_fits ? json(e.prefill.input_tokens_per_s_per_node) : json(nullptr);
       out["prefill_new_tokens_per_s_per_gpu"] = e.prefill.new_tokens_per_s_per_gpu;
       out["prefill_step"] = step_json(e.prefill.step);
-      out["ttft_s"] = e.ttft.seconds();
+      out["ttft_s"] = prefill_fits ? json(e.ttft.seconds()) : json(nullptr);
       out["prefill_nodes"] = e.prefill_nodes;
       out["decode_nodes"] = e.decode_nodes;
       out["total_nodes"] = e.total_nodes;
       out["cost_per_day_usd"] = e.cost_per_day_usd;
-      out["usd_per_million_input_tokens"] = e.usd_per_m_input;
+      out["usd_per_million_input_tokens"] = e.prefill_nodes > 0 ? json(e.usd_per_m_input) : json(nullptr);
       out["usd_per_million_output_tokens"] =
           dc.serves && e.decode_nodes > 0 ? json(e.usd_per_m_output) : json(nullptr);
       out["meets_slo"] = e.meets_slo;
@@ -498,13 +500,18 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
         text << "cannot serve a request (" << dc.limited_by << "; KV holds "
              << sim::strprintf("%.1f", dc.kv_capacity) << " requests/GPU)\n";
       }
-      text << "  prefill EP" << s.prefill.ep << " x " << s.prefill.nodes << " nodes: "
-           << sim::strprintf("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
-           << sim::strprintf("%.1f ms", ms(e.prefill.step.total)) << ", " << sim::strprintf("%.0f", e.prefill.new_tokens_per_s_per_gpu)
-           << " new tokens/s/GPU, " << sim::strprintf("%.0f", e.prefill.input_tokens_per_s_per_node)
-           << " input tokens/s per node (incl. " << sim::strprintf("%.1f%%", 100 * s.traffic.cache_hit_rate)
-           << " cache hits)\n";
-      print_step(text, "prefill forward", e.prefill.step);
+      text << "  prefill EP" << s.prefill.ep << " x " << s.prefill.nodes << " nodes: ";
+      if (e.prefill.memory.fits) {
+        text << sim::strprintf("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
+             << sim::strprintf("%.1f ms", ms(e.prefill.step.total)) << ", "
+             << sim::strprintf("%.0f", e.prefill.new_tokens_per_s_per_gpu) << " new tokens/s/GPU, "
+             << sim::strprintf("%.0f", e.prefill.input_tokens_per_s_per_node) << " input tokens/s per node (incl. "
+             << sim::strprintf("%.1f%%", 100 * s.traffic.cache_hit_rate) << " cache hits)\n";
+        print_step(text, "prefill forward", e.prefill.step);
+      } else {
+        text << "cannot serve a request (weights " << sim::strprintf("%.1f GB", e.prefill.memory.weights.as_double() / 1e9)
+             << "/GPU do not fit in HBM)\n";
+      }
       text << "  EP all-to-all: decode " << dc.comm_timing << "; prefill " << e.prefill.comm_timing << "\n";
       text << "  compute: decode " << dc.compute_timing << "; prefill " << e.prefill.compute_timing << "\n";
       if (!fleet.note.empty())
@@ -517,10 +524,11 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
-           << sim::strprintf("$%.3f", e.usd_per_m_input) << "/M input, "
+           << (e.prefill_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_input) + "/M input, "
+                                   : std::string("no input served ($/M input n/a), "))
            << (dc.serves && e.decode_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
                                                : std::string("no output ($/M output n/a)"))
-           << "; mean TTFT " << sim::strprintf("%.2f s", e.ttft.seconds())
+           << "; mean TTFT " << (e.prefill.memory.fits ? sim::strprintf("%.2f s", e.ttft.seconds()) : std::string("n/a"))
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
       if (avg)
         text << "  day average (search.units: " << config::enum_to_string(s.search.units) << "): "

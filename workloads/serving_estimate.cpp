@@ -166,8 +166,13 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
     if (t_max < T0.seconds() || fixed >= 1) return 0.0;
     return (1 - T0.seconds() / t_max) / (1 - fixed);
   };
+  // Weights that do not fit leave no pool to size (units stay 0, or the
+  // scenario's, and the estimate fails the SLOs).
+  const bool prefill_serves = r.prefill.memory.fits && unit_cap > 0;
   if (s.prefill.units > 0) {
     r.prefill_units = s.prefill.units;
+  } else if (!prefill_serves) {
+    r.prefill_units = 0;
   } else {
     // Sized with one unit's wait (the longest), then with the wait of the
     // count that gives; the second count stands unless its TTFT misses.
@@ -186,8 +191,10 @@ ServingEstimate estimate_serving(const ServingSpec& s, const PrefillEstimate& pr
       }
     }
   }
-  r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
-  r.ttft = forward_at(r.prefill_utilization) * wait_factor(r.prefill_units);
+  if (prefill_serves) {
+    r.prefill_utilization = r.input_tokens_per_s / (unit_cap * std::max(r.prefill_units, 1e-12));
+    r.ttft = forward_at(r.prefill_utilization) * wait_factor(r.prefill_units);
+  }
 
   // Decode pool.
   const double dec_unit_cap = r.decode.tokens_per_s_per_node * s.decode.nodes;
