@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -438,8 +440,37 @@ void StepModel::replay_comm() {
     comm_timing_ = "closed form (the fabric cannot hold the unit: " + why + ")";
     return;
   }
-  FabricComm fc = serving_fabric_comm(spec_->hardware, cluster, "serving unit");
   const UnitComm u = unit_comm();
+  // The replay depends only on the hardware, the unit's size and its
+  // traffic per token, not on the batch, MTP depth or KV precision: serve
+  // and size build many step models of one unit (the decode curve, the KV
+  // figures, every searched depth and precision), so each distinct replay
+  // runs once per process. Keyed on the resolved hardware section and the
+  // unit's flows (doubles in hex: exact).
+  const std::string key = config::emit(config::Writer::to_node(hw)) +
+                          sim::strprintf("|%d|%d|%d|%d|%lld|%a|%a|%d|%a|%d", plan_.nodes, u.layout.gpus,
+                                         u.layout.gpus_per_node, u.layout.ep,
+                                         static_cast<long long>(u.per_copy.count()), u.fanout.remote_nodes,
+                                         u.fanout.gpus, u.top_k, u.network_scale, u.low_latency ? 1 : 0);
+  struct Memo {
+    double ps_per_token;
+    std::string timing;
+  };
+  static std::mutex memo_mutex;
+  static std::map<std::string, Memo> memo;
+  {
+    std::lock_guard<std::mutex> lock(memo_mutex);
+    if (const auto it = memo.find(key); it != memo.end()) {
+      flow_ps_per_token_ = it->second.ps_per_token;
+      comm_timing_ = it->second.timing;
+      return;
+    }
+  }
+  auto remember = [&] {
+    std::lock_guard<std::mutex> lock(memo_mutex);
+    memo.emplace(key, Memo{flow_ps_per_token_, comm_timing_});
+  };
+  FabricComm fc = serving_fabric_comm(spec_->hardware, cluster, "serving unit");
   uint64_t undelivered = 0;
   auto once = [&](int64_t tokens) {
     const CommReplay r = u.low_latency
@@ -457,18 +488,21 @@ void StepModel::replay_comm() {
     b = once(2 * kCommProbeTokens);
   } catch (const std::exception& e) {
     comm_timing_ = std::string("closed form (the replay failed: ") + e.what() + ")";
+    remember();
     return;
   }
   if (undelivered > 0 || b <= a) {
     comm_timing_ = undelivered > 0 ? "closed form (the replay left " + std::to_string(undelivered) +
                                          " flows undelivered: no route)"
                                    : std::string("closed form (the replay's time did not grow with tokens)");
+    remember();
     return;
   }
   flow_ps_per_token_ = static_cast<double>((b - a).ps()) / static_cast<double>(kCommProbeTokens);
   comm_timing_ = std::string("flow engine over a ") + std::string(config::enum_to_string(cluster.fabric.kind)) +
                  " fabric of " + std::to_string(plan_.nodes) + " nodes (" +
                  std::string(config::enum_to_string(hw.routing)) + " routing), the unit alone";
+  remember();
 }
 
 topology::ClusterSpec serving_cluster(const ServingHardware& hw, int nodes) {
