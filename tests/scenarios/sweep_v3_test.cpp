@@ -52,12 +52,15 @@ TEST(SweepV3, MpftIsNotDominatedAtTheSameNicSpeed) {
   // dragonfly points are replayed on the flow engine even in a fast sweep:
   // its 8.5 global links per pair of 16-node groups carry each stage's PP
   // sends and DP rings, so it is slower than the non-blocking FT2 (the
-  // analytic model alone gave the FT2's 19.72 s).
+  // analytic model alone gave the FT2's 19.72 s). Oversubscribed leaves
+  // are replayed too (the closed form is only an upper bound); the
+  // non-blocking switched fabrics stay analytic.
   int direct = 0;
   for (const auto& r : sum.rows) {
     if (r.result.status != PointResult::Status::kOk) continue;
     if (r.result.text.at("fabric_kind") != "dragonfly") {
-      EXPECT_EQ(r.result.text.at("comm_timing"), "analytic") << r.point.labels[0].second;
+      const bool oversubscribed = r.point.labels[0].second.find("oversubscription") != std::string::npos;
+      EXPECT_EQ(r.result.text.at("comm_timing"), oversubscribed ? "flow" : "analytic") << r.point.labels[0].second;
       continue;
     }
     ++direct;
