@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <map>
 
 
 namespace codesim::workloads {
@@ -280,25 +282,48 @@ Bytes activation_bytes_per_token_layer(const models::ModelSpec& s, const Plan& p
 std::string MemoryBreakdown::str() const {
   return "weights " + gb(weights) + ", gradients " + gb(gradients) + ", FP32 master " +
          gb(master_weights) + ", AdamW moments " + gb(optimizer_moments) + ", activations " +
-         gb(activations) + " (" + std::to_string(peak_in_flight) + " micro-batch-stages x " +
-         gb(activation_per_micro_batch_stage) + "), runtime " + gb(runtime) + ", total " + gb(total());
+         gb(activations) + " (" + std::to_string(peak_in_flight) + " micro-batch-stages" +
+         (activations.as_double() >= activation_per_micro_batch_stage.as_double() * peak_in_flight * (1 - 1e-9)
+              ? " x " + gb(activation_per_micro_batch_stage)
+              : ", the largest " + gb(activation_per_micro_batch_stage)) +
+         "), runtime " + gb(runtime) + ", total " + gb(total());
 }
 
 namespace {
 
-// Peak number of (micro-batch, stage) activation sets a rank holds.
-int peak_in_flight(const PipelineProgram& p, int rank) {
-  int now = 0, peak = 0;
+// The peak of the activations a rank holds: each forward chunk adds its
+// own stage's activation set (`act(stage)`), each backward frees one. Each
+// chunk counts at its stage's size (an interleaved rank's chunks, or a
+// DualPipe rank's two stages, differ). Returns the bytes at the peak and
+// how many (micro-batch, stage) sets are held then.
+std::pair<double, int> peak_activations(const PipelineProgram& p, int rank, const std::function<double(int)>& act) {
+  double now = 0, peak = 0;
+  int held = 0, held_at_peak = 0;
+  auto add = [&](int dir) {
+    now += act(p.stage_of(rank, dir));
+    ++held;
+    if (now > peak * (1 + 1e-12)) {
+      peak = now;
+      held_at_peak = held;
+    }
+  };
+  auto drop = [&](int dir) {
+    now -= act(p.stage_of(rank, dir));
+    --held;
+  };
   for (const auto& op : p.ops[rank]) {
     switch (op.kind) {
-      case PipeOpKind::kF: peak = std::max(peak, ++now); break;
+      case PipeOpKind::kF: add(op.fwd_dir); break;
       case PipeOpKind::kB:
-      case PipeOpKind::kBInput: --now; break;
-      case PipeOpKind::kFB: peak = std::max(peak, ++now); --now; break;
+      case PipeOpKind::kBInput: drop(op.bwd_dir); break;
+      case PipeOpKind::kFB:
+        add(op.fwd_dir);
+        drop(op.bwd_dir);
+        break;
       case PipeOpKind::kW: break;
     }
   }
-  return peak;
+  return {peak, held_at_peak};
 }
 
 }  // namespace
@@ -407,6 +432,7 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   double weights = 0, grads = 0, master = 0, moments = 0;
   int64_t params = 0;
   Bytes act_stage_max;
+  std::map<int, double> act_of_stage;  // bytes of one micro-batch's activations, per held stage
   for (int st : held) {
     int64_t dense = 0, expert = 0;
     double act = 0;
@@ -438,8 +464,9 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
     // Under TP with sequence parallelism a GPU keeps 1/tp of every cached
     // activation (Korthikanti et al. 2022: each term of the per-layer
     // activation memory divides by t).
-    act_stage_max = std::max(act_stage_max,
-                             Bytes::from_double(act * static_cast<double>(plan.tokens_per_gpu_micro_batch())));
+    const double stage_act = act * static_cast<double>(plan.tokens_per_gpu_micro_batch());
+    act_of_stage[st] = stage_act;
+    act_stage_max = std::max(act_stage_max, Bytes::from_double(stage_act));
   }
   if (plan.data.zero_stage >= 2) grads += 2 * grad_bucket;
   // ZeRO-3's gathered layers (training.cpp ParamBuffers): two per pass in
@@ -455,9 +482,13 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   m.activation_per_micro_batch_stage = act_stage_max;
   if (check_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages).empty()) {
     const PipelineProgram prog = build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages);
-    m.peak_in_flight = peak_in_flight(prog, rank);
+    const auto [bytes, sets] = peak_activations(prog, rank, [&](int stage) {
+      const auto it = act_of_stage.find(stage);
+      return it == act_of_stage.end() ? 0.0 : it->second;
+    });
+    m.peak_in_flight = sets;
+    m.activations = Bytes::from_double(bytes);
   }
-  m.activations = act_stage_max * static_cast<uint64_t>(m.peak_in_flight);
   m.runtime = runtime_reserve;
   return m;
 }

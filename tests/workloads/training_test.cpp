@@ -854,6 +854,19 @@ TEST(TrainingInterleaved, SmallerBubbleForMoreActivationsInFlight) {
   EXPECT_EQ(one.memory.peak_in_flight, 8);
   EXPECT_EQ(v2.memory.peak_in_flight, 14 + 8 + 1);
   EXPECT_EQ(v4.memory.peak_in_flight, 14 + 24 + 1);
+  // Each chunk counts at its own stage's activations: with 10 chunks per
+  // rank over Qwen's 82 op-list layers most stages hold one layer and few
+  // two, so rank 6's peak (one 2-layer chunk) is well under (sets held) x
+  // (the largest chunk): 17.6 GB, not 33.9.
+  const TrainingResult v10 = with(
+      {"plan.pipeline.schedule=1f1b-interleaved", "plan.pipeline.virtual_stages=10", "training.report_rank=6"});
+  for (const auto* r : {&one, &v10}) {
+    const MemoryBreakdown& m = r->memory;
+    EXPECT_LE(m.activations.as_double(),
+              m.activation_per_micro_batch_stage.as_double() * m.peak_in_flight * (1 + 1e-9));
+  }
+  EXPECT_LT(v10.memory.activations.as_double(),
+            0.8 * v10.memory.activation_per_micro_batch_stage.as_double() * v10.memory.peak_in_flight);
   std::printf("Qwen-72B TP8 PP8: 1F1B %.3f s (bubble %.3f), interleaved v2 %.3f s (%.3f), v4 %.3f s (%.3f)\n",
               one.step.seconds(), one.breakdown.bubble.seconds(), v2.step.seconds(), v2.breakdown.bubble.seconds(),
               v4.step.seconds(), v4.breakdown.bubble.seconds());
