@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 
 
 namespace codesim::workloads {
@@ -481,7 +482,20 @@ MemoryBreakdown plan_memory(const models::ModelSpec& spec, const Plan& plan,
   m.optimizer_moments = Bytes::from_double(moments);
   m.activation_per_micro_batch_stage = act_stage_max;
   if (check_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages).empty()) {
-    const PipelineProgram prog = build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages);
+    // One program for every rank's call (check_plan asks for each rank, and
+    // again for each fix it tries): built once per shape and thread.
+    struct Cached {
+      PipelineSchedule schedule;
+      int pp, micro_batches, chunks;
+      std::shared_ptr<const PipelineProgram> prog;
+    };
+    thread_local Cached cached{PipelineSchedule::k1F1B, -1, -1, -1, nullptr};
+    if (!cached.prog || cached.schedule != plan.pipeline.schedule || cached.pp != pp ||
+        cached.micro_batches != plan.micro_batches() || cached.chunks != plan.pipeline.virtual_stages)
+      cached = {plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages,
+                std::make_shared<const PipelineProgram>(
+                    build_pipeline(plan.pipeline.schedule, pp, plan.micro_batches(), plan.pipeline.virtual_stages))};
+    const PipelineProgram& prog = *cached.prog;
     const auto [bytes, sets] = peak_activations(prog, rank, [&](int stage) {
       const auto it = act_of_stage.find(stage);
       return it == act_of_stage.end() ? 0.0 : it->second;

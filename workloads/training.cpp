@@ -1097,6 +1097,16 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         "boundary set the pace. Choose an EP degree that divides %d or is a multiple of it; if the job "
         "uses only part of each domain (say 64 of 72 GPUs), set cluster.node_spec.scale_up_gpus to that",
         plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
+  // A batch of millions of sequences is more likely a token count typed
+  // into a sequence count (the paper's 15,360 x 4,096 = 62.9M tokens).
+  if (plan.batch.global_batch >= 1000000)
+    res.notes.push_back(sim::strprintf(
+        "WARNING: plan.batch.global_batch is %lld sequences of %lld tokens (%.3g tokens per step); it counts "
+        "sequences, not tokens: for %lld tokens per step set it to %lld",
+        static_cast<long long>(plan.batch.global_batch), static_cast<long long>(plan.batch.sequence_length),
+        static_cast<double>(plan.batch.global_batch) * static_cast<double>(plan.batch.sequence_length),
+        static_cast<long long>(plan.batch.global_batch),
+        static_cast<long long>(plan.batch.global_batch / std::max<int64_t>(1, plan.batch.sequence_length))));
   if (spec.moe && plan.expert.degree > 1 && plan.comm_sms < in.calibration.deepep_fit_sms)
     res.notes.push_back(sim::strprintf(
         "DeepEP: %d communication SMs, fewer than the %d its NIC fractions were fitted at "
