@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -477,6 +478,10 @@ void Reader::read_scalar(const Node& n, const std::string& key, double& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
     type_error(n, key, "a number");
+    return;
+  }
+  if (!std::isfinite(v)) {  // from_chars reads "nan" and "inf"; no setting means either
+    type_error(n, key, "a finite number");
     return;
   }
   out = v;

@@ -155,6 +155,10 @@ bool parse_duration(std::string_view text, Duration& out, std::string& why) {
 bool parse_bytes(std::string_view text, Bytes& out, std::string& why) {
   double b = 0;
   if (!parse_with(text, kBytesUnits, "byte size", b, why)) return false;
+  if (b > kMaxBytes) {
+    why = "'" + std::string(text) + "' is above an exabyte (1e18 B), more than any run can move; check the unit";
+    return false;
+  }
   out = Bytes::from_double(b);
   return true;
 }

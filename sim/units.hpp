@@ -256,6 +256,9 @@ inline FlopRate Flops::operator/(Duration d) const { return FlopRate::from_per_s
 // interconnect is modelled, and the times it would give overflow the clock.
 inline constexpr double kMaxSeconds = 9e6;            // 104 days
 inline constexpr double kMinBandwidthBytesPerS = 1e6;  // 1 MB/s
+// Byte counts are 64-bit; a size above an exabyte (1e18 B, 2^63 is 9.2e18)
+// is a typo, and sums of a few of them would overflow.
+inline constexpr double kMaxBytes = 1e18;
 
 bool parse_duration(std::string_view text, Duration& out, std::string& why);
 bool parse_bytes(std::string_view text, Bytes& out, std::string& why);

@@ -1,6 +1,7 @@
 #include "workloads/serving_size.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -116,8 +117,13 @@ SizeResult size_deployment(const ServingSpec& spec, const std::function<void(siz
       }
     }
   }
+  // Cheapest first; at equal cost (whole units often tie) the lower mean
+  // TTFT, then the lower TPOT.
   std::stable_sort(r.ranked.begin(), r.ranked.end(), [](const SizeCandidate& a, const SizeCandidate& b) {
-    return a.estimate.cost_per_day_usd < b.estimate.cost_per_day_usd;
+    const double ca = a.estimate.cost_per_day_usd, cb = b.estimate.cost_per_day_usd;
+    if (std::abs(ca - cb) > 1e-9 * std::max(ca, cb)) return ca < cb;
+    if (a.estimate.ttft != b.estimate.ttft) return a.estimate.ttft < b.estimate.ttft;
+    return a.estimate.decode.tpot < b.estimate.decode.tpot;
   });
   r.by_mtp_depth = options(r.ranked, depths, [](const SizeCandidate& c) { return c.mtp.depth; }, depth_name);
   r.by_kv_precision =
