@@ -317,6 +317,15 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                                          : "the all-to-all still dominates; the real hidden size, scales, "
                                            "latency and achieved bandwidth lengthen it")
              << ".\n";
+        // The ladder's rows price the all-to-all at decode_limit.bandwidth;
+        // the full step model's row at the serving hardware's NIC.
+        if (sc.decode_limit->bandwidth != sc.serving->hardware.scale_out_bandwidth) {
+          const std::string w = "the ladder's rows use decode_limit.bandwidth (" + to_string(sc.decode_limit->bandwidth) +
+                                ") and the full-model row serving.hardware.scale_out_bandwidth (" +
+                                to_string(sc.serving->hardware.scale_out_bandwidth) + "): set both to compare";
+          text << "  WARNING: " << w << "\n";
+          out["decode_limit"]["warning"] = w;
+        }
         limit_row[6] = f.tpot.seconds();
         limit_row[7] = f.tokens_per_s;
         limit_row[8] = f.slowdown;
