@@ -44,7 +44,7 @@ void Plan::validate(config::Reader& r) {
       return;
     }
   if (batch.global_batch < 1) return;
-  if (data.degree < 1 || batch.micro_batch < 1) return;
+  if (data.degree < 1 || batch.micro_batch < 1 || pipeline.degree < 1) return;  // (already reported)
   if (batch.global_batch % data.degree != 0) {
     r.check(false, "batch.global_batch",
             "global batch " + std::to_string(batch.global_batch) +
