@@ -416,7 +416,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           out["fleet_comm"]["settled"] = unsettled.empty();
           if (!unsettled.empty()) out["fleet_comm"]["unsettled"] = unsettled;
           out["fleet_comm"]["slowest_unit_tpot_s"] = dc.serves ? json(tail.decode_tpot.seconds()) : json(nullptr);
-          out["fleet_comm"]["slowest_unit_ttft_s"] = tail.ttft.seconds();
+          out["fleet_comm"]["slowest_unit_ttft_s"] = e.prefill_nodes > 0 ? json(tail.ttft.seconds()) : json(nullptr);
           if (!tail.warning.empty()) out["fleet_comm"]["tail_warning"] = tail.warning;
         }
       }
@@ -435,7 +435,8 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["decode_nodes"] = e.decode_nodes;
       out["total_nodes"] = e.total_nodes;
       out["cost_per_day_usd"] = e.cost_per_day_usd;
-      out["usd_per_million_input_tokens"] = e.prefill_nodes > 0 ? json(e.usd_per_m_input) : json(nullptr);
+      out["usd_per_million_input_tokens"] =
+          prefill_fits && e.prefill_nodes > 0 ? json(e.usd_per_m_input) : json(nullptr);
       out["usd_per_million_output_tokens"] =
           dc.serves && e.decode_nodes > 0 ? json(e.usd_per_m_output) : json(nullptr);
       out["meets_slo"] = e.meets_slo;
@@ -466,13 +467,18 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           .add_column("usd_per_million_input_tokens", "$/M input", 3)
           .add_column("usd_per_million_output_tokens", "$/M output", 3)
           .add_column("meets_slo", "meets SLO");
+      // Empty cells where the pool serves nothing (JSON null, text n/a).
       auto cell = [&](double v) { return dc.serves ? reports::Cell(v) : reports::Cell(); };
+      const bool pf = e.prefill.memory.fits;
+      auto pcell = [&](double v) { return pf ? reports::Cell(v) : reports::Cell(); };
       std::vector<reports::Cell> row = {sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
                                         cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by,
-                                        dc.kv_capacity, dc.accepted_per_step, e.prefill.input_tokens_per_s_per_node,
-                                        e.prefill.new_tokens_per_s_per_gpu, e.ttft.seconds(), e.prefill_nodes,
-                                        e.decode_nodes, e.total_nodes, e.cost_per_day_usd, e.usd_per_m_input,
-                                        cell(e.usd_per_m_output), e.meets_slo};
+                                        dc.kv_capacity, dc.accepted_per_step, pcell(e.prefill.input_tokens_per_s_per_node),
+                                        pcell(e.prefill.new_tokens_per_s_per_gpu), pcell(e.ttft.seconds()),
+                                        e.prefill_nodes, e.decode_nodes, e.total_nodes, e.cost_per_day_usd,
+                                        pf && e.prefill_nodes > 0 ? reports::Cell(e.usd_per_m_input) : reports::Cell(),
+                                        dc.serves && e.decode_nodes > 0 ? reports::Cell(e.usd_per_m_output) : reports::Cell(),
+                                        e.meets_slo};
       if (sim) {
         main_table.add_column("sim_arrived", "sim arrived")
             .add_column("sim_completed", "sim completed")
@@ -528,12 +534,13 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       if (fleet.replayed)
         text << "  fleet tail: slowest decode unit TPOT "
              << (dc.serves ? sim::strprintf("%.2f ms", ms(tail.decode_tpot)) : std::string("n/a (no request fits)"))
-             << ", slowest prefill unit mean TTFT " << sim::strprintf("%.2f s", tail.ttft.seconds())
+             << ", slowest prefill unit mean TTFT "
+             << (e.prefill_nodes > 0 ? sim::strprintf("%.2f s", tail.ttft.seconds()) : std::string("n/a (no prefill pool)"))
              << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
-           << (e.prefill_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_input) + "/M input, "
+           << (e.prefill.memory.fits && e.prefill_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_input) + "/M input, "
                                    : std::string("no input served ($/M input n/a), "))
            << (dc.serves && e.decode_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
                                                : std::string("no output ($/M output n/a)"))

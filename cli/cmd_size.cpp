@@ -101,9 +101,21 @@ json options_json(const SizeResult& r, const std::vector<SizeOption>& opts, int 
 }
 
 // One row per deployment shown, the keys of candidate_json.
-reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, int gpn) {
-  reports::ResultTable t("Deployments, cheapest first");
+// `rank_alone`: each row's rank in the units-alone ranking; `figures`: what
+// its figures are ("shared fabric" for a fleet-checked headline, else
+// "units alone"); `shared_nodes`/`shared_cost`: a replayed runner-up's
+// figures on the shared fabric (< 0: not replayed).
+struct ShownRow {
+  size_t rank_alone = 0;
+  std::string figures = "units alone";
+  double shared_nodes = -1, shared_cost = -1;
+};
+reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, const std::vector<ShownRow>& rows,
+                                      int gpn) {
+  reports::ResultTable t("Deployments: the cheapest, then the runners-up by their cost with each unit alone");
   t.add_column("rank")
+      .add_column("rank_alone", "rank alone")
+      .add_column("figures")
       .add_column("prefill_ep", "prefill EP")
       .add_column("decode_ep", "decode EP")
       .add_column("prefill_units", "prefill units", 2)
@@ -123,16 +135,23 @@ reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, i
       .add_column("decode_limited_by", "limited by")
       .add_column("tpot_s", "TPOT (s)", 5)
       .add_column("tokens_per_s_per_user", "tokens/s per user", 1)
-      .add_column("ttft_s", "TTFT (s)", 3);
+      .add_column("ttft_s", "TTFT (s)", 3)
+      .add_column("shared_fabric_total_nodes", "nodes on the shared fabric", 2)
+      .add_column("shared_fabric_cost_per_day_usd", "$/day on the shared fabric", 0);
   for (size_t i = 0; i < shown.size(); ++i) {
     const SizeCandidate& c = shown[i];
     const ServingEstimate& e = c.estimate;
-    t.add_row({static_cast<int64_t>(i + 1), c.prefill.ep, c.decode.ep, e.prefill_units, e.decode_units,
+    const ShownRow& w = rows[i];
+    auto opt = [](double v) { return v >= 0 ? reports::Cell(v) : reports::Cell(); };
+    const bool shared = w.figures == "shared fabric";
+    t.add_row({static_cast<int64_t>(i + 1), static_cast<int64_t>(w.rank_alone), w.figures, c.prefill.ep, c.decode.ep,
+               e.prefill_units, e.decode_units,
                e.prefill_nodes, e.decode_nodes, e.total_nodes, e.total_nodes * gpn, e.cost_per_day_usd,
                e.usd_per_m_input, e.usd_per_m_output, e.prefill.input_tokens_per_s_per_node,
                e.decode.tokens_per_s_per_node, e.decode.batch_per_gpu, static_cast<int64_t>(c.mtp.depth),
                std::string(config::enum_to_string(c.decode.kv_precision)), e.decode.limited_by, e.decode.tpot.seconds(),
-               e.decode.tokens_per_s_per_user, e.ttft.seconds()});
+               e.decode.tokens_per_s_per_user, e.ttft.seconds(), shared ? reports::Cell(e.total_nodes) : opt(w.shared_nodes),
+               shared ? reports::Cell(e.cost_per_day_usd) : opt(w.shared_cost)});
   }
   return t;
 }
@@ -246,6 +265,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       bool ok;
     };
     std::vector<Replayed> replayed;
+    std::vector<std::pair<size_t, std::string>> unreplayed;  // later candidates whose fleet could not be replayed
     if (s.hardware.fleet_replay && s.hardware.fabric) {
       const size_t checks = std::min(r.ranked.size(), kMaxFleetChecks);
       double bound = std::numeric_limits<double>::infinity();
@@ -256,8 +276,14 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
         show("fleet replays (at most)", i + 1, checks, false);
         FleetEstimate fe = estimate_with_fleet(chosen, r.ranked[i].estimate, s.search.units);
         if (!fe.estimate) {  // not replayed (e.g. the fabric cannot hold it): nothing shared to check
-          if (i == 0) fleet_est = std::move(fe);
-          break;
+          if (i == 0) {
+            fleet_est = std::move(fe);
+            break;
+          }
+          // A later candidate: skip it; its shared cost is unknown, so the
+          // result is not proven the cheapest unless the bound passes it.
+          unreplayed.push_back({i, fe.fleet.note});
+          continue;
         }
         ++fleet_tried;
         const bool ok = fe.estimate->meets_slo;
@@ -272,6 +298,8 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
         }
       }
       fleet_proven = fleet_ok && (i >= r.ranked.size() || r.ranked[i].estimate.cost_per_day_usd >= bound);
+      for (const auto& u : unreplayed)
+        if (r.ranked[u.first].estimate.cost_per_day_usd < bound) fleet_proven = false;
       if (tty && checks > 0) std::fprintf(stderr, "\n");
       if (fleet_est.estimate) tail = fleet_tail(fleet_est.spec, *fleet_est.estimate, fleet_est.fleet);
     }
@@ -326,6 +354,9 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
           reps.push_back({{"rank_alone", x.rank + 1}, {"total_nodes", x.nodes}, {"cost_per_day_usd", x.cost},
                           {"meets_slo", x.ok}});
         fc["replays"] = reps;
+        json skipped = json::array();
+        for (const auto& u : unreplayed) skipped.push_back({{"rank_alone", u.first + 1}, {"why", u.second}});
+        if (!skipped.empty()) fc["not_replayed"] = skipped;
         if (!fleet_est.stopped.empty()) fc["stopped"] = fleet_est.stopped;
         if (shared) {
           fc["slowest_unit_tpot_s"] = tail.decode_tpot.seconds();
@@ -362,8 +393,11 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
              << " nodes, " << sim::strprintf("$%.0f/day", alone.estimate.cost_per_day_usd) << " (rank " << fleet_index + 1
              << " of the units-alone ranking); " << fleet_tried << " candidate" << (fleet_tried == 1 ? "" : "s")
              << " replayed as whole fleets, "
-             << (fleet_proven ? "no other can be cheaper on it (each costs at least its units-alone figure)"
-                              : "the cheapest shared is not proven (replays stop at " + std::to_string(kMaxFleetChecks) + ")")
+             << (fleet_proven ? std::string("no other can be cheaper on it (each costs at least its units-alone figure)")
+                 : !unreplayed.empty()
+                     ? "the cheapest shared is not proven (candidate " + std::to_string(unreplayed.front().first + 1) +
+                           " could not be replayed: " + unreplayed.front().second + ")"
+                     : "the cheapest shared is not proven (replays stop at " + std::to_string(kMaxFleetChecks) + ")")
              << "\n";
       }
       if (!fleet.note.empty()) {
@@ -391,7 +425,10 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
         }
       }
       if (!runners.empty())
-        text << "\nRunners-up" << (fleet_ok ? " (ranked with each unit alone; rank, then the shared fabric's figures where replayed)" : "")
+        text << "\nRunners-up"
+             << (fleet_ok ? (replayed.size() > 1 ? " (ranked with each unit alone; rank, then the shared fabric's figures where replayed)"
+                                                 : " (ranked with each unit alone)")
+                          : "")
              << ":\n";
       for (size_t i : runners) {
         text << "  " << i + 1 << ". " << candidate_line(r.ranked[i], gpn);
@@ -407,8 +444,14 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       forms.human_text = text.str();
     }
     std::vector<SizeCandidate> shown = {best};
-    for (size_t i : runners) shown.push_back(r.ranked[i]);
-    const reports::ResultTable table = candidates_table(shown, gpn);
+    std::vector<ShownRow> shown_rows = {{(fleet_ok ? fleet_index : 0) + 1, fleet_ok ? "shared fabric" : "units alone"}};
+    for (size_t i : runners) {
+      shown.push_back(r.ranked[i]);
+      ShownRow w{i + 1};
+      if (const Replayed* x = replay_of(i)) w.shared_nodes = x->nodes, w.shared_cost = x->cost;
+      shown_rows.push_back(w);
+    }
+    const reports::ResultTable table = candidates_table(shown, shown_rows, gpn);
     forms.csv_table = &table;
     std::optional<reports::Report> rep;
     if (!opt.report_dir.empty()) {

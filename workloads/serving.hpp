@@ -69,8 +69,9 @@ struct ServingHardware {
   // `codesim serve`, `codesim size` and `sweep --full`: also replay every
   // unit of both pools at once on one fabric of the whole fleet
   // (workloads/serving_fleet.hpp) and estimate the deployment at those
-  // shared rates. Size ranks with units alone and checks its first
-  // candidates this way; fast sweeps time units alone.
+  // shared rates. Size ranks with units alone, then replays its cheapest
+  // candidates this way and heads with the cheapest on the shared fabric
+  // (cli/cmd_size.cpp); fast sweeps time units alone.
   bool fleet_replay = true;
   topology::NodeSpec node_spec;  // the resolved preset (when `node` is set)
 

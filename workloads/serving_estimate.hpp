@@ -13,9 +13,10 @@
 //    GPU: weights, latency) at no load, S (a full batch) at rho = 1, linear
 //    in its tokens between; k units share the queue at independent phases,
 //    so a request waits T / (k + 1) for the first to free, then its own
-//    forward. A TTFT SLO caps rho. Against the request-level simulation
-//    (day-6, 26 units) it is 1.1x the simulated mean at rho 0.3-0.6 and up
-//    to 2x at rho 0.98: the linear forward is conservative where small
+//    forward. A TTFT SLO sets the fewest units that meet it (none can
+//    when it is at or below T0). Against the request-level simulation
+//    (day-6, 4 and 26 units) it is 1.1-1.2x the simulated mean at rho
+//    0.3-0.8 and up to 2x at rho 0.98 (one unit: 0.8x): the linear forward is conservative where small
 //    batches ride the weights-bound roofline. (The simulation gives the
 //    distribution; this is the mean for sweeps.)
 //  * Decode: requests per GPU b = the largest that fits the KV cache

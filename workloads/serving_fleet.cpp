@@ -11,7 +11,9 @@
 
 namespace codesim::workloads {
 
-int whole_units(double units) { return std::max(1, static_cast<int>(std::ceil(units - 1e-9))); }
+int whole_units(double units) {
+  return units <= 0 ? 0 : std::max(1, static_cast<int>(std::ceil(units - 1e-9)));
+}
 
 FleetComm replay_fleet(const ServingSpec& shared_or_not, const ServingEstimate& e) {
   FleetComm f;
@@ -33,6 +35,10 @@ FleetComm replay_fleet(const ServingSpec& shared_or_not, const ServingEstimate& 
   f.prefill_units = whole_units(e.prefill_units);
   f.decode_units = whole_units(e.decode_units);
   f.nodes = f.prefill_units * s.prefill.nodes + f.decode_units * s.decode.nodes;
+  if (f.nodes == 0) {
+    f.note = "no units to replay (neither pool can serve)";
+    return f;
+  }
   const topology::ClusterSpec cluster = serving_cluster(hw, f.nodes);
   if (std::string why = topology::check_fabric(cluster); !why.empty()) {
     f.note = "the fabric cannot hold the fleet of " + std::to_string(f.nodes) + " nodes (" + why +
@@ -45,7 +51,7 @@ FleetComm replay_fleet(const ServingSpec& shared_or_not, const ServingEstimate& 
     // most) end together (NetworkParams::merge_quantum): on one plane under
     // adaptive routing, flows of equal share finish picoseconds apart by
     // floating-point rounding, and each such instant re-solved the whole
-    // fleet. Day-6 on MRFT: 32,068 -> 167 solves per replay, 75 s -> 3 s,
+    // fleet. Day-6 on MRFT: 32,068 -> 167 solves per replay, 75.7 -> 4.3 s,
     // the same slopes to the last digit (and on a 2:1 FT2).
     {
       double shortest = 0;

@@ -63,7 +63,7 @@ struct FleetComm {
 FleetComm replay_fleet(const ServingSpec& s, const ServingEstimate& e);
 
 // Whole units for a (possibly fractional, time-averaged) unit count: at
-// least one.
+// least one, or none for a pool of none (one that cannot serve).
 int whole_units(double units);
 
 // replay_fleet, then estimate_serving at the shared rates with the pools

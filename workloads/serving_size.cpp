@@ -121,7 +121,7 @@ SizeResult size_deployment(const ServingSpec& spec, const std::function<void(siz
   // TTFT, then the lower TPOT.
   std::stable_sort(r.ranked.begin(), r.ranked.end(), [](const SizeCandidate& a, const SizeCandidate& b) {
     const double ca = a.estimate.cost_per_day_usd, cb = b.estimate.cost_per_day_usd;
-    if (std::abs(ca - cb) > 1e-9 * std::max(ca, cb)) return ca < cb;
+    if (ca != cb) return ca < cb;  // (exact: a tolerance would not be a strict weak order)
     if (a.estimate.ttft != b.estimate.ttft) return a.estimate.ttft < b.estimate.ttft;
     return a.estimate.decode.tpot < b.estimate.decode.tpot;
   });

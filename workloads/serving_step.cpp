@@ -445,8 +445,9 @@ void StepModel::replay_comm() {
   // traffic per token, not on the batch, MTP depth or KV precision: serve
   // and size build many step models of one unit (the decode curve, the KV
   // figures, every searched depth and precision), so each distinct replay
-  // runs once per process. Keyed on the resolved hardware section and the
-  // unit's flows (doubles in hex: exact).
+  // runs once per process. Keyed on the resolved hardware section (as
+  // `show` prints it: 12 significant digits) and the unit's flows (their
+  // doubles in hex). A replay that throws is not kept.
   const std::string key = config::emit(config::Writer::to_node(hw)) +
                           sim::strprintf("|%d|%d|%d|%d|%lld|%a|%a|%d|%a|%d", plan_.nodes, u.layout.gpus,
                                          u.layout.gpus_per_node, u.layout.ep,
@@ -488,7 +489,6 @@ void StepModel::replay_comm() {
     b = once(2 * kCommProbeTokens);
   } catch (const std::exception& e) {
     comm_timing_ = std::string("closed form (the replay failed: ") + e.what() + ")";
-    remember();
     return;
   }
   if (undelivered > 0 || b <= a) {

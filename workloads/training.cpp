@@ -215,7 +215,9 @@ struct Context {
   // (calibration.deepep_fit_sms, TR 3.2.2's 20: "sufficient to fully
   // utilize the bandwidths of IB and NVLink"): each of their channels (2
   // SMs) moves its share, so fewer SMs move proportionally less per second,
-  // NIC and NVLink legs alike; more cannot speed past the links.
+  // NIC and NVLink legs alike; more cannot speed past the links. The whole
+  // replayed time scales, its few microseconds of latency included (first
+  // order).
   double deepep_sm_factor = 1;
   // Busiest GPU's routed rows / mean in one micro-batch (every MoE layer's
   // experts and all-to-alls wait for it).

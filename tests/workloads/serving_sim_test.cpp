@@ -82,5 +82,28 @@ TEST(ServingSim, MeanTtftNearTheEstimateAtModerateLoad) {
   }
 }
 
+// A TTFT target above the fixed forward T0 (27 ms at day-6's EP32 prefill)
+// is met by enough units, since the wait and the forward both shrink as
+// units are added; one at or below T0 by none.
+TEST(ServingEstimate, TtftTargetSetsTheFewestUnits) {
+  ServingSpec s = short_day6();
+  const ServingEstimate base = estimate_serving(s, UnitCount::kWhole);
+  const double t0 = base.prefill.fixed_forward.seconds();
+  s.slo.ttft = Milliseconds(40);
+  ASSERT_GT(s.slo.ttft->seconds(), t0);
+  const ServingEstimate e = estimate_serving(s, UnitCount::kWhole);
+  EXPECT_TRUE(e.meets_slo) << e.why_not;
+  EXPECT_LE(e.ttft, *s.slo.ttft);
+  EXPECT_GT(e.prefill_units, base.prefill_units);
+  // One unit fewer misses it: the fewest.
+  ServingSpec fewer = s;
+  fewer.prefill.units = static_cast<int>(e.prefill_units) - 1;
+  EXPECT_GT(estimate_serving(fewer, UnitCount::kWhole).ttft, *s.slo.ttft);
+  s.slo.ttft = Duration::from_ps(static_cast<int64_t>(0.9 * t0 * 1e12));
+  const ServingEstimate no = estimate_serving(s, UnitCount::kWhole);
+  EXPECT_FALSE(no.meets_slo);
+  EXPECT_NE(no.why_not.find("no number of units meets it"), std::string::npos) << no.why_not;
+}
+
 }  // namespace
 }  // namespace codesim::workloads
