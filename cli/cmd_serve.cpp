@@ -367,9 +367,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           *sc.serving = fe.spec;
           e = *fe.estimate;
           tail = fleet_tail(*sc.serving, e, fleet);
-          if (!fe.settled)
-            unsettled = "the re-sized pools differ from the replayed fleet" +
-                        (fe.stopped.empty() ? std::string() : ": " + fe.stopped);
+          unsettled = fe.unsettled();
         }
       }
       const ServingSpec& s = *sc.serving;
@@ -390,7 +388,13 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
                               {"prefill_tokens_per_s_per_node", avg->input_tokens_per_s_per_prefill_node},
                               {"decode_tokens_per_s_per_node", avg->output_tokens_per_s_per_decode_node}};
       }
-      // A decode pool that holds no request has no step: null, as the text's n/a.
+      // What a pool that serves nothing leaves empty (JSON null, CSV empty,
+      // text n/a): a decode pool that holds no request has no step, a prefill
+      // pool whose weights do not fit no forward, and a pool of no nodes no
+      // price per token.
+      const bool prefill_fits = e.prefill.memory.fits;
+      const bool input_priced = prefill_fits && e.prefill_nodes > 0;
+      const bool output_priced = dc.serves && e.decode_nodes > 0;
       auto if_feasible = [&](double v) { return dc.serves ? json(v) : json(nullptr); };
       out["decode_feasible"] = dc.feasible;
       out["decode_serves"] = dc.serves;
@@ -425,7 +429,6 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["decode_kv_capacity_requests_per_gpu"] = dc.kv_capacity;
       out["accepted_tokens_per_step"] = dc.accepted_per_step;
       out["decode_step"] = step_json(dc.step);
-      const bool prefill_fits = e.prefill.memory.fits;
       out["prefill_serves"] = prefill_fits;
       out["prefill_tokens_per_s_per_node"] = prefill_fits ? json(e.prefill.input_tokens_per_s_per_node) : json(nullptr);
       out["prefill_new_tokens_per_s_per_gpu"] = e.prefill.new_tokens_per_s_per_gpu;
@@ -435,10 +438,8 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       out["decode_nodes"] = e.decode_nodes;
       out["total_nodes"] = e.total_nodes;
       out["cost_per_day_usd"] = e.cost_per_day_usd;
-      out["usd_per_million_input_tokens"] =
-          prefill_fits && e.prefill_nodes > 0 ? json(e.usd_per_m_input) : json(nullptr);
-      out["usd_per_million_output_tokens"] =
-          dc.serves && e.decode_nodes > 0 ? json(e.usd_per_m_output) : json(nullptr);
+      out["usd_per_million_input_tokens"] = input_priced ? json(e.usd_per_m_input) : json(nullptr);
+      out["usd_per_million_output_tokens"] = output_priced ? json(e.usd_per_m_output) : json(nullptr);
       out["meets_slo"] = e.meets_slo;
       if (!e.meets_slo) out["why_not"] = e.why_not;
       const KvConcurrency kv = kv_concurrency(s, s.decode, s.kv_context);
@@ -467,18 +468,16 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
           .add_column("usd_per_million_input_tokens", "$/M input", 3)
           .add_column("usd_per_million_output_tokens", "$/M output", 3)
           .add_column("meets_slo", "meets SLO");
-      // Empty cells where the pool serves nothing (JSON null, text n/a).
-      auto cell = [&](double v) { return dc.serves ? reports::Cell(v) : reports::Cell(); };
-      const bool pf = e.prefill.memory.fits;
-      auto pcell = [&](double v) { return pf ? reports::Cell(v) : reports::Cell(); };
+      auto cell_if = [](bool has, double v) { return has ? reports::Cell(v) : reports::Cell(); };
+      auto cell = [&](double v) { return cell_if(dc.serves, v); };
+      auto pcell = [&](double v) { return cell_if(prefill_fits, v); };
       std::vector<reports::Cell> row = {sc.name, cell(dc.tpot.seconds()), cell(dc.tokens_per_s_per_user),
                                         cell(dc.tokens_per_s_per_node), dc.batch_per_gpu, dc.limited_by,
                                         dc.kv_capacity, dc.accepted_per_step, pcell(e.prefill.input_tokens_per_s_per_node),
                                         pcell(e.prefill.new_tokens_per_s_per_gpu), pcell(e.ttft.seconds()),
                                         e.prefill_nodes, e.decode_nodes, e.total_nodes, e.cost_per_day_usd,
-                                        pf && e.prefill_nodes > 0 ? reports::Cell(e.usd_per_m_input) : reports::Cell(),
-                                        dc.serves && e.decode_nodes > 0 ? reports::Cell(e.usd_per_m_output) : reports::Cell(),
-                                        e.meets_slo};
+                                        cell_if(input_priced, e.usd_per_m_input),
+                                        cell_if(output_priced, e.usd_per_m_output), e.meets_slo};
       if (sim) {
         main_table.add_column("sim_arrived", "sim arrived")
             .add_column("sim_completed", "sim completed")
@@ -516,7 +515,7 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
              << sim::strprintf("%.1f", dc.kv_capacity) << " requests/GPU)\n";
       }
       text << "  prefill EP" << s.prefill.ep << " x " << s.prefill.nodes << " nodes: ";
-      if (e.prefill.memory.fits) {
+      if (prefill_fits) {
         text << sim::strprintf("%.0f", e.prefill.tokens_per_gpu) << " new tokens/GPU per forward in "
              << sim::strprintf("%.1f ms", ms(e.prefill.step.total)) << ", "
              << sim::strprintf("%.0f", e.prefill.new_tokens_per_s_per_gpu) << " new tokens/s/GPU, "
@@ -540,11 +539,11 @@ void register_serve_commands(CLI::App& app, GlobalOptions& global) {
       text << "  experts: decode " << dc.expert_placement << "; prefill " << e.prefill.expert_placement << "\n";
       text << "  pools: " << e.prefill_nodes << " prefill + " << e.decode_nodes << " decode = "
            << e.total_nodes << " nodes, " << sim::strprintf("$%.0f/day", e.cost_per_day_usd) << ", "
-           << (e.prefill.memory.fits && e.prefill_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_input) + "/M input, "
-                                   : std::string("no input served ($/M input n/a), "))
-           << (dc.serves && e.decode_nodes > 0 ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
-                                               : std::string("no output ($/M output n/a)"))
-           << "; mean TTFT " << (e.prefill.memory.fits ? sim::strprintf("%.2f s", e.ttft.seconds()) : std::string("n/a"))
+           << (input_priced ? sim::strprintf("$%.3f", e.usd_per_m_input) + "/M input, "
+                            : std::string("no input served ($/M input n/a), "))
+           << (output_priced ? sim::strprintf("$%.3f", e.usd_per_m_output) + "/M output"
+                             : std::string("no output ($/M output n/a)"))
+           << "; mean TTFT " << (prefill_fits ? sim::strprintf("%.2f s", e.ttft.seconds()) : std::string("n/a"))
            << (e.meets_slo ? "" : "  [SLO NOT MET: " + e.why_not + "]") << "\n";
       if (avg)
         text << "  day average (search.units: " << config::enum_to_string(s.search.units) << "): "

@@ -101,13 +101,13 @@ json options_json(const SizeResult& r, const std::vector<SizeOption>& opts, int 
 }
 
 // One row per deployment shown, the keys of candidate_json.
-// `rank_alone`: each row's rank in the units-alone ranking; `figures`: what
-// its figures are ("shared fabric" for a fleet-checked headline, else
-// "units alone"); `shared_nodes`/`shared_cost`: a replayed runner-up's
-// figures on the shared fabric (< 0: not replayed).
+// `rank_alone`: each row's rank in the units-alone ranking; `shared`: its
+// figures are the shared fabric's (a fleet-checked headline), else each
+// unit's alone; `shared_nodes`/`shared_cost`: a replayed runner-up's figures
+// on the shared fabric (< 0: not replayed).
 struct ShownRow {
   size_t rank_alone = 0;
-  std::string figures = "units alone";
+  bool shared = false;
   double shared_nodes = -1, shared_cost = -1;
 };
 reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, const std::vector<ShownRow>& rows,
@@ -143,8 +143,9 @@ reports::ResultTable candidates_table(const std::vector<SizeCandidate>& shown, c
     const ServingEstimate& e = c.estimate;
     const ShownRow& w = rows[i];
     auto opt = [](double v) { return v >= 0 ? reports::Cell(v) : reports::Cell(); };
-    const bool shared = w.figures == "shared fabric";
-    t.add_row({static_cast<int64_t>(i + 1), static_cast<int64_t>(w.rank_alone), w.figures, c.prefill.ep, c.decode.ep,
+    const bool shared = w.shared;
+    t.add_row({static_cast<int64_t>(i + 1), static_cast<int64_t>(w.rank_alone),
+               std::string(shared ? "shared fabric" : "units alone"), c.prefill.ep, c.decode.ep,
                e.prefill_units, e.decode_units,
                e.prefill_nodes, e.decode_nodes, e.total_nodes, e.total_nodes * gpn, e.cost_per_day_usd,
                e.usd_per_m_input, e.usd_per_m_output, e.prefill.input_tokens_per_s_per_node,
@@ -252,10 +253,15 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     // at least the best shared one that meets the SLOs (or after
     // kMaxFleetChecks). The headline ("Cheapest") is that best: the units and
     // cost it needs on the shared fabric.
+    // (Each fleet replay takes 0.2-2 s at the day-6 scale: at most 8 keeps a
+    // search on an oversubscribed fabric within seconds; the 2:1 FT2 case
+    // proves its best after 7.)
     constexpr size_t kMaxFleetChecks = 8;
     FleetEstimate fleet_est;
     FleetTail tail;
-    size_t fleet_index = 0;  // rank (0-based) of the candidate the fleet check reports
+    // Rank (0-based) of the candidate the fleet check reports: the headline's
+    // (0 unless a replay met the SLOs; then the cheapest on the shared fabric).
+    size_t fleet_index = 0;
     size_t fleet_tried = 0;  // candidates whose fleet was replayed and estimated
     bool fleet_ok = false;   // fleet_est meets the SLOs on the shared fabric
     bool fleet_proven = false;  // no unreplayed candidate can be cheaper shared
@@ -305,17 +311,19 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
     }
     // The headline: the fleet-checked best at its shared rates where one met
     // the SLOs, else the ranking's first alone.
-    SizeCandidate best = r.ranked[fleet_ok ? fleet_index : 0];
+    const SizeCandidate& alone = r.ranked[fleet_index];
+    SizeCandidate best = alone;
     if (fleet_ok) best.estimate = *fleet_est.estimate;
     const ServingEstimate& e = best.estimate;
-    const SizeCandidate& alone = r.ranked[fleet_ok ? fleet_index : 0];
+    // The shared fabric changed the answer (another candidate, or its cost by
+    // more than rounding): say how.
     const bool moved = fleet_ok && (fleet_index > 0 || std::abs(e.cost_per_day_usd / alone.estimate.cost_per_day_usd - 1) > 1e-4);
     const FleetComm& fleet = fleet_est.fleet;
     const std::optional<ServingEstimate>& shared = fleet_est.estimate;
     // Runners-up: the units-alone ranking without the headline's candidate.
     std::vector<size_t> runners;
     for (size_t i = 0; i < r.ranked.size() && runners.size() < static_cast<size_t>(std::max(0, s.search.runners_up)); ++i)
-      if (i != (fleet_ok ? fleet_index : 0)) runners.push_back(i);
+      if (i != fleet_index) runners.push_back(i);
     auto replay_of = [&](size_t rank) -> const Replayed* {
       for (const Replayed& x : replayed)
         if (x.rank == rank) return &x;
@@ -414,11 +422,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
                                                                " candidates checked"
                                                          : std::string())
                  << ": " << shared->why_not;
-          text << (fleet_est.settled ? "" : " (the re-sized pools differ from the replayed fleet" +
-                                                (fleet_est.stopped.empty() ? std::string()
-                                                                           : ": " + fleet_est.stopped) +
-                                                ")")
-               << "\n";
+          text << (fleet_est.settled ? "" : " (" + fleet_est.unsettled() + ")") << "\n";
           text << "    slowest units: decode TPOT " << sim::strprintf("%.2f ms", tail.decode_tpot / Milliseconds(1))
                << ", prefill mean TTFT " << sim::strprintf("%.2f s", tail.ttft.seconds())
                << (tail.warning.empty() ? "" : "  [" + tail.warning + "]") << "\n";
@@ -444,7 +448,7 @@ void register_size_commands(CLI::App& app, GlobalOptions& global) {
       forms.human_text = text.str();
     }
     std::vector<SizeCandidate> shown = {best};
-    std::vector<ShownRow> shown_rows = {{(fleet_ok ? fleet_index : 0) + 1, fleet_ok ? "shared fabric" : "units alone"}};
+    std::vector<ShownRow> shown_rows = {{fleet_index + 1, fleet_ok}};
     for (size_t i : runners) {
       shown.push_back(r.ranked[i]);
       ShownRow w{i + 1};

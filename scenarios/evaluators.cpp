@@ -71,11 +71,8 @@ PointResult evaluate_train_with(const config::Node& tree, workloads::CommTiming 
   // replay's 38.87) and ECMP's hash collisions (19.69 against 24.54 s) are
   // only seen by the flow engine, so such points are replayed (about 0.4 s
   // each at 2,048 GPUs; the row's comm_timing says which).
-  if (timing == workloads::CommTiming::kAnalytic) {
-    const workloads::CommModel net = workloads::comm_model_of(*s.cluster);
-    const bool ecmp = training_network(s).routing.policy == topology::RoutingPolicy::kEcmp && !net.rail_only;
-    if (net.direct || ecmp || net.oversubscription > 1) timing = workloads::CommTiming::kFlow;
-  }
+  if (timing == workloads::CommTiming::kAnalytic && !workloads::analytic_is_exact(*s.cluster, training_network(s)))
+    timing = workloads::CommTiming::kFlow;
   s.training->comm = timing;
   workloads::TrainingInputs in;
   config::Diagnostics d;

@@ -32,8 +32,9 @@ void Plan::validate(config::Reader& r) {
   r.check(comm_sms >= 0, "comm_sms", "must be >= 0");
   for (const std::string& op : precision.bf16_ops)
     if (!PrecisionPlan::known_bf16_op(op)) {
-      r.check(false, "precision.bf16_ops",
-              "unknown op '" + op + "'; expected some of embedding, head, gate, norm, attention");
+      std::string names;
+      for (std::string_view n : PrecisionPlan::kBf16OpNames) names += (names.empty() ? "" : ", ") + std::string(n);
+      r.check(false, "precision.bf16_ops", "unknown op '" + op + "'; expected some of " + names);
       break;
     }
   for (size_t i = 0; i < pipeline.layers_per_stage.size(); ++i)

@@ -24,9 +24,11 @@
 // every error names file:line:key.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -137,14 +139,13 @@ struct PrecisionPlan {
   // head, gate or attention out runs that op in FP8 (at the FP8 peak, the
   // same fitted efficiency); embedding and norm have no FP8 kernel and stay
   // BF16 either way.
-  std::vector<std::string> bf16_ops = {"embedding", "head", "gate", "norm", "attention"};
+  std::vector<std::string> bf16_ops = {kBf16OpNames.begin(), kBf16OpNames.end()};
+  static constexpr std::array<std::string_view, 5> kBf16OpNames = {"embedding", "head", "gate", "norm", "attention"};
   static bool known_bf16_op(const std::string& op) {
-    return op == "embedding" || op == "head" || op == "gate" || op == "norm" || op == "attention";
+    return std::find(kBf16OpNames.begin(), kBf16OpNames.end(), op) != kBf16OpNames.end();
   }
   bool keeps_bf16(const std::string& op) const {
-    for (const std::string& o : bf16_ops)
-      if (o == op) return true;
-    return false;
+    return std::find(bf16_ops.begin(), bf16_ops.end(), op) != bf16_ops.end();
   }
   bool fp8_dispatch = true;  // dispatch in FP8 (combine stays BF16)
   MomentPrecision optimizer_moments = MomentPrecision::kBf16;

@@ -54,10 +54,13 @@ FleetComm replay_fleet(const ServingSpec& shared_or_not, const ServingEstimate& 
     // fleet. Day-6 on MRFT: 32,068 -> 167 solves per replay, 75.7 -> 4.3 s,
     // the same slopes to the last digit (and on a 2:1 FT2).
     {
+      constexpr double kMergeFraction = 1e-5;  // of the shortest probe: far below any slope's digits
+      constexpr double kMaxMergePs = 1e4;      // 10 ns
       double shortest = 0;
       for (double ps : {f.prefill_alone_ps, f.decode_alone_ps})
         if (ps > 0) shortest = shortest > 0 ? std::min(shortest, ps) : ps;
-      const double q = std::min(1e4, 1e-5 * shortest * static_cast<double>(StepModel::kCommProbeTokens));
+      const double q =
+          std::min(kMaxMergePs, kMergeFraction * shortest * static_cast<double>(StepModel::kCommProbeTokens));
       if (q >= 1) fc.network.merge_quantum = Duration::from_ps(static_cast<int64_t>(q));
     }
     CommLayout layout;

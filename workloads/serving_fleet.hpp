@@ -77,6 +77,11 @@ struct FleetEstimate {
   int replays = 0;
   bool settled = false;  // the last estimate's whole units are the replayed fleet's
   std::string stopped;   // why a later round's replay failed (the re-sized fleet), if it did
+  // "" when settled, else what the output says about it.
+  std::string unsettled() const {
+    if (settled) return "";
+    return "the re-sized pools differ from the replayed fleet" + (stopped.empty() ? std::string() : ": " + stopped);
+  }
 };
 FleetEstimate estimate_with_fleet(const ServingSpec& s, const ServingEstimate& e, UnitCount units,
                                   int rounds = 3);

@@ -1100,8 +1100,11 @@ TrainingResult simulate_training(const TrainingInputs& in, std::string& error) {
         "uses only part of each domain (say 64 of 72 GPUs), set cluster.node_spec.scale_up_gpus to that",
         plan.expert.degree, in.net.gpus_per_domain, in.net.gpus_per_node, in.net.gpus_per_domain));
   // A batch of millions of sequences is more likely a token count typed
-  // into a sequence count (the paper's 15,360 x 4,096 = 62.9M tokens).
-  if (plan.batch.global_batch >= 1000000)
+  // into a sequence count (the paper's 15,360 x 4,096 = 62.9M tokens): no
+  // published run comes near a million sequences per step (DeepSeek-V3
+  // 15,360, LLaMA-3.1 405B 4,096 at 4K context).
+  constexpr int kSuspectSequencesPerStep = 1000000;
+  if (plan.batch.global_batch >= kSuspectSequencesPerStep)
     res.notes.push_back(sim::strprintf(
         "WARNING: plan.batch.global_batch is %lld sequences of %lld tokens (%.3g tokens per step); it counts "
         "sequences, not tokens: for %lld tokens per step set it to %lld",

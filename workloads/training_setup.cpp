@@ -9,7 +9,14 @@
 
 namespace codesim::workloads {
 
-bool analytic_sees_fabric(const topology::ClusterSpec& cluster) { return !comm_model_of(cluster).direct; }
+bool hashed_routing(const TrainingNetwork& network, const CommModel& net) {
+  return network.routing.policy == topology::RoutingPolicy::kEcmp && !net.rail_only;
+}
+
+bool analytic_is_exact(const topology::ClusterSpec& cluster, const TrainingNetwork& network) {
+  const CommModel net = comm_model_of(cluster);
+  return !net.direct && net.oversubscription <= 1 && !hashed_routing(network, net);
+}
 
 CommModel comm_model_of(const topology::ClusterSpec& c) {
   CommModel n;
@@ -163,7 +170,7 @@ bool make_training_inputs(const topology::ClusterSpec& cluster, const Plan& plan
     out.fabric_comm.step_latency = out.net.latency;
   }
   // (Rail-only has one switch per rail: no equal-cost choice to hash.)
-  out.net.hashed_routing = network.routing.policy == topology::RoutingPolicy::kEcmp && !out.net.rail_only;
+  out.net.hashed_routing = hashed_routing(network, out.net);
   out.capex_usd = cost->total_usd() - cost->fabric_usd();
   return true;
 }
